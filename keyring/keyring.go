@@ -1,0 +1,86 @@
+// Package keyring wraps and unwraps the data keys of ESDK messages.
+//
+// A [Keyring] takes encryption materials and adds to them: the generator
+// keyring makes the plaintext data key, every keyring wraps it into an
+// encrypted data key. On decryption a keyring looks through the message's
+// encrypted data keys for one it can unwrap. A keyring that finds none of
+// its own returns an error that matches [ErrNoMatchingKey]; any other
+// error is a real failure.
+package keyring
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"errors"
+	"fmt"
+
+	"github.com/go-esdk/esdk/format"
+)
+
+// Keyring wraps data keys on encryption and unwraps them on decryption.
+// Implementations must be safe for concurrent use.
+type Keyring interface {
+	// OnEncrypt adds to m: when m has no plaintext data key it generates
+	// one (the keyring acts as a generator), then it appends one or more
+	// encrypted data keys that wrap m.PlaintextDataKey. On error m may be
+	// partly changed and must be discarded.
+	OnEncrypt(ctx context.Context, m *EncryptionMaterials) error
+	// OnDecrypt sets m.PlaintextDataKey from the first of edks it can
+	// unwrap. It returns an error matching ErrNoMatchingKey when it can
+	// unwrap none of them, and an error when m already has a data key.
+	OnDecrypt(ctx context.Context, m *DecryptionMaterials, edks []format.EncryptedDataKey) error
+}
+
+// ErrNoMatchingKey says a keyring could unwrap none of a message's
+// encrypted data keys: none was its own, or none of its own unwrapped.
+var ErrNoMatchingKey = errors.New("esdk/keyring: no encrypted data key could be unwrapped by this keyring")
+
+// EncryptionMaterials carry everything needed to encrypt one message.
+type EncryptionMaterials struct {
+	Suite *format.Suite
+	// EncryptionContext is the whole context, required keys included,
+	// and aws-crypto-public-key for signed suites.
+	EncryptionContext map[string]string
+	// RequiredEncryptionContextKeys are authenticated but not stored in
+	// the message header.
+	RequiredEncryptionContextKeys []string
+	PlaintextDataKey              []byte
+	EncryptedDataKeys             []format.EncryptedDataKey
+	// SigningKey is set for signed suites.
+	SigningKey *ecdsa.PrivateKey
+}
+
+// DecryptionMaterials carry everything needed to decrypt one message.
+type DecryptionMaterials struct {
+	Suite *format.Suite
+	// EncryptionContext is the header's context plus any required keys
+	// supplied again by the caller.
+	EncryptionContext             map[string]string
+	RequiredEncryptionContextKeys []string
+	PlaintextDataKey              []byte
+	// VerificationKey is set for signed suites.
+	VerificationKey *ecdsa.PublicKey
+}
+
+// GenerateDataKey fills m.PlaintextDataKey with fresh random bytes of the
+// suite's key length. Keyrings that are generators call it.
+func GenerateDataKey(m *EncryptionMaterials) error {
+	if m.PlaintextDataKey != nil {
+		return nil
+	}
+	k := make([]byte, m.Suite.KeyLength)
+	if _, err := rand.Read(k); err != nil {
+		return fmt.Errorf("esdk/keyring: generating a data key: %w", err)
+	}
+	m.PlaintextDataKey = k
+	return nil
+}
+
+// CheckDataKey reports whether key has the right length for suite.
+func CheckDataKey(suite *format.Suite, key []byte) error {
+	if len(key) != suite.KeyLength {
+		return fmt.Errorf("esdk/keyring: data key is %d bytes, suite %s needs %d", len(key), suite.ID, suite.KeyLength)
+	}
+	return nil
+}
