@@ -1,0 +1,230 @@
+// Package envelope encrypts and decrypts AWS Encryption SDK messages.
+//
+// A [Client] holds the settings that rarely change: the commitment policy,
+// the algorithm suite, the frame length and the limits on what decryption
+// accepts. A [MaterialsManager] (usually [NewDefaultManager] over a
+// keyring) supplies the data key of each message. Encryption and
+// decryption stream through io.Writer and io.Reader in constant memory;
+// [Client.EncryptBytes] and [Client.DecryptBytes] are thin wrappers for
+// small messages.
+//
+// Messages interoperate byte for byte with the other AWS Encryption SDKs.
+package envelope
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/go-esdk/esdk/format"
+	"github.com/go-esdk/esdk/internal/engine"
+)
+
+// CommitmentPolicy decides which suites may be used to encrypt and decrypt.
+type CommitmentPolicy int
+
+const (
+	// RequireEncryptRequireDecrypt encrypts and decrypts with key-committing
+	// suites only. It is the default.
+	RequireEncryptRequireDecrypt CommitmentPolicy = iota
+	// RequireEncryptAllowDecrypt encrypts with key-committing suites and
+	// decrypts messages of any suite.
+	RequireEncryptAllowDecrypt
+	// ForbidEncryptAllowDecrypt encrypts with non-committing suites only
+	// and decrypts messages of any suite.
+	ForbidEncryptAllowDecrypt
+)
+
+func (p CommitmentPolicy) String() string {
+	switch p {
+	case RequireEncryptRequireDecrypt:
+		return "RequireEncryptRequireDecrypt"
+	case RequireEncryptAllowDecrypt:
+		return "RequireEncryptAllowDecrypt"
+	case ForbidEncryptAllowDecrypt:
+		return "ForbidEncryptAllowDecrypt"
+	}
+	return fmt.Sprintf("CommitmentPolicy(%d)", int(p))
+}
+
+// AllowsEncrypt reports whether the policy lets s encrypt.
+func (p CommitmentPolicy) AllowsEncrypt(s *format.Suite) bool {
+	if p == ForbidEncryptAllowDecrypt {
+		return !s.Committing
+	}
+	return s.Committing
+}
+
+// AllowsDecrypt reports whether the policy lets s decrypt.
+func (p CommitmentPolicy) AllowsDecrypt(s *format.Suite) bool {
+	return p != RequireEncryptRequireDecrypt || s.Committing
+}
+
+// DefaultSuite is the suite the policy encrypts with when none is chosen.
+func (p CommitmentPolicy) DefaultSuite() *format.Suite {
+	if p == ForbidEncryptAllowDecrypt {
+		return format.MustSuite(format.AES256GCMIV12Tag16HKDFSHA384ECDSAP384)
+	}
+	return format.MustSuite(format.AES256GCMHKDFSHA512CommitKeyECDSAP384)
+}
+
+func (p CommitmentPolicy) valid() bool {
+	return p >= RequireEncryptRequireDecrypt && p <= ForbidEncryptAllowDecrypt
+}
+
+// Defaults of the Options.
+const (
+	DefaultFrameLength          = 4096
+	DefaultMaxFrameLength       = 64 << 20
+	DefaultMaxNonFramedBodySize = 64 << 20
+	DefaultMaxHeaderSize        = 1 << 20
+)
+
+// Options configure a Client. The zero value of each field means its
+// default.
+type Options struct {
+	// CommitmentPolicy defaults to RequireEncryptRequireDecrypt.
+	CommitmentPolicy CommitmentPolicy
+	// Suite to encrypt with. 0 means 0x0578 under the require policies and
+	// 0x0378 under ForbidEncryptAllowDecrypt.
+	Suite format.SuiteID
+	// FrameLength is the plaintext length of each frame, 1 to 2^31-1;
+	// 0 means DefaultFrameLength.
+	FrameLength int
+	// NonFramed writes a non-framed body instead of frames. Encryption then
+	// holds the whole plaintext in memory until Close: prefer frames.
+	NonFramed bool
+	// MaxEncryptedDataKeys bounds the encrypted data keys of a message, on
+	// encryption and, as soon as the count is read, on decryption. 0 means
+	// no limit beyond the format's 65,535.
+	MaxEncryptedDataKeys int
+	// DecryptUnsignedOnly refuses messages of signed suites before reading
+	// their body.
+	DecryptUnsignedOnly bool
+	// MaxFrameLength bounds the frame length decryption accepts (default
+	// DefaultMaxFrameLength); a frame is buffered whole before its tag is
+	// checked.
+	MaxFrameLength int
+	// MaxNonFramedBodySize bounds the non-framed body decryption will
+	// buffer before authenticating it (default DefaultMaxNonFramedBodySize).
+	MaxNonFramedBodySize int64
+	// MaxHeaderSize bounds the header decryption reads (default
+	// DefaultMaxHeaderSize).
+	MaxHeaderSize int
+}
+
+// Client encrypts and decrypts messages. It is safe for concurrent use.
+type Client struct {
+	opts  Options
+	suite *format.Suite // nil: the policy's default (or the manager's choice)
+}
+
+// New returns a Client with the options set by optFns.
+func New(optFns ...func(*Options)) (*Client, error) {
+	var o Options
+	for _, f := range optFns {
+		f(&o)
+	}
+	if !o.CommitmentPolicy.valid() {
+		return nil, fmt.Errorf("esdk: unknown commitment policy %d", int(o.CommitmentPolicy))
+	}
+	c := &Client{}
+	if o.Suite != 0 {
+		s, err := format.LookupSuite(o.Suite)
+		if err != nil {
+			return nil, err
+		}
+		if !o.CommitmentPolicy.AllowsEncrypt(s) {
+			return nil, fmt.Errorf("%w: %s does not encrypt with suite %s", ErrCommitmentPolicy, o.CommitmentPolicy, s.ID)
+		}
+		c.suite = s
+	}
+	if o.FrameLength == 0 {
+		o.FrameLength = DefaultFrameLength
+	}
+	if o.FrameLength < 0 || o.FrameLength > format.MaxFrameLength {
+		return nil, fmt.Errorf("esdk: frame length %d is not in 1..%d", o.FrameLength, format.MaxFrameLength)
+	}
+	if o.MaxEncryptedDataKeys < 0 || o.MaxEncryptedDataKeys > 0xFFFF {
+		return nil, fmt.Errorf("esdk: MaxEncryptedDataKeys %d is not in 0..65535", o.MaxEncryptedDataKeys)
+	}
+	if o.MaxFrameLength == 0 {
+		o.MaxFrameLength = DefaultMaxFrameLength
+	}
+	if o.MaxNonFramedBodySize == 0 {
+		o.MaxNonFramedBodySize = DefaultMaxNonFramedBodySize
+	}
+	if o.MaxHeaderSize == 0 {
+		o.MaxHeaderSize = DefaultMaxHeaderSize
+	}
+	if o.MaxFrameLength < 0 || o.MaxNonFramedBodySize < 0 || o.MaxHeaderSize < 0 {
+		return nil, errors.New("esdk: limits must not be negative")
+	}
+	c.opts = o
+	return c, nil
+}
+
+// Options returns a copy of the client's options, defaults filled in.
+func (c *Client) Options() Options { return c.opts }
+
+// Errors callers can match with errors.Is.
+var (
+	// ErrAuthentication: a header tag, frame tag, key commitment or
+	// signature did not verify. The message was altered or is not for
+	// these keys; no unauthenticated plaintext was released.
+	ErrAuthentication = engine.ErrAuthentication
+	// ErrCommitmentPolicy: the commitment policy forbids the suite.
+	ErrCommitmentPolicy = errors.New("esdk: commitment policy forbids this algorithm suite")
+	// ErrSignedMessage: a signed message met DecryptUnsignedOnly.
+	ErrSignedMessage = errors.New("esdk: message is signed and the client decrypts unsigned messages only")
+	// ErrClosed: a write after Close.
+	ErrClosed = engine.ErrClosed
+	// Format errors, from package format.
+	ErrMalformed        = format.ErrMalformed
+	ErrNotESDK          = format.ErrNotESDK
+	ErrUnsupportedSuite = format.ErrUnsupportedSuite
+	ErrLimitExceeded    = format.ErrLimitExceeded
+)
+
+// EncryptBytes encrypts plaintext into one message.
+func (c *Client) EncryptBytes(ctx context.Context, plaintext []byte, mm MaterialsManager, ec map[string]string) ([]byte, error) {
+	var buf bytes.Buffer
+	buf.Grow(len(plaintext) + len(plaintext)/max(c.opts.FrameLength, 1)*32 + 1024)
+	w, err := c.encrypt(ctx, &buf, mm, ec, int64(len(plaintext)))
+	if err != nil {
+		return nil, err
+	}
+	if _, err := w.Write(plaintext); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// DecryptBytes decrypts one message and returns its plaintext and header.
+// ec is the reproduced encryption context (see Client.Decrypt). Bytes
+// after the message are an error.
+func (c *Client) DecryptBytes(ctx context.Context, ciphertext []byte, mm MaterialsManager, ec map[string]string) ([]byte, *format.Header, error) {
+	d, err := c.Decrypt(ctx, bytes.NewReader(ciphertext), mm, ec)
+	if err != nil {
+		return nil, nil, err
+	}
+	pt := make([]byte, 0, len(ciphertext))
+	for {
+		n, err := d.Read(pt[len(pt):cap(pt)])
+		pt = pt[:len(pt)+n]
+		if err == io.EOF {
+			return pt, d.Header(), nil
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(pt) == cap(pt) {
+			pt = append(pt, 0)[:len(pt)]
+		}
+	}
+}

@@ -1,0 +1,221 @@
+package envelope
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/go-esdk/esdk/format"
+	"github.com/go-esdk/esdk/internal/engine"
+	"github.com/go-esdk/esdk/keyring"
+)
+
+// MaterialsManager supplies the materials of each message: the data key,
+// its encrypted copies, and for signed suites the signing key.
+// Implementations must be safe for concurrent use.
+type MaterialsManager interface {
+	GetEncryptionMaterials(ctx context.Context, req EncryptionMaterialsRequest) (*keyring.EncryptionMaterials, error)
+	DecryptMaterials(ctx context.Context, req DecryptionMaterialsRequest) (*keyring.DecryptionMaterials, error)
+}
+
+// EncryptionMaterialsRequest asks for the materials of one message.
+type EncryptionMaterialsRequest struct {
+	// EncryptionContext is the caller's context; the manager must not
+	// modify it.
+	EncryptionContext map[string]string
+	// Suite is the suite to use, or nil to let the manager choose one the
+	// policy allows.
+	Suite            *format.Suite
+	CommitmentPolicy CommitmentPolicy
+	// PlaintextLength is the message's plaintext length, or -1 when the
+	// plaintext is streamed and its length is not known.
+	PlaintextLength int64
+}
+
+// DecryptionMaterialsRequest asks for the materials to decrypt a message.
+type DecryptionMaterialsRequest struct {
+	Suite             *format.Suite
+	CommitmentPolicy  CommitmentPolicy
+	EncryptedDataKeys []format.EncryptedDataKey
+	// EncryptionContext is the context stored in the header.
+	EncryptionContext map[string]string
+	// ReproducedEncryptionContext is what the caller supplied again, if
+	// anything.
+	ReproducedEncryptionContext map[string]string
+}
+
+// DefaultManager is the default materials manager: it takes its data keys
+// from a keyring, and makes and checks the signing keys of signed suites.
+type DefaultManager struct {
+	kr keyring.Keyring
+}
+
+var _ MaterialsManager = (*DefaultManager)(nil)
+
+// NewDefaultManager returns the default materials manager over kr.
+func NewDefaultManager(kr keyring.Keyring) *DefaultManager {
+	if kr == nil {
+		panic("envelope: NewDefaultManager with a nil keyring")
+	}
+	return &DefaultManager{kr: kr}
+}
+
+// GetEncryptionMaterials implements MaterialsManager.
+func (m *DefaultManager) GetEncryptionMaterials(ctx context.Context, req EncryptionMaterialsRequest) (*keyring.EncryptionMaterials, error) {
+	for k := range req.EncryptionContext {
+		if strings.HasPrefix(k, format.ReservedPrefix) {
+			return nil, fmt.Errorf("esdk: encryption context key %q uses the reserved prefix %q", k, format.ReservedPrefix)
+		}
+	}
+	suite := req.Suite
+	if suite == nil {
+		suite = req.CommitmentPolicy.DefaultSuite()
+	}
+	if !req.CommitmentPolicy.AllowsEncrypt(suite) {
+		return nil, fmt.Errorf("%w: %s does not encrypt with suite %s", ErrCommitmentPolicy, req.CommitmentPolicy, suite.ID)
+	}
+	mat := &keyring.EncryptionMaterials{Suite: suite, EncryptionContext: maps.Clone(req.EncryptionContext)}
+	if mat.EncryptionContext == nil {
+		mat.EncryptionContext = map[string]string{}
+	}
+	if suite.Signed() {
+		key, err := engine.GenerateSigningKey(suite)
+		if err != nil {
+			return nil, fmt.Errorf("esdk: generating a signing key: %w", err)
+		}
+		mat.SigningKey = key
+		mat.EncryptionContext[format.PublicKeyContextKey] = engine.MarshalPublicKey(&key.PublicKey)
+	}
+	if err := m.kr.OnEncrypt(ctx, mat); err != nil {
+		return nil, err
+	}
+	if mat.PlaintextDataKey == nil || len(mat.EncryptedDataKeys) == 0 {
+		return nil, errors.New("esdk: the keyring returned no data key or no encrypted data key")
+	}
+	return mat, nil
+}
+
+// DecryptMaterials implements MaterialsManager. Reproduced context entries
+// must equal those in the header; entries missing from the header are
+// added to the materials as required keys, so that the header
+// authentication covers them.
+func (m *DefaultManager) DecryptMaterials(ctx context.Context, req DecryptionMaterialsRequest) (*keyring.DecryptionMaterials, error) {
+	if !req.CommitmentPolicy.AllowsDecrypt(req.Suite) {
+		return nil, fmt.Errorf("%w: %s does not decrypt suite %s", ErrCommitmentPolicy, req.CommitmentPolicy, req.Suite.ID)
+	}
+	mat := &keyring.DecryptionMaterials{Suite: req.Suite, EncryptionContext: maps.Clone(req.EncryptionContext)}
+	if mat.EncryptionContext == nil {
+		mat.EncryptionContext = map[string]string{}
+	}
+	for _, k := range format.SortedKeys(req.ReproducedEncryptionContext) {
+		v := req.ReproducedEncryptionContext[k]
+		if hv, ok := req.EncryptionContext[k]; ok {
+			if hv != v {
+				return nil, fmt.Errorf("%w: encryption context key %q differs from the message's", ErrContextMismatch, k)
+			}
+			continue
+		}
+		mat.EncryptionContext[k] = v
+		mat.RequiredEncryptionContextKeys = append(mat.RequiredEncryptionContextKeys, k)
+	}
+	pub, hasPub := mat.EncryptionContext[format.PublicKeyContextKey]
+	switch {
+	case req.Suite.Signed() && !hasPub:
+		return nil, fmt.Errorf("%w: signed message without %s in its encryption context", ErrMalformed, format.PublicKeyContextKey)
+	case req.Suite.Signed():
+		key, err := engine.ParsePublicKey(req.Suite, pub)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+		}
+		mat.VerificationKey = key
+	case hasPub:
+		return nil, fmt.Errorf("%w: unsigned suite %s with %s in its encryption context", ErrMalformed, req.Suite.ID, format.PublicKeyContextKey)
+	}
+	if err := m.kr.OnDecrypt(ctx, mat, req.EncryptedDataKeys); err != nil {
+		return nil, err
+	}
+	if mat.PlaintextDataKey == nil {
+		return nil, errors.New("esdk: the keyring returned no data key")
+	}
+	return mat, nil
+}
+
+// ErrContextMismatch: the encryption context supplied on decryption does
+// not match the message's.
+var ErrContextMismatch = errors.New("esdk: encryption context does not match the message")
+
+// ErrMissingRequiredContext: a required encryption-context key was not
+// supplied.
+var ErrMissingRequiredContext = errors.New("esdk: required encryption context key missing")
+
+// RequiredContextManager makes some encryption-context keys required: they
+// must be present when encrypting, they are authenticated but not stored
+// in the message, and decryption needs them supplied again.
+type RequiredContextManager struct {
+	inner MaterialsManager
+	keys  []string
+}
+
+var _ MaterialsManager = (*RequiredContextManager)(nil)
+
+// NewRequiredContextManager wraps inner so that keys are required.
+func NewRequiredContextManager(inner MaterialsManager, keys []string) (*RequiredContextManager, error) {
+	if inner == nil {
+		return nil, errors.New("esdk: NewRequiredContextManager needs a materials manager")
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("esdk: NewRequiredContextManager needs at least one key")
+	}
+	for _, k := range keys {
+		if strings.HasPrefix(k, format.ReservedPrefix) {
+			return nil, fmt.Errorf("esdk: required key %q uses the reserved prefix %q", k, format.ReservedPrefix)
+		}
+	}
+	ks := slices.Clone(keys)
+	slices.Sort(ks)
+	return &RequiredContextManager{inner: inner, keys: slices.Compact(ks)}, nil
+}
+
+// GetEncryptionMaterials implements MaterialsManager.
+func (m *RequiredContextManager) GetEncryptionMaterials(ctx context.Context, req EncryptionMaterialsRequest) (*keyring.EncryptionMaterials, error) {
+	for _, k := range m.keys {
+		if _, ok := req.EncryptionContext[k]; !ok {
+			return nil, fmt.Errorf("%w: %q is not in the encryption context", ErrMissingRequiredContext, k)
+		}
+	}
+	mat, err := m.inner.GetEncryptionMaterials(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range m.keys {
+		if _, ok := mat.EncryptionContext[k]; !ok {
+			return nil, fmt.Errorf("%w: the inner manager dropped %q", ErrMissingRequiredContext, k)
+		}
+		if !slices.Contains(mat.RequiredEncryptionContextKeys, k) {
+			mat.RequiredEncryptionContextKeys = append(mat.RequiredEncryptionContextKeys, k)
+		}
+	}
+	return mat, nil
+}
+
+// DecryptMaterials implements MaterialsManager.
+func (m *RequiredContextManager) DecryptMaterials(ctx context.Context, req DecryptionMaterialsRequest) (*keyring.DecryptionMaterials, error) {
+	for _, k := range m.keys {
+		if _, ok := req.ReproducedEncryptionContext[k]; !ok {
+			return nil, fmt.Errorf("%w: %q must be supplied to decrypt", ErrMissingRequiredContext, k)
+		}
+	}
+	mat, err := m.inner.DecryptMaterials(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range m.keys {
+		if _, ok := mat.EncryptionContext[k]; !ok {
+			return nil, fmt.Errorf("%w: the inner manager dropped %q", ErrMissingRequiredContext, k)
+		}
+	}
+	return mat, nil
+}
