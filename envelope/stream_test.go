@@ -1,0 +1,155 @@
+package envelope_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-esdk/esdk/envelope"
+	"github.com/go-esdk/esdk/format"
+)
+
+// patternReader yields n bytes of a fixed random block, repeated.
+type patternReader struct {
+	block []byte
+	left  int64
+	off   int
+}
+
+func (r *patternReader) Read(p []byte) (int, error) {
+	if r.left == 0 {
+		return 0, io.EOF
+	}
+	p = p[:min(int64(len(p)), r.left)]
+	n := 0
+	for n < len(p) {
+		c := copy(p[n:], r.block[r.off:])
+		n += c
+		r.off = (r.off + c) % len(r.block)
+	}
+	r.left -= int64(n)
+	return n, nil
+}
+
+// TestStreamOneGiB encrypts 1 GiB through the streaming API straight into
+// a decryptor and checks that memory stays flat: the heap never holds more
+// than a few frames, whatever the message size.
+func TestStreamOneGiB(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1 GiB round trip skipped in -short mode")
+	}
+	const size = 1 << 30
+	ctx := context.Background()
+	mm := aesManager(t)
+	c := newClient(t, func(o *envelope.Options) { o.Suite = format.AES256GCMHKDFSHA512CommitKey; o.FrameLength = 64 << 10 })
+	src := &patternReader{block: randBytes(1<<20 + 17), left: size}
+	want := sha256.New()
+
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	var sampler sync.WaitGroup
+	sampler.Add(1)
+	go func() {
+		defer sampler.Done()
+		var m runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			runtime.ReadMemStats(&m)
+			if m.HeapInuse > peak.Load() {
+				peak.Store(m.HeapInuse)
+			}
+		}
+	}()
+
+	pr, pw := io.Pipe()
+	encErr := make(chan error, 1)
+	go func() {
+		w, err := c.Encrypt(ctx, pw, mm, testContext)
+		if err == nil {
+			_, err = io.Copy(w, io.TeeReader(src, want))
+		}
+		if err == nil {
+			err = w.Close()
+		}
+		pw.CloseWithError(err)
+		encErr <- err
+	}()
+	d, err := c.Decrypt(ctx, pr, mm, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := sha256.New()
+	n, err := io.Copy(got, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-encErr; err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	sampler.Wait()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+
+	if n != size || !bytes.Equal(got.Sum(nil), want.Sum(nil)) {
+		t.Fatalf("decrypted %d bytes, digest equal %v", n, bytes.Equal(got.Sum(nil), want.Sum(nil)))
+	}
+	allocated := after.TotalAlloc - before.TotalAlloc
+	grew := int64(peak.Load()) - int64(before.HeapInuse)
+	t.Logf("1 GiB streamed: %d bytes allocated in all, peak heap in use %d KiB above the start", allocated, grew>>10)
+	if allocated > 8<<20 {
+		t.Errorf("streaming 1 GiB allocated %d bytes; memory is not flat", allocated)
+	}
+}
+
+// TestNoAllocationsPerFrame guards the steady state: once a message is
+// under way, encrypting or decrypting another frame allocates nothing.
+func TestNoAllocationsPerFrame(t *testing.T) {
+	ctx := context.Background()
+	mm := aesManager(t)
+	const fl = 4096
+	for _, id := range []format.SuiteID{format.AES256GCMHKDFSHA512CommitKey, format.AES256GCMHKDFSHA512CommitKeyECDSAP384, format.AES128GCMIV12Tag16NoKDF} {
+		s := format.MustSuite(id)
+		c := newClient(t, func(o *envelope.Options) {
+			o.CommitmentPolicy = policyFor(s)
+			o.Suite = id
+			o.FrameLength = fl
+		})
+		frame := randBytes(fl)
+		w, err := c.Encrypt(ctx, io.Discard, mm, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := testing.AllocsPerRun(200, func() { w.Write(frame) }); a != 0 {
+			t.Errorf("suite %s: %v allocations per frame written", id, a)
+		}
+		for _, chunk := range []int{fl, 1000} {
+			ct, err := c.EncryptBytes(ctx, randBytes(300*fl), mm, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, err := c.Decrypt(ctx, bytes.NewReader(ct), mm, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, chunk)
+			io.ReadFull(d, buf) // the first frame sizes the buffer
+			if a := testing.AllocsPerRun(200, func() { io.ReadFull(d, buf) }); a != 0 {
+				t.Errorf("suite %s: %v allocations per %d-byte read", id, a, chunk)
+			}
+		}
+	}
+}
