@@ -1,0 +1,120 @@
+package engine
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"testing"
+
+	"github.com/go-esdk/esdk/format"
+)
+
+func TestDeriveKeys(t *testing.T) {
+	for _, s := range format.Suites() {
+		dk := make([]byte, s.KeyLength)
+		rand.Read(dk)
+		mid := make([]byte, s.MessageIDLength())
+		rand.Read(mid)
+		key, commit, err := DeriveKeys(s, dk, mid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(key) != s.KeyLength {
+			t.Errorf("%s: key of %d bytes", s.ID, len(key))
+		}
+		if (s.KDF == format.KDFIdentity) != bytes.Equal(key, dk) {
+			t.Errorf("%s: identity KDF mismatch", s.ID)
+		}
+		if s.Committing != (len(commit) == format.CommitmentLength) {
+			t.Errorf("%s: commitment of %d bytes", s.ID, len(commit))
+		}
+		// Another message id gives another key, except without a KDF.
+		mid2 := bytes.Clone(mid)
+		mid2[0] ^= 1
+		key2, _, _ := DeriveKeys(s, dk, mid2)
+		if (s.KDF == format.KDFIdentity) != bytes.Equal(key, key2) {
+			t.Errorf("%s: message id does not enter the derivation", s.ID)
+		}
+		if _, _, err := DeriveKeys(s, dk[1:], mid); err == nil {
+			t.Errorf("%s: short data key accepted", s.ID)
+		}
+		if _, _, err := DeriveKeys(s, dk, mid[1:]); err == nil {
+			t.Errorf("%s: short message id accepted", s.ID)
+		}
+	}
+}
+
+// TestDeriveKeysKnownAnswer pins the committing derivation to a value
+// computed independently from the specification (HKDF-SHA512, salt = the
+// message id, info = suite id ‖ "DERIVEKEY" and "COMMITKEY").
+func TestDeriveKeysKnownAnswer(t *testing.T) {
+	s := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
+	dk := bytes.Repeat([]byte{0x01}, 32)
+	mid := bytes.Repeat([]byte{0x02}, 32)
+	key, commit, err := DeriveKeys(s, dk, mid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKey, wantCommit := hkdfSHA512(dk, mid, append([]byte{0x04, 0x78}, "DERIVEKEY"...), 32), hkdfSHA512(dk, mid, []byte("COMMITKEY"), 32)
+	if !bytes.Equal(key, wantKey) || !bytes.Equal(commit, wantCommit) {
+		t.Fatalf("key %x commit %x, want %x %x", key, commit, wantKey, wantCommit)
+	}
+}
+
+func TestCheckCommitment(t *testing.T) {
+	a := bytes.Repeat([]byte{9}, 32)
+	if err := CheckCommitment(a, bytes.Clone(a)); err != nil {
+		t.Fatal(err)
+	}
+	b := bytes.Clone(a)
+	b[31] ^= 1
+	for _, bad := range [][]byte{b, a[:31], nil} {
+		if err := CheckCommitment(a, bad); !errors.Is(err, ErrAuthentication) {
+			t.Fatalf("mismatch gave %v", err)
+		}
+	}
+}
+
+func TestPublicKeyEncoding(t *testing.T) {
+	for _, s := range format.Suites() {
+		if !s.Signed() {
+			continue
+		}
+		key, err := GenerateSigningKey(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc := MarshalPublicKey(&key.PublicKey)
+		want := 44
+		if s.Curve.Params().BitSize == 384 {
+			want = 68
+		}
+		if len(enc) != want {
+			t.Errorf("%s: encoded key of %d characters, want %d", s.ID, len(enc), want)
+		}
+		pub, err := ParsePublicKey(s, enc)
+		if err != nil || !pub.Equal(&key.PublicKey) {
+			t.Fatalf("%s: parse back: %v", s.ID, err)
+		}
+		for _, bad := range []string{"", "not base64!", enc[:len(enc)-4], "AAAA" + enc[4:]} {
+			if _, err := ParsePublicKey(s, bad); err == nil {
+				t.Errorf("%s: accepted %q", s.ID, bad)
+			}
+		}
+	}
+}
+
+func TestHeaderAuthAAD(t *testing.T) {
+	body := []byte("body")
+	aad, err := HeaderAuthAAD(body, map[string]string{"a": "1", "b": "2"}, []string{"b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := hex.EncodeToString(aad), hex.EncodeToString([]byte("body"))+"0001"+"0001"+"62"+"0001"+"32"; got != want {
+		t.Fatalf("aad %s, want %s", got, want)
+	}
+	if _, err := HeaderAuthAAD(body, map[string]string{}, []string{"x"}); err == nil {
+		t.Fatal("missing required key accepted")
+	}
+}
