@@ -1,0 +1,615 @@
+package envelope_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/go-esdk/esdk/envelope"
+	"github.com/go-esdk/esdk/format"
+	"github.com/go-esdk/esdk/keyring"
+)
+
+// The decrypt test vectors are described in the README.md next to their
+// manifest. ESDK_VECTORS_DIR points the test at another directory of the
+// same format.
+const (
+	defaultVectorsDir = "../testdata/vectors/esdk-public"
+	vectorsDirEnv     = "ESDK_VECTORS_DIR"
+)
+
+type vectorManifest struct {
+	Manifest struct {
+		Type    string `json:"type"`
+		Version int    `json:"version"`
+	} `json:"manifest"`
+	Keys  string                `json:"keys"`
+	Tests map[string]vectorTest `json:"tests"`
+}
+
+type vectorTest struct {
+	Ciphertext                    string            `json:"ciphertext"`
+	Description                   string            `json:"description"`
+	MasterKeys                    []vectorMasterKey `json:"master-keys"`
+	CMM                           string            `json:"cmm"`
+	EncryptionContext             map[string]string `json:"encryption-context"`
+	RequiredEncryptionContextKeys *[]string         `json:"required-encryption-context-keys"`
+	Result                        struct {
+		Output *struct {
+			Plaintext string `json:"plaintext"`
+		} `json:"output"`
+		Error *struct {
+			Description string `json:"error-description"`
+		} `json:"error"`
+	} `json:"result"`
+	Source struct {
+		Implementation string `json:"implementation"`
+		Version        string `json:"version"`
+		OriginalTestID string `json:"original-test-id"`
+	} `json:"source"`
+	Header *struct {
+		MessageFormatVersion *int   `json:"message-format-version"`
+		AlgorithmSuiteID     string `json:"algorithm-suite-id"`
+		ContentType          string `json:"content-type"`
+		FrameLength          *int64 `json:"frame-length"`
+	} `json:"header"`
+}
+
+type vectorMasterKey struct {
+	Type                string `json:"type"`
+	Key                 string `json:"key"`
+	ProviderID          string `json:"provider-id"`
+	EncryptionAlgorithm string `json:"encryption-algorithm"`
+	PaddingAlgorithm    string `json:"padding-algorithm"`
+	PaddingHash         string `json:"padding-hash"`
+}
+
+type vectorKeys struct {
+	Manifest struct {
+		Type    string `json:"type"`
+		Version int    `json:"version"`
+	} `json:"manifest"`
+	Keys map[string]vectorKey `json:"keys"`
+}
+
+type vectorKey struct {
+	Encrypt   bool   `json:"encrypt"`
+	Decrypt   bool   `json:"decrypt"`
+	Algorithm string `json:"algorithm"`
+	Type      string `json:"type"`
+	Bits      int    `json:"bits"`
+	Encoding  string `json:"encoding"`
+	Material  string `json:"material"`
+	KeyID     string `json:"key-id"`
+}
+
+// vectorSet is a loaded manifest with the files its tests share.
+type vectorSet struct {
+	dir        string
+	tests      map[string]vectorTest
+	keys       map[string]vectorKey
+	plaintexts map[string][]byte // by URI
+	ptErrs     map[string]error  // by URI
+}
+
+// skipError marks a vector that needs something this harness or the SDK
+// does not support.
+type skipError struct{ reason string }
+
+func (e *skipError) Error() string { return e.reason }
+
+func skipf(f string, args ...any) error { return &skipError{fmt.Sprintf(f, args...)} }
+
+func TestVectors(t *testing.T) {
+	dir := defaultVectorsDir
+	if d, ok := os.LookupEnv(vectorsDirEnv); ok {
+		dir = d
+	}
+	set := loadVectors(t, dir)
+
+	ids := slices.Sorted(maps.Keys(set.tests))
+	var passed, failed, skipped atomic.Int64
+	t.Run("all", func(t *testing.T) {
+		for _, id := range ids {
+			t.Run(id, func(t *testing.T) {
+				t.Parallel()
+				t.Cleanup(func() {
+					switch {
+					case t.Failed():
+						failed.Add(1)
+						t.Logf("failed vector: %s", set.describe(id))
+					case t.Skipped():
+						skipped.Add(1)
+					default:
+						passed.Add(1)
+					}
+				})
+				set.run(t, id)
+			})
+		}
+	})
+	t.Logf("vectors: %d passed, %d failed, %d skipped", passed.Load(), failed.Load(), skipped.Load())
+}
+
+func loadVectors(t *testing.T, dir string) *vectorSet {
+	t.Helper()
+	fi, err := os.Stat(dir)
+	if err != nil {
+		t.Fatalf("vectors directory %q (set %s to use another): %v", dir, vectorsDirEnv, err)
+	}
+	if !fi.IsDir() {
+		t.Fatalf("vectors directory %q is not a directory", dir)
+	}
+
+	checkSums(t, dir)
+
+	var m vectorManifest
+	readJSON(t, filepath.Join(dir, "manifest.json"), &m)
+	if m.Manifest.Type != "awses-decrypt" {
+		t.Fatalf("manifest.json: type %q, want awses-decrypt", m.Manifest.Type)
+	}
+	if m.Manifest.Version < 1 || m.Manifest.Version > 4 {
+		t.Fatalf("manifest.json: unsupported version %d", m.Manifest.Version)
+	}
+	if len(m.Tests) == 0 {
+		t.Fatalf("manifest.json: no tests")
+	}
+	keysPath, err := resolveURI(dir, m.Keys)
+	if err != nil {
+		t.Fatalf("manifest.json: keys: %v", err)
+	}
+	var k vectorKeys
+	readJSON(t, keysPath, &k)
+	if k.Manifest.Type != "keys" {
+		t.Fatalf("%s: type %q, want keys", m.Keys, k.Manifest.Type)
+	}
+	if k.Manifest.Version < 1 || k.Manifest.Version > 3 {
+		t.Fatalf("%s: unsupported version %d", m.Keys, k.Manifest.Version)
+	}
+
+	set := &vectorSet{
+		dir:        dir,
+		tests:      m.Tests,
+		keys:       k.Keys,
+		plaintexts: map[string][]byte{},
+		ptErrs:     map[string]error{},
+	}
+	// The plaintexts are shared by many tests: read each once.
+	for _, tc := range m.Tests {
+		if tc.Result.Output == nil {
+			continue
+		}
+		uri := tc.Result.Output.Plaintext
+		if _, ok := set.plaintexts[uri]; ok {
+			continue
+		}
+		if _, ok := set.ptErrs[uri]; ok {
+			continue
+		}
+		p, err := resolveURI(dir, uri)
+		if err == nil {
+			var b []byte
+			if b, err = os.ReadFile(p); err == nil {
+				set.plaintexts[uri] = b
+				continue
+			}
+		}
+		set.ptErrs[uri] = err
+	}
+	return set
+}
+
+func readJSON(t *testing.T, file string, v any) {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("reading vectors: %v", err)
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("parsing %s: %v", file, err)
+	}
+}
+
+// checkSums verifies the files listed in SHA256SUMS, when there is one, so
+// that a damaged checkout is reported as such rather than as decrypt
+// failures.
+func checkSums(t *testing.T, dir string) {
+	t.Helper()
+	f, err := os.Open(filepath.Join(dir, "SHA256SUMS"))
+	if errors.Is(err, os.ErrNotExist) {
+		return
+	}
+	if err != nil {
+		t.Fatalf("reading vectors: %v", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	n := 0
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		sum, name, ok := strings.Cut(line, " ")
+		name = strings.TrimPrefix(strings.TrimPrefix(name, " "), "*")
+		want, err := hex.DecodeString(sum)
+		if !ok || err != nil || len(want) != sha256.Size || name == "" {
+			t.Errorf("SHA256SUMS: malformed line %q", line)
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
+		if err != nil {
+			t.Errorf("SHA256SUMS: %v", err)
+			continue
+		}
+		if got := sha256.Sum256(b); !bytes.Equal(got[:], want) {
+			t.Errorf("SHA256SUMS: %s: checksum mismatch (damaged or converted file)", name)
+		}
+		n++
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatalf("reading SHA256SUMS: %v", err)
+	}
+	if n == 0 {
+		t.Errorf("SHA256SUMS lists no files")
+	}
+}
+
+// resolveURI turns a manifest file:// URI into a path under dir.
+func resolveURI(dir, uri string) (string, error) {
+	rel, ok := strings.CutPrefix(uri, "file://")
+	if !ok {
+		return "", fmt.Errorf("unsupported URI %q (only file:// is supported)", uri)
+	}
+	if rel == "" || path.IsAbs(rel) || !filepath.IsLocal(filepath.FromSlash(rel)) {
+		return "", fmt.Errorf("URI %q does not name a file inside the vectors directory", uri)
+	}
+	return filepath.Join(dir, filepath.FromSlash(rel)), nil
+}
+
+// describe summarises a vector for failure reports.
+func (s *vectorSet) describe(id string) string {
+	tc := s.tests[id]
+	var b strings.Builder
+	if h := tc.Header; h != nil {
+		v := "?"
+		if h.MessageFormatVersion != nil {
+			v = strconv.Itoa(*h.MessageFormatVersion)
+		}
+		fmt.Fprintf(&b, "suite=%s v%s %s", h.AlgorithmSuiteID, v, h.ContentType)
+		if h.FrameLength != nil && h.ContentType != "non-framed" {
+			fmt.Fprintf(&b, "/%d", *h.FrameLength)
+		}
+	}
+	cmm := tc.CMM
+	if cmm == "" {
+		cmm = "Default"
+	}
+	algs := make([]string, 0, len(tc.MasterKeys))
+	for _, mk := range tc.MasterKeys {
+		a := mk.EncryptionAlgorithm
+		if mk.PaddingAlgorithm != "" {
+			a += "-" + mk.PaddingAlgorithm
+			if mk.PaddingAlgorithm != "pkcs1" && mk.PaddingHash != "" {
+				a += "-" + mk.PaddingHash
+			}
+		}
+		algs = append(algs, a)
+	}
+	want := "output"
+	if tc.Result.Error != nil {
+		want = "error"
+	}
+	fmt.Fprintf(&b, " cmm=%s keys=%s ec=%d want=%s source=%s/%s",
+		cmm, strings.Join(algs, "+"), len(tc.EncryptionContext), want, tc.Source.Implementation, tc.Source.Version)
+	return b.String()
+}
+
+func (s *vectorSet) run(t *testing.T, id string) {
+	tc := s.tests[id]
+	ctx := t.Context()
+
+	wantOK := tc.Result.Output != nil
+	switch {
+	case wantOK && tc.Result.Error != nil:
+		t.Fatalf("manifest: result has both output and error")
+	case !wantOK && tc.Result.Error == nil:
+		t.Fatalf("manifest: result has neither output nor error")
+	}
+
+	var want []byte
+	if wantOK {
+		uri := tc.Result.Output.Plaintext
+		if err := s.ptErrs[uri]; err != nil {
+			t.Fatalf("expected plaintext: %v", err)
+		}
+		want = s.plaintexts[uri]
+	}
+	ctPath, err := resolveURI(s.dir, tc.Ciphertext)
+	if err != nil {
+		t.Fatalf("ciphertext: %v", err)
+	}
+	ct, err := os.ReadFile(ctPath)
+	if err != nil {
+		t.Fatalf("ciphertext: %v", err)
+	}
+
+	kr, err := s.keyring(tc)
+	var skip *skipError
+	if errors.As(err, &skip) {
+		t.Skip(skip.reason)
+	}
+	if err != nil {
+		t.Fatalf("building keyring: %v", err)
+	}
+	if kr == nil {
+		if wantOK {
+			t.Fatalf("no master key of this vector can decrypt (all are encrypt-only or missing)")
+		}
+		// Decryption has to fail without any key; check that it does.
+		kr = noKeys{}
+	}
+
+	mm, err := s.manager(tc, kr)
+	if errors.As(err, &skip) {
+		t.Skip(skip.reason)
+	}
+	if err != nil {
+		t.Fatalf("building materials manager: %v", err)
+	}
+
+	client, err := envelope.New(func(o *envelope.Options) {
+		o.CommitmentPolicy = envelope.RequireEncryptAllowDecrypt
+	})
+	if err != nil {
+		t.Fatalf("envelope.New: %v", err)
+	}
+
+	pt, hdr, err := client.DecryptBytes(ctx, ct, mm, tc.EncryptionContext)
+	spt, shdr, serr := decryptStream(ctx, client, ct, mm, tc.EncryptionContext)
+
+	if !wantOK {
+		if err == nil {
+			t.Errorf("DecryptBytes succeeded (%d bytes of plaintext), want an error: %s", len(pt), tc.Result.Error.Description)
+		} else if len(pt) != 0 {
+			t.Errorf("DecryptBytes failed (%v) but returned %d bytes of plaintext", err, len(pt))
+		} else {
+			t.Logf("DecryptBytes: %v", err)
+		}
+		if serr == nil {
+			t.Errorf("streaming Decrypt succeeded (%d bytes of plaintext), want an error", len(spt))
+		} else if len(spt) != 0 {
+			t.Errorf("streaming Decrypt failed (%v) but released %d bytes of plaintext", serr, len(spt))
+		}
+		return
+	}
+
+	if err != nil {
+		t.Errorf("DecryptBytes: %v", err)
+	} else {
+		if !bytes.Equal(pt, want) {
+			t.Errorf("DecryptBytes: plaintext differs: %s", diffSummary(pt, want))
+		}
+		if hdr == nil {
+			t.Errorf("DecryptBytes: nil header")
+		} else {
+			checkHeader(t, "DecryptBytes", tc, hdr)
+		}
+	}
+	if serr != nil {
+		t.Errorf("streaming Decrypt: %v", serr)
+	} else {
+		if !bytes.Equal(spt, want) {
+			t.Errorf("streaming Decrypt: plaintext differs: %s", diffSummary(spt, want))
+		}
+		if shdr == nil {
+			t.Errorf("streaming Decrypt: Header() is nil")
+		} else {
+			checkHeader(t, "streaming Decrypt", tc, shdr)
+		}
+	}
+	if err == nil && serr == nil && !bytes.Equal(pt, spt) {
+		t.Errorf("DecryptBytes and streaming Decrypt disagree: %s", diffSummary(spt, pt))
+	}
+}
+
+// decryptStream decrypts ct through the streaming API.
+func decryptStream(ctx context.Context, c *envelope.Client, ct []byte, mm envelope.MaterialsManager, ec map[string]string) ([]byte, *format.Header, error) {
+	d, err := c.Decrypt(ctx, bytes.NewReader(ct), mm, ec)
+	if err != nil {
+		return nil, nil, err
+	}
+	pt, err := io.ReadAll(d)
+	return pt, d.Header(), err
+}
+
+// checkHeader compares a decrypted message's header with the informational
+// header fields of the manifest.
+func checkHeader(t *testing.T, api string, tc vectorTest, hdr *format.Header) {
+	t.Helper()
+	h := tc.Header
+	if h == nil {
+		return
+	}
+	if hdr.Suite == nil {
+		t.Errorf("%s: header has no suite", api)
+		return
+	}
+	if h.AlgorithmSuiteID != "" {
+		id, err := strconv.ParseUint(h.AlgorithmSuiteID, 16, 16)
+		if err != nil {
+			t.Errorf("manifest: header.algorithm-suite-id %q: %v", h.AlgorithmSuiteID, err)
+		} else if hdr.Suite.ID != format.SuiteID(id) {
+			t.Errorf("%s: suite %s, manifest says %04X", api, hdr.Suite.ID, id)
+		}
+	}
+	if h.MessageFormatVersion != nil && int(hdr.Version()) != *h.MessageFormatVersion {
+		t.Errorf("%s: message format version %d, manifest says %d", api, hdr.Version(), *h.MessageFormatVersion)
+	}
+	switch h.ContentType {
+	case "framed":
+		if hdr.ContentType != format.Framed {
+			t.Errorf("%s: content type %s, manifest says framed", api, hdr.ContentType)
+		}
+	case "non-framed":
+		if hdr.ContentType != format.NonFramed {
+			t.Errorf("%s: content type %s, manifest says non-framed", api, hdr.ContentType)
+		}
+	}
+	if h.FrameLength != nil && int64(hdr.FrameLength) != *h.FrameLength {
+		t.Errorf("%s: frame length %d, manifest says %d", api, hdr.FrameLength, *h.FrameLength)
+	}
+}
+
+func diffSummary(got, want []byte) string {
+	n := min(len(got), len(want))
+	i := 0
+	for i < n && got[i] == want[i] {
+		i++
+	}
+	return fmt.Sprintf("got %d bytes, want %d; first difference at offset %d", len(got), len(want), i)
+}
+
+// keyring builds the keyring of a vector's master keys. It returns a nil
+// keyring when none of them can decrypt.
+func (s *vectorSet) keyring(tc vectorTest) (keyring.Keyring, error) {
+	if len(tc.MasterKeys) == 0 {
+		return nil, errors.New("manifest: no master keys")
+	}
+	var krs []keyring.Keyring
+	for i, mk := range tc.MasterKeys {
+		if mk.Type != "raw" {
+			return nil, skipf("master key %d: type %q is not supported (only raw keys)", i, mk.Type)
+		}
+		k, ok := s.keys[mk.Key]
+		if !ok {
+			return nil, fmt.Errorf("master key %d: key %q is not in the keys manifest", i, mk.Key)
+		}
+		if !k.Decrypt {
+			continue
+		}
+		if k.KeyID == "" {
+			return nil, fmt.Errorf("master key %d: key %q has no key-id", i, mk.Key)
+		}
+		if k.Algorithm != mk.EncryptionAlgorithm {
+			return nil, fmt.Errorf("master key %d: key %q is %s, master key wants %s", i, mk.Key, k.Algorithm, mk.EncryptionAlgorithm)
+		}
+		kr, err := rawKeyring(mk, k)
+		if err != nil {
+			return nil, fmt.Errorf("master key %d (%s): %w", i, mk.Key, err)
+		}
+		krs = append(krs, kr)
+	}
+	switch len(krs) {
+	case 0:
+		return nil, nil
+	case 1:
+		return krs[0], nil
+	}
+	return newMulti(krs[0], krs[1:]...)
+}
+
+func rawKeyring(mk vectorMasterKey, k vectorKey) (keyring.Keyring, error) {
+	switch mk.EncryptionAlgorithm {
+	case "aes":
+		if k.Encoding != "base64" {
+			return nil, fmt.Errorf("AES key encoding %q, want base64", k.Encoding)
+		}
+		key, err := base64.StdEncoding.DecodeString(k.Material)
+		if err != nil {
+			return nil, fmt.Errorf("AES key material: %w", err)
+		}
+		if k.Bits != 0 && len(key)*8 != k.Bits {
+			return nil, fmt.Errorf("AES key is %d bits, keys manifest says %d", len(key)*8, k.Bits)
+		}
+		return newRawAES(mk.ProviderID, k.KeyID, key)
+	case "rsa":
+		if k.Encoding != "pem" {
+			return nil, fmt.Errorf("RSA key encoding %q, want pem", k.Encoding)
+		}
+		padding, err := rsaPadding(mk)
+		if err != nil {
+			return nil, err
+		}
+		return newRawRSA(mk.ProviderID, k.KeyID, padding, []byte(k.Material))
+	}
+	return nil, skipf("encryption algorithm %q is not supported", mk.EncryptionAlgorithm)
+}
+
+func rsaPadding(mk vectorMasterKey) (keyring.RSAPadding, error) {
+	switch mk.PaddingAlgorithm {
+	case "pkcs1":
+		return keyring.PKCS1, nil
+	case "oaep-mgf1":
+		switch mk.PaddingHash {
+		case "sha1":
+			return keyring.OAEPSHA1, nil
+		case "sha256":
+			return keyring.OAEPSHA256, nil
+		case "sha384":
+			return keyring.OAEPSHA384, nil
+		case "sha512":
+			return keyring.OAEPSHA512, nil
+		}
+		return 0, skipf("RSA OAEP padding hash %q is not supported", mk.PaddingHash)
+	}
+	return 0, skipf("RSA padding %q is not supported", mk.PaddingAlgorithm)
+}
+
+func newRawAES(providerID, keyID string, key []byte) (keyring.Keyring, error) {
+	return keyring.NewRawAES(providerID, keyID, key)
+}
+
+func newRawRSA(providerID, keyID string, padding keyring.RSAPadding, pem []byte) (keyring.Keyring, error) {
+	return keyring.NewRawRSAFromPEM(providerID, keyID, padding, pem)
+}
+
+func newMulti(first keyring.Keyring, rest ...keyring.Keyring) (keyring.Keyring, error) {
+	return keyring.NewMulti(first, rest...)
+}
+
+// manager builds the materials manager a vector asks for.
+func (s *vectorSet) manager(tc vectorTest, kr keyring.Keyring) (envelope.MaterialsManager, error) {
+	def := envelope.NewDefaultManager(kr)
+	switch tc.CMM {
+	case "", "Default":
+		return def, nil
+	case "RequiredEncryptionContext":
+		var keys []string
+		if tc.RequiredEncryptionContextKeys != nil {
+			keys = *tc.RequiredEncryptionContextKeys
+		} else {
+			keys = slices.Sorted(maps.Keys(tc.EncryptionContext))
+		}
+		return envelope.NewRequiredContextManager(def, keys)
+	}
+	return nil, skipf("materials manager %q is not supported", tc.CMM)
+}
+
+// noKeys is a keyring that unwraps nothing, for negative vectors none of
+// whose master keys may decrypt.
+type noKeys struct{}
+
+func (noKeys) OnEncrypt(context.Context, *keyring.EncryptionMaterials) error {
+	return errors.New("noKeys: cannot encrypt")
+}
+
+func (noKeys) OnDecrypt(context.Context, *keyring.DecryptionMaterials, []format.EncryptedDataKey) error {
+	return keyring.ErrNoMatchingKey
+}
