@@ -1,0 +1,24 @@
+// Package interop holds the interoperability test between this SDK and
+// the AWS Encryption SDK for JavaScript (npm package
+// @aws-crypto/client-node).
+//
+// The test encrypts with each SDK and decrypts with the other, for every
+// algorithm suite, with raw AES and raw RSA keyrings and several message
+// sizes. The JavaScript side is the batch script in the js folder; one
+// Node process runs all JavaScript jobs. It needs Node.js 20 or later.
+// To run it:
+//
+//	npm ci --prefix interop/js
+//	go test ./interop/ -v -count=1
+//
+// The test skips when node is not on PATH, when interop/js/node_modules
+// is missing, or with -short. Set ESDK_INTEROP_REQUIRE=1 to make those
+// conditions fail the test instead, and ESDK_INTEROP_DUMP to a folder to
+// have the messages of failing cases and the run's test keys written
+// there.
+//
+// On Node versions that refuse RSA PKCS#1 v1.5 private decryption
+// (CVE-2023-46809), the PKCS#1 cases where JavaScript decrypts run in a
+// second Node process started with --security-revert=CVE-2023-46809;
+// they are skipped if that flag is not accepted either.
+package interop

@@ -1,0 +1,78 @@
+package keyring_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log"
+
+	"github.com/go-esdk/esdk/format"
+	"github.com/go-esdk/esdk/keyring"
+)
+
+func ExampleNewRawAES() {
+	wrappingKey := make([]byte, 32) // in practice, from your key store
+	rand.Read(wrappingKey)
+	kr, err := keyring.NewRawAES("my-namespace", "my-key", wrappingKey)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	suite := format.MustSuite(format.AES256GCMHKDFSHA512CommitKeyECDSAP384)
+	ec := map[string]string{"purpose": "example"}
+
+	enc := &keyring.EncryptionMaterials{Suite: suite, EncryptionContext: ec}
+	if err := kr.OnEncrypt(ctx, enc); err != nil {
+		log.Fatal(err)
+	}
+	edk := enc.EncryptedDataKeys[0]
+	fmt.Printf("provider id %s, provider info %d bytes\n", edk.ProviderID, len(edk.ProviderInfo))
+
+	dec := &keyring.DecryptionMaterials{Suite: suite, EncryptionContext: ec}
+	if err := kr.OnDecrypt(ctx, dec, enc.EncryptedDataKeys); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("same data key:", bytes.Equal(dec.PlaintextDataKey, enc.PlaintextDataKey))
+	// Output:
+	// provider id my-namespace, provider info 26 bytes
+	// same data key: true
+}
+
+func ExampleNewMulti() {
+	newKeyring := func(name string) keyring.Keyring {
+		key := make([]byte, 32)
+		rand.Read(key)
+		kr, err := keyring.NewRawAES("my-namespace", name, key)
+		if err != nil {
+			log.Fatal(err)
+		}
+		return kr
+	}
+	primary, backup := newKeyring("primary"), newKeyring("backup")
+	multi, err := keyring.NewMulti(primary, backup)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	suite := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
+
+	enc := &keyring.EncryptionMaterials{Suite: suite}
+	if err := multi.OnEncrypt(ctx, enc); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("encrypted data keys:", len(enc.EncryptedDataKeys))
+
+	// Either keyring alone can unwrap the data key.
+	for _, kr := range []keyring.Keyring{primary, backup} {
+		dec := &keyring.DecryptionMaterials{Suite: suite}
+		if err := kr.OnDecrypt(ctx, dec, enc.EncryptedDataKeys); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Println("same data key:", bytes.Equal(dec.PlaintextDataKey, enc.PlaintextDataKey))
+	}
+	// Output:
+	// encrypted data keys: 2
+	// same data key: true
+	// same data key: true
+}

@@ -1,0 +1,117 @@
+package keyring
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/go-esdk/esdk/format"
+)
+
+// Multi combines keyrings. On encryption its generator makes the data key
+// and every keyring wraps it, so that any of them can decrypt the message;
+// on decryption the first keyring that unwraps a data key wins.
+type Multi struct {
+	generator Keyring // may be nil
+	children  []Keyring
+}
+
+var _ Keyring = (*Multi)(nil)
+
+// NewMulti returns a multi-keyring. The generator may be nil when there is
+// at least one child; such a keyring only wraps a data key that the
+// materials already hold.
+func NewMulti(generator Keyring, children ...Keyring) (*Multi, error) {
+	if generator == nil && len(children) == 0 {
+		return nil, errors.New("esdk/keyring: multi-keyring needs a generator or at least one child")
+	}
+	for i, c := range children {
+		if c == nil {
+			return nil, fmt.Errorf("esdk/keyring: multi-keyring child %d is nil", i)
+		}
+	}
+	return &Multi{generator: generator, children: append([]Keyring(nil), children...)}, nil
+}
+
+// OnEncrypt has the generator make and wrap the data key, then every child
+// wrap it. With a generator, m must not have a data key yet; without one,
+// it must. The first failure fails the call.
+func (k *Multi) OnEncrypt(ctx context.Context, m *EncryptionMaterials) error {
+	if k.generator != nil {
+		if m.PlaintextDataKey != nil {
+			return errors.New("esdk/keyring: multi-keyring has a generator but the materials already have a data key")
+		}
+		if err := k.generator.OnEncrypt(ctx, m); err != nil {
+			return fmt.Errorf("esdk/keyring: multi-keyring generator: %w", err)
+		}
+		if m.PlaintextDataKey == nil {
+			return errors.New("esdk/keyring: multi-keyring generator made no data key")
+		}
+	} else if m.PlaintextDataKey == nil {
+		return errors.New("esdk/keyring: multi-keyring has no generator and the materials have no data key")
+	}
+	for i, c := range k.children {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("esdk/keyring: multi-keyring: %w", err)
+		}
+		if err := c.OnEncrypt(ctx, m); err != nil {
+			return fmt.Errorf("esdk/keyring: multi-keyring child %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// OnDecrypt tries the generator, then each child in order, and stops at
+// the first that sets the data key. When none does it returns a
+// *MultiError holding every keyring's error.
+func (k *Multi) OnDecrypt(ctx context.Context, m *DecryptionMaterials, edks []format.EncryptedDataKey) error {
+	if m.PlaintextDataKey != nil {
+		return errHasDataKey
+	}
+	all := k.children
+	if k.generator != nil {
+		all = append([]Keyring{k.generator}, all...)
+	}
+	errs := make([]error, 0, len(all))
+	for _, kr := range all {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("esdk/keyring: multi-keyring: %w", err)
+		}
+		err := kr.OnDecrypt(ctx, m, edks)
+		if err == nil && m.PlaintextDataKey == nil {
+			err = errors.New("esdk/keyring: keyring returned no error and no data key")
+		}
+		if err == nil {
+			return nil
+		}
+		errs = append(errs, err)
+	}
+	return &MultiError{Errors: errs}
+}
+
+// MultiError is the error of a multi-keyring none of whose keyrings could
+// unwrap a data key. Errors holds each keyring's error in the order tried,
+// the generator's first; errors.Is and errors.As search them all, so
+// errors.Is(err, ErrNoMatchingKey) is true when at least one keyring found
+// none of its keys.
+type MultiError struct {
+	Errors []error
+}
+
+func (e *MultiError) Error() string {
+	var b strings.Builder
+	b.WriteString("esdk/keyring: no keyring of the multi-keyring could unwrap a data key")
+	for i, err := range e.Errors {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		fmt.Fprintf(&b, "[%d] %v", i, err)
+	}
+	return b.String()
+}
+
+// Unwrap returns the keyrings' errors.
+func (e *MultiError) Unwrap() []error { return e.Errors }

@@ -1,0 +1,276 @@
+package keyring_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/go-esdk/esdk/format"
+	"github.com/go-esdk/esdk/keyring"
+)
+
+func newAES(t *testing.T, name string) *keyring.RawAES {
+	t.Helper()
+	kr, err := keyring.NewRawAES("ns", name, randBytes(32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kr
+}
+
+func TestMultiRoundTrip(t *testing.T) {
+	gen := newAES(t, "generator")
+	child, err := keyring.NewRawRSA("ns", "child", keyring.OAEPSHA256, nil, rsaKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	multi, err := keyring.NewMulti(gen, child)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec := map[string]string{"k": "v"}
+	em := encrypt(t, multi, suite256, ec)
+	if len(em.EncryptedDataKeys) != 2 {
+		t.Fatalf("got %d encrypted data keys, want 2", len(em.EncryptedDataKeys))
+	}
+	for _, kr := range []keyring.Keyring{gen, child, multi} {
+		got, err := decrypt(kr, suite256, ec, em.EncryptedDataKeys)
+		if err != nil {
+			t.Fatalf("%T: %v", kr, err)
+		}
+		if !bytes.Equal(got, em.PlaintextDataKey) {
+			t.Fatalf("%T: unwrapped data key differs", kr)
+		}
+	}
+	// The child alone, in reverse order of encrypted data keys, through a
+	// multi-keyring whose generator cannot decrypt.
+	other, err := keyring.NewMulti(newAES(t, "generator"), child)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edks := []format.EncryptedDataKey{em.EncryptedDataKeys[1], em.EncryptedDataKeys[0]}
+	if got, err := decrypt(other, suite256, ec, edks); err != nil || !bytes.Equal(got, em.PlaintextDataKey) {
+		t.Fatalf("child after a failing generator: %v", err)
+	}
+}
+
+// counter is a keyring that counts its calls and unwraps to key, or fails
+// with err when key is nil.
+type counter struct {
+	calls int
+	key   []byte
+	err   error
+}
+
+func (c *counter) OnEncrypt(context.Context, *keyring.EncryptionMaterials) error {
+	return errors.New("counter: cannot encrypt")
+}
+
+func (c *counter) OnDecrypt(_ context.Context, m *keyring.DecryptionMaterials, _ []format.EncryptedDataKey) error {
+	c.calls++
+	if c.key == nil {
+		return c.err
+	}
+	m.PlaintextDataKey = c.key
+	return nil
+}
+
+func TestMultiDecryptOrder(t *testing.T) {
+	key := randBytes(32)
+	gen := &counter{err: keyring.ErrNoMatchingKey}
+	first := &counter{key: key}
+	second := &counter{key: randBytes(32)}
+	multi, err := keyring.NewMulti(gen, first, second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decrypt(multi, suite256, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, key) {
+		t.Fatal("got the data key of the wrong keyring")
+	}
+	if gen.calls != 1 || first.calls != 1 || second.calls != 0 {
+		t.Fatalf("calls: generator %d, first %d, second %d; want 1, 1, 0", gen.calls, first.calls, second.calls)
+	}
+}
+
+func TestMultiDecryptErrors(t *testing.T) {
+	errDown := errors.New("key service down")
+	noKey := &counter{err: keyring.ErrNoMatchingKey}
+	down := &counter{err: errDown}
+	encOnly, err := keyring.NewRawRSA("ns", "pub", keyring.OAEPSHA256, &rsaKey().PublicKey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	multi, err := keyring.NewMulti(noKey, down, encOnly, newAES(t, "aes"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = decrypt(multi, suite256, nil, nil)
+	var me *keyring.MultiError
+	if !errors.As(err, &me) {
+		t.Fatalf("got %T %v, want *MultiError", err, err)
+	}
+	if len(me.Errors) != 4 {
+		t.Fatalf("MultiError has %d errors, want 4: %v", len(me.Errors), err)
+	}
+	for _, target := range []error{keyring.ErrNoMatchingKey, errDown, keyring.ErrEncryptOnly} {
+		if !errors.Is(err, target) {
+			t.Errorf("errors.Is(err, %v) = false", target)
+		}
+	}
+	for _, want := range []string{"key service down", "no private key", `"ns" "aes"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+	checkErrText(t, err)
+
+	// Nested: the causes stay reachable.
+	outer, err := keyring.NewMulti(nil, multi, newAES(t, "other"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = decrypt(outer, suite256, nil, nil)
+	if !errors.Is(err, errDown) || !errors.As(err, &me) {
+		t.Fatalf("nested: got %v", err)
+	}
+}
+
+func TestMultiDecryptHasDataKey(t *testing.T) {
+	c := &counter{key: randBytes(32)}
+	multi, err := keyring.NewMulti(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &keyring.DecryptionMaterials{Suite: suite256, PlaintextDataKey: randBytes(32)}
+	if err := multi.OnDecrypt(context.Background(), m, nil); err == nil || errors.Is(err, keyring.ErrNoMatchingKey) {
+		t.Fatalf("got %v, want a fatal error", err)
+	}
+	if c.calls != 0 {
+		t.Fatal("a keyring was called")
+	}
+}
+
+func TestMultiDecryptNoKeyNoError(t *testing.T) {
+	silent := funcKeyring{dec: func(context.Context, *keyring.DecryptionMaterials, []format.EncryptedDataKey) error { return nil }}
+	multi, err := keyring.NewMulti(silent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := decrypt(multi, suite256, nil, nil); err == nil {
+		t.Fatal("a keyring that set no data key counted as success")
+	}
+}
+
+func TestMultiContextCanceled(t *testing.T) {
+	c := &counter{key: randBytes(32)}
+	multi, err := keyring.NewMulti(c, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	m := &keyring.DecryptionMaterials{Suite: suite256}
+	if err := multi.OnDecrypt(ctx, m, nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("OnDecrypt: got %v, want context.Canceled", err)
+	}
+	if c.calls != 0 {
+		t.Fatal("a keyring was called after cancellation")
+	}
+	em := &keyring.EncryptionMaterials{Suite: suite256, PlaintextDataKey: randBytes(32)}
+	multi, err = keyring.NewMulti(nil, newAES(t, "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := multi.OnEncrypt(ctx, em); !errors.Is(err, context.Canceled) {
+		t.Fatalf("OnEncrypt: got %v, want context.Canceled", err)
+	}
+}
+
+func TestMultiEncryptFailures(t *testing.T) {
+	errBroken := errors.New("broken")
+	broken := funcKeyring{enc: func(context.Context, *keyring.EncryptionMaterials) error { return errBroken }}
+	noKey := funcKeyring{enc: func(context.Context, *keyring.EncryptionMaterials) error { return nil }}
+
+	t.Run("failing child", func(t *testing.T) {
+		multi, err := keyring.NewMulti(newAES(t, "gen"), broken, newAES(t, "child"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = multi.OnEncrypt(context.Background(), &keyring.EncryptionMaterials{Suite: suite256})
+		if !errors.Is(err, errBroken) || !strings.Contains(err.Error(), "child 0") {
+			t.Fatalf("got %v, want errBroken naming child 0", err)
+		}
+	})
+	t.Run("failing generator", func(t *testing.T) {
+		multi, err := keyring.NewMulti(broken, newAES(t, "child"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = multi.OnEncrypt(context.Background(), &keyring.EncryptionMaterials{Suite: suite256})
+		if !errors.Is(err, errBroken) || !strings.Contains(err.Error(), "generator") {
+			t.Fatalf("got %v, want errBroken naming the generator", err)
+		}
+	})
+	t.Run("generator makes no key", func(t *testing.T) {
+		multi, err := keyring.NewMulti(noKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := multi.OnEncrypt(context.Background(), &keyring.EncryptionMaterials{Suite: suite256}); err == nil {
+			t.Fatal("no error")
+		}
+	})
+	t.Run("generator and a data key", func(t *testing.T) {
+		multi, err := keyring.NewMulti(newAES(t, "gen"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &keyring.EncryptionMaterials{Suite: suite256, PlaintextDataKey: randBytes(32)}
+		if err := multi.OnEncrypt(context.Background(), m); err == nil {
+			t.Fatal("no error")
+		}
+	})
+	t.Run("no generator and no data key", func(t *testing.T) {
+		multi, err := keyring.NewMulti(nil, newAES(t, "child"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := multi.OnEncrypt(context.Background(), &keyring.EncryptionMaterials{Suite: suite256}); err == nil {
+			t.Fatal("no error")
+		}
+	})
+}
+
+func TestMultiNoGenerator(t *testing.T) {
+	a, b := newAES(t, "a"), newAES(t, "b")
+	multi, err := keyring.NewMulti(nil, a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dataKey := randBytes(32)
+	m := &keyring.EncryptionMaterials{Suite: suite256, PlaintextDataKey: dataKey}
+	if err := multi.OnEncrypt(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.EncryptedDataKeys) != 2 || !bytes.Equal(m.PlaintextDataKey, dataKey) {
+		t.Fatalf("got %d encrypted data keys, want 2 wrapping the given key", len(m.EncryptedDataKeys))
+	}
+	if got, err := decrypt(b, suite256, nil, m.EncryptedDataKeys); err != nil || !bytes.Equal(got, dataKey) {
+		t.Fatalf("second child: %v", err)
+	}
+}
+
+func TestNewMultiErrors(t *testing.T) {
+	if _, err := keyring.NewMulti(nil); err == nil {
+		t.Error("no keyrings: no error")
+	}
+	if _, err := keyring.NewMulti(newAES(t, "a"), nil); err == nil {
+		t.Error("nil child: no error")
+	}
+}

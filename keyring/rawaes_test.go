@@ -1,0 +1,272 @@
+package keyring_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/go-esdk/esdk/format"
+	"github.com/go-esdk/esdk/keyring"
+)
+
+func TestRawAESRoundTrip(t *testing.T) {
+	ec := map[string]string{"purpose": "test", format.PublicKeyContextKey: "AjMyNTY="}
+	for _, size := range []int{16, 24, 32} {
+		for _, s := range format.Suites() {
+			t.Run(fmt.Sprintf("AES-%d/%s", size*8, s), func(t *testing.T) {
+				kr, err := keyring.NewRawAES("ns", "name", randBytes(size))
+				if err != nil {
+					t.Fatal(err)
+				}
+				em := encrypt(t, kr, s, ec)
+				if len(em.EncryptedDataKeys) != 1 {
+					t.Fatalf("got %d encrypted data keys, want 1", len(em.EncryptedDataKeys))
+				}
+				got, err := decrypt(kr, s, ec, em.EncryptedDataKeys)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got, em.PlaintextDataKey) {
+					t.Fatal("unwrapped data key differs")
+				}
+			})
+		}
+	}
+}
+
+// TestRawAESWireFormat checks the encrypted data key against the layout
+// the other ESDKs write, decrypting it with crypto/cipher directly.
+func TestRawAESWireFormat(t *testing.T) {
+	key := randBytes(32)
+	kr, err := keyring.NewRawAES("my-namespace", "my-key", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dataKey := randBytes(32)
+	m := &keyring.EncryptionMaterials{
+		Suite:             suite256,
+		EncryptionContext: map[string]string{"b": "2", "a": "1"},
+		PlaintextDataKey:  dataKey,
+	}
+	if err := kr.OnEncrypt(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(m.PlaintextDataKey, dataKey) {
+		t.Fatal("OnEncrypt replaced an existing data key")
+	}
+	edk := m.EncryptedDataKeys[0]
+	if edk.ProviderID != "my-namespace" {
+		t.Errorf("provider id %q, want %q", edk.ProviderID, "my-namespace")
+	}
+	info := edk.ProviderInfo
+	wantPrefix := append([]byte("my-key"), 0, 0, 0, 128, 0, 0, 0, 12)
+	if len(info) != len(wantPrefix)+12 || !bytes.HasPrefix(info, wantPrefix) {
+		t.Fatalf("provider info %x, want %x followed by a 12-byte IV", info, wantPrefix)
+	}
+	iv := info[len(wantPrefix):]
+	// Count 2, then "a" = "1", "b" = "2", each with 2-byte lengths.
+	aad := []byte{0, 2, 0, 1, 'a', 0, 1, '1', 0, 1, 'b', 0, 1, '2'}
+	block, _ := aes.NewCipher(key)
+	gcm, _ := cipher.NewGCM(block)
+	got, err := gcm.Open(nil, iv, edk.Ciphertext, aad)
+	if err != nil {
+		t.Fatalf("opening the encrypted data key by hand: %v", err)
+	}
+	if !bytes.Equal(got, dataKey) {
+		t.Fatal("the encrypted data key does not hold the data key")
+	}
+
+	// An empty context is no AAD at all.
+	m = &keyring.EncryptionMaterials{Suite: suite256, PlaintextDataKey: dataKey}
+	if err := kr.OnEncrypt(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	edk = m.EncryptedDataKeys[0]
+	if _, err := gcm.Open(nil, edk.ProviderInfo[len(wantPrefix):], edk.Ciphertext, nil); err != nil {
+		t.Fatalf("empty context: %v", err)
+	}
+}
+
+func TestRawAESDecryptFailures(t *testing.T) {
+	key := randBytes(32)
+	kr, err := keyring.NewRawAES("ns", "name", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec := map[string]string{"k": "v"}
+	em := encrypt(t, kr, suite256, ec)
+	n := len("name")
+	other, err := keyring.NewRawAES("ns", "name", randBytes(32))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name   string
+		kr     keyring.Keyring
+		suite  *format.Suite
+		ec     map[string]string
+		tamper func(e *format.EncryptedDataKey)
+	}{
+		{name: "wrong key", kr: other},
+		{name: "other context", ec: map[string]string{"k": "w"}},
+		{name: "empty context", ec: map[string]string{}},
+		{name: "suite of another key length", suite: suite128},
+		{name: "provider id", tamper: func(e *format.EncryptedDataKey) { e.ProviderID = "nt" }},
+		{name: "key name", tamper: func(e *format.EncryptedDataKey) { e.ProviderInfo[0] ^= 1 }},
+		{name: "tag length", tamper: func(e *format.EncryptedDataKey) { e.ProviderInfo[n+3] = 96 }},
+		{name: "IV length", tamper: func(e *format.EncryptedDataKey) { e.ProviderInfo[n+7] = 16 }},
+		{name: "IV", tamper: func(e *format.EncryptedDataKey) { e.ProviderInfo[n+8] ^= 1 }},
+		{name: "short provider info", tamper: func(e *format.EncryptedDataKey) { e.ProviderInfo = e.ProviderInfo[:n+19] }},
+		{name: "long provider info", tamper: func(e *format.EncryptedDataKey) { e.ProviderInfo = append(e.ProviderInfo, 0) }},
+		{name: "provider info is the name", tamper: func(e *format.EncryptedDataKey) { e.ProviderInfo = []byte("name") }},
+		{name: "no provider info", tamper: func(e *format.EncryptedDataKey) { e.ProviderInfo = nil }},
+		{name: "ciphertext", tamper: func(e *format.EncryptedDataKey) { e.Ciphertext[0] ^= 1 }},
+		{name: "tag", tamper: func(e *format.EncryptedDataKey) { e.Ciphertext[len(e.Ciphertext)-1] ^= 1 }},
+		{name: "short ciphertext", tamper: func(e *format.EncryptedDataKey) { e.Ciphertext = e.Ciphertext[:len(e.Ciphertext)-1] }},
+		{name: "no ciphertext", tamper: func(e *format.EncryptedDataKey) { e.Ciphertext = nil }},
+		{name: "huge ciphertext", tamper: func(e *format.EncryptedDataKey) { e.Ciphertext = make([]byte, 1<<20) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			kr, s, ec := keyring.Keyring(kr), suite256, ec
+			if tc.kr != nil {
+				kr = tc.kr
+			}
+			if tc.suite != nil {
+				s = tc.suite
+			}
+			if tc.ec != nil {
+				ec = tc.ec
+			}
+			edks := cloneEDKs(em.EncryptedDataKeys)
+			if tc.tamper != nil {
+				tc.tamper(&edks[0])
+			}
+			_, err := decrypt(kr, s, ec, edks)
+			if !errors.Is(err, keyring.ErrNoMatchingKey) {
+				t.Fatalf("got %v, want ErrNoMatchingKey", err)
+			}
+			checkErrText(t, err, key, em.PlaintextDataKey)
+		})
+	}
+}
+
+func TestRawAESTriesEachOwnKey(t *testing.T) {
+	kr, err := keyring.NewRawAES("ns", "name", randBytes(16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	em := encrypt(t, kr, suite256, nil)
+	good := em.EncryptedDataKeys[0]
+	bad := cloneEDKs(em.EncryptedDataKeys)[0]
+	bad.Ciphertext[0] ^= 1
+	foreign := format.EncryptedDataKey{ProviderID: "other", ProviderInfo: []byte("x"), Ciphertext: []byte("y")}
+	got, err := decrypt(kr, suite256, nil, []format.EncryptedDataKey{foreign, bad, good})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, em.PlaintextDataKey) {
+		t.Fatal("unwrapped data key differs")
+	}
+
+	// With only bad keys of its own, the error names why each failed.
+	_, err = decrypt(kr, suite256, nil, []format.EncryptedDataKey{foreign, bad, bad})
+	if !errors.Is(err, keyring.ErrNoMatchingKey) || !strings.Contains(err.Error(), "encrypted data key 1") || !strings.Contains(err.Error(), "; encrypted data key 2") {
+		t.Fatalf("got %v, want ErrNoMatchingKey naming encrypted data keys 1 and 2", err)
+	}
+	// With none of its own, there is nothing more to say.
+	_, err = decrypt(kr, suite256, nil, nil)
+	if !errors.Is(err, keyring.ErrNoMatchingKey) {
+		t.Fatalf("got %v, want ErrNoMatchingKey", err)
+	}
+}
+
+func TestRawAESHasDataKey(t *testing.T) {
+	kr, err := keyring.NewRawAES("ns", "name", randBytes(16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	em := encrypt(t, kr, suite256, nil)
+	m := &keyring.DecryptionMaterials{Suite: suite256, PlaintextDataKey: randBytes(32)}
+	err = kr.OnDecrypt(context.Background(), m, em.EncryptedDataKeys)
+	if err == nil || errors.Is(err, keyring.ErrNoMatchingKey) {
+		t.Fatalf("got %v, want a fatal error", err)
+	}
+}
+
+func TestRawAESEncryptErrors(t *testing.T) {
+	kr, err := keyring.NewRawAES("ns", "name", randBytes(16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		m    keyring.EncryptionMaterials
+	}{
+		{"data key of the wrong length", keyring.EncryptionMaterials{Suite: suite256, PlaintextDataKey: randBytes(16)}},
+		{"context not UTF-8", keyring.EncryptionMaterials{Suite: suite256, EncryptionContext: map[string]string{"k": "\xff"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := kr.OnEncrypt(context.Background(), &tc.m); err == nil || len(tc.m.EncryptedDataKeys) != 0 {
+				t.Fatalf("got %v and %d encrypted data keys, want an error and none", err, len(tc.m.EncryptedDataKeys))
+			}
+		})
+	}
+	m := &keyring.DecryptionMaterials{Suite: suite256, EncryptionContext: map[string]string{"k": "\xff"}}
+	if err := kr.OnDecrypt(context.Background(), m, nil); err == nil || errors.Is(err, keyring.ErrNoMatchingKey) {
+		t.Fatalf("OnDecrypt with a context that is not UTF-8: got %v, want a fatal error", err)
+	}
+}
+
+func TestRawAESCopiesKey(t *testing.T) {
+	key := randBytes(32)
+	kr, err := keyring.NewRawAES("ns", "name", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	em := encrypt(t, kr, suite256, nil)
+	clear(key)
+	if _, err := decrypt(kr, suite256, nil, em.EncryptedDataKeys); err != nil {
+		t.Fatalf("after the caller cleared its key slice: %v", err)
+	}
+}
+
+func TestNewRawAESErrors(t *testing.T) {
+	tests := []struct {
+		name, namespace, keyName string
+		keyLen                   int
+	}{
+		{"no key", "ns", "name", 0},
+		{"15-byte key", "ns", "name", 15},
+		{"17-byte key", "ns", "name", 17},
+		{"33-byte key", "ns", "name", 33},
+		{"64-byte key", "ns", "name", 64},
+		{"aws-kms namespace", "aws-kms", "name", 32},
+		{"aws-kms prefix", "aws-kms-mrk", "name", 32},
+		{"empty namespace", "", "name", 32},
+		{"empty name", "ns", "", 32},
+		{"invalid UTF-8", "ns\xff", "name", 32},
+		{"name too long", "ns", strings.Repeat("n", 0xFFFF-19), 32},
+		{"namespace too long", strings.Repeat("n", 0x10000), "name", 32},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			key := randBytes(tc.keyLen)
+			kr, err := keyring.NewRawAES(tc.namespace, tc.keyName, key)
+			if err == nil || kr != nil {
+				t.Fatalf("got %v, %v; want an error", kr, err)
+			}
+			checkErrText(t, err, key)
+		})
+	}
+	if _, err := keyring.NewRawAES("ns", strings.Repeat("n", 0xFFFF-20), randBytes(16)); err != nil {
+		t.Errorf("longest name: %v", err)
+	}
+}

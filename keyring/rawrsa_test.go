@@ -1,0 +1,342 @@
+package keyring_test
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"math/big"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/go-esdk/esdk/format"
+	"github.com/go-esdk/esdk/keyring"
+)
+
+// RSA key generation is slow: each test binary makes two keys, once.
+var (
+	rsaKey      = sync.OnceValue(func() *rsa.PrivateKey { return genRSA(2048) })
+	otherRSAKey = sync.OnceValue(func() *rsa.PrivateKey { return genRSA(2048) })
+)
+
+func genRSA(bits int) *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, bits)
+	if err != nil {
+		panic(err)
+	}
+	return k
+}
+
+var paddings = []keyring.RSAPadding{keyring.PKCS1, keyring.OAEPSHA1, keyring.OAEPSHA256, keyring.OAEPSHA384, keyring.OAEPSHA512}
+
+func TestRawRSARoundTrip(t *testing.T) {
+	key := rsaKey()
+	ec := map[string]string{"purpose": "test"}
+	for _, p := range paddings {
+		for _, s := range []*format.Suite{suite128, format.MustSuite(format.AES192GCMIV12Tag16NoKDF), suite256} {
+			t.Run(p.String()+"/"+s.String(), func(t *testing.T) {
+				enc, err := keyring.NewRawRSA("ns", "name", p, &key.PublicKey, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				dec, err := keyring.NewRawRSA("ns", "name", p, nil, key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if enc.CanDecrypt() || !dec.CanDecrypt() {
+					t.Fatalf("CanDecrypt: public-only %v, private %v", enc.CanDecrypt(), dec.CanDecrypt())
+				}
+				em := encrypt(t, enc, s, ec)
+				edk := em.EncryptedDataKeys[0]
+				if len(em.EncryptedDataKeys) != 1 || edk.ProviderID != "ns" || string(edk.ProviderInfo) != "name" || len(edk.Ciphertext) != 256 {
+					t.Fatalf("encrypted data keys %+v", em.EncryptedDataKeys)
+				}
+				// The context plays no part: another one decrypts too.
+				got, err := decrypt(dec, s, nil, em.EncryptedDataKeys)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !bytes.Equal(got, em.PlaintextDataKey) {
+					t.Fatal("unwrapped data key differs")
+				}
+				// A keyring with a private key encrypts too.
+				em = encrypt(t, dec, s, ec)
+				if _, err := decrypt(dec, s, ec, em.EncryptedDataKeys); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+	}
+}
+
+// TestRawRSAPadding checks each padding against crypto/rsa directly.
+func TestRawRSAPadding(t *testing.T) {
+	key := rsaKey()
+	for _, p := range paddings {
+		kr, err := keyring.NewRawRSA("ns", "name", p, nil, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		em := encrypt(t, kr, suite256, nil)
+		ct := em.EncryptedDataKeys[0].Ciphertext
+		var got []byte
+		switch p {
+		case keyring.PKCS1:
+			got, err = key.Decrypt(nil, ct, &rsa.PKCS1v15DecryptOptions{})
+		case keyring.OAEPSHA1:
+			got, err = key.Decrypt(nil, ct, &rsa.OAEPOptions{Hash: crypto.SHA1})
+		case keyring.OAEPSHA256:
+			got, err = key.Decrypt(nil, ct, &rsa.OAEPOptions{Hash: crypto.SHA256})
+		case keyring.OAEPSHA384:
+			got, err = key.Decrypt(nil, ct, &rsa.OAEPOptions{Hash: crypto.SHA384})
+		case keyring.OAEPSHA512:
+			got, err = key.Decrypt(nil, ct, &rsa.OAEPOptions{Hash: crypto.SHA512})
+		}
+		if err != nil || !bytes.Equal(got, em.PlaintextDataKey) {
+			t.Errorf("%v: crypto/rsa cannot decrypt the encrypted data key: %v", p, err)
+		}
+	}
+}
+
+func TestRawRSADecryptFailures(t *testing.T) {
+	key := rsaKey()
+	kr, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA256, nil, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	em := encrypt(t, kr, suite256, nil)
+	wrongKey, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA256, nil, otherRSAKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrongPadding, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA1, nil, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pkcs1, err := keyring.NewRawRSA("ns", "name", keyring.PKCS1, nil, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name   string
+		kr     keyring.Keyring
+		suite  *format.Suite
+		tamper func(e *format.EncryptedDataKey)
+	}{
+		{name: "wrong key", kr: wrongKey},
+		{name: "wrong OAEP hash", kr: wrongPadding},
+		{name: "PKCS1 for OAEP", kr: pkcs1},
+		{name: "suite of another key length", suite: suite128},
+		{name: "provider id", tamper: func(e *format.EncryptedDataKey) { e.ProviderID = "nt" }},
+		{name: "key name", tamper: func(e *format.EncryptedDataKey) { e.ProviderInfo[0] ^= 1 }},
+		{name: "no provider info", tamper: func(e *format.EncryptedDataKey) { e.ProviderInfo = nil }},
+		{name: "ciphertext", tamper: func(e *format.EncryptedDataKey) { e.Ciphertext[100] ^= 1 }},
+		{name: "short ciphertext", tamper: func(e *format.EncryptedDataKey) { e.Ciphertext = e.Ciphertext[1:] }},
+		{name: "no ciphertext", tamper: func(e *format.EncryptedDataKey) { e.Ciphertext = nil }},
+		{name: "huge ciphertext", tamper: func(e *format.EncryptedDataKey) { e.Ciphertext = make([]byte, 1<<20) }},
+		{name: "ciphertext above the modulus", tamper: func(e *format.EncryptedDataKey) { e.Ciphertext = bytes.Repeat([]byte{0xFF}, 256) }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			kr, s := keyring.Keyring(kr), suite256
+			if tc.kr != nil {
+				kr = tc.kr
+			}
+			if tc.suite != nil {
+				s = tc.suite
+			}
+			edks := cloneEDKs(em.EncryptedDataKeys)
+			if tc.tamper != nil {
+				tc.tamper(&edks[0])
+			}
+			_, err := decrypt(kr, s, nil, edks)
+			if !errors.Is(err, keyring.ErrNoMatchingKey) {
+				t.Fatalf("got %v, want ErrNoMatchingKey", err)
+			}
+			checkErrText(t, err, em.PlaintextDataKey)
+		})
+	}
+}
+
+func TestRawRSAEncryptOnly(t *testing.T) {
+	key := rsaKey()
+	kr, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA256, &key.PublicKey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	em := encrypt(t, kr, suite256, nil)
+	for _, edks := range [][]format.EncryptedDataKey{em.EncryptedDataKeys, nil} {
+		_, err = decrypt(kr, suite256, nil, edks)
+		if !errors.Is(err, keyring.ErrEncryptOnly) || errors.Is(err, keyring.ErrNoMatchingKey) {
+			t.Fatalf("got %v, want ErrEncryptOnly and not ErrNoMatchingKey", err)
+		}
+		if !strings.Contains(err.Error(), "no private key") {
+			t.Errorf("error %q does not say the keyring has no private key", err)
+		}
+		checkErrText(t, err)
+	}
+}
+
+func TestRawRSAHasDataKey(t *testing.T) {
+	kr, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA256, nil, rsaKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	em := encrypt(t, kr, suite256, nil)
+	m := &keyring.DecryptionMaterials{Suite: suite256, PlaintextDataKey: randBytes(32)}
+	err = kr.OnDecrypt(context.Background(), m, em.EncryptedDataKeys)
+	if err == nil || errors.Is(err, keyring.ErrNoMatchingKey) {
+		t.Fatalf("got %v, want a fatal error", err)
+	}
+}
+
+func TestRawRSAEncryptWrongKeyLength(t *testing.T) {
+	kr, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA256, nil, rsaKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &keyring.EncryptionMaterials{Suite: suite256, PlaintextDataKey: randBytes(16)}
+	if err := kr.OnEncrypt(context.Background(), m); err == nil || len(m.EncryptedDataKeys) != 0 {
+		t.Fatalf("got %v and %d encrypted data keys, want an error and none", err, len(m.EncryptedDataKeys))
+	}
+}
+
+func TestRawRSAContextCanceled(t *testing.T) {
+	kr, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA256, nil, rsaKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	em := encrypt(t, kr, suite256, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	m := &keyring.DecryptionMaterials{Suite: suite256}
+	if err := kr.OnDecrypt(ctx, m, em.EncryptedDataKeys); !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+}
+
+func TestNewRawRSAFromPEM(t *testing.T) {
+	key := rsaKey()
+	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spki, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		typ        string
+		der        []byte
+		canDecrypt bool
+	}{
+		{"RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key), true},
+		{"PRIVATE KEY", pkcs8, true},
+		{"PUBLIC KEY", spki, false},
+		{"RSA PUBLIC KEY", x509.MarshalPKCS1PublicKey(&key.PublicKey), false},
+	}
+	dec, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA512, nil, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range tests {
+		t.Run(tc.typ, func(t *testing.T) {
+			data := pem.EncodeToMemory(&pem.Block{Type: tc.typ, Bytes: tc.der})
+			kr, err := keyring.NewRawRSAFromPEM("ns", "name", keyring.OAEPSHA512, data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if kr.CanDecrypt() != tc.canDecrypt {
+				t.Fatalf("CanDecrypt() = %v, want %v", kr.CanDecrypt(), tc.canDecrypt)
+			}
+			em := encrypt(t, kr, suite256, nil)
+			if _, err := decrypt(dec, suite256, nil, em.EncryptedDataKeys); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestNewRawRSAFromPEMErrors(t *testing.T) {
+	key := rsaKey()
+	priv := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecPKCS8, _ := x509.MarshalPKCS8PrivateKey(ecKey)
+	ecSPKI, _ := x509.MarshalPKIXPublicKey(&ecKey.PublicKey)
+	tests := []struct {
+		name string
+		data []byte
+	}{
+		{"empty", nil},
+		{"not PEM", []byte("hello")},
+		{"DER", x509.MarshalPKCS1PrivateKey(key)},
+		{"two blocks", append(append([]byte(nil), priv...), priv...)},
+		{"certificate type", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte{0x30, 0}})},
+		{"EC PKCS8", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: ecPKCS8})},
+		{"EC SPKI", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: ecSPKI})},
+		{"garbage in block", pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: []byte{1, 2, 3}})},
+		{"headers", pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Headers: map[string]string{"Proc-Type": "4,ENCRYPTED"}, Bytes: x509.MarshalPKCS1PrivateKey(key)})},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			kr, err := keyring.NewRawRSAFromPEM("ns", "name", keyring.OAEPSHA256, tc.data)
+			if err == nil || kr != nil {
+				t.Fatalf("got %v, %v; want an error", kr, err)
+			}
+			checkErrText(t, err)
+		})
+	}
+	// Whitespace around the block is fine.
+	if _, err := keyring.NewRawRSAFromPEM("ns", "name", keyring.OAEPSHA256, append(append([]byte("\n"), priv...), "\n\n"...)); err != nil {
+		t.Errorf("whitespace around the block: %v", err)
+	}
+}
+
+func TestNewRawRSAErrors(t *testing.T) {
+	key := rsaKey()
+	mismatched := otherRSAKey().PublicKey
+	small := genRSA(1024)
+	tests := []struct {
+		name, namespace, keyName string
+		padding                  keyring.RSAPadding
+		pub                      *rsa.PublicKey
+		priv                     *rsa.PrivateKey
+	}{
+		{"no keys", "ns", "name", keyring.OAEPSHA256, nil, nil},
+		{"zero padding", "ns", "name", 0, nil, key},
+		{"unknown padding", "ns", "name", keyring.OAEPSHA512 + 1, nil, key},
+		{"mismatched keys", "ns", "name", keyring.OAEPSHA256, &mismatched, key},
+		{"no modulus", "ns", "name", keyring.OAEPSHA256, &rsa.PublicKey{E: 65537}, nil},
+		{"invalid private key", "ns", "name", keyring.OAEPSHA256, nil, &rsa.PrivateKey{PublicKey: key.PublicKey, D: big.NewInt(3), Primes: key.Primes}},
+		{"key too small for OAEP-SHA512", "ns", "name", keyring.OAEPSHA512, &small.PublicKey, nil},
+		{"aws-kms namespace", "aws-kms", "name", keyring.OAEPSHA256, nil, key},
+		{"empty namespace", "", "name", keyring.OAEPSHA256, nil, key},
+		{"empty name", "ns", "", keyring.OAEPSHA256, nil, key},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			kr, err := keyring.NewRawRSA(tc.namespace, tc.keyName, tc.padding, tc.pub, tc.priv)
+			if err == nil || kr != nil {
+				t.Fatalf("got %v, %v; want an error", kr, err)
+			}
+			checkErrText(t, err)
+		})
+	}
+	if _, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA256, &small.PublicKey, nil); err != nil {
+		t.Errorf("1024-bit key with OAEP-SHA256: %v", err)
+	}
+	if _, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA256, &key.PublicKey, key); err != nil {
+		t.Errorf("matching public and private keys: %v", err)
+	}
+}
