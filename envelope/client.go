@@ -20,6 +20,7 @@ import (
 
 	"github.com/go-esdk/esdk/format"
 	"github.com/go-esdk/esdk/internal/engine"
+	"github.com/go-esdk/esdk/keyring"
 )
 
 // CommitmentPolicy decides which suites may be used to encrypt and decrypt.
@@ -80,6 +81,7 @@ const (
 	DefaultMaxFrameLength       = 64 << 20
 	DefaultMaxNonFramedBodySize = 64 << 20
 	DefaultMaxHeaderSize        = 1 << 20
+	DefaultMaxEncryptedDataKeys = 1000
 )
 
 // Options configure a Client. The zero value of each field means its
@@ -97,8 +99,8 @@ type Options struct {
 	// holds the whole plaintext in memory until Close: prefer frames.
 	NonFramed bool
 	// MaxEncryptedDataKeys bounds the encrypted data keys of a message, on
-	// encryption and, as soon as the count is read, on decryption. 0 means
-	// no limit beyond the format's 65,535.
+	// encryption and, as soon as the count is read, on decryption; 0 means
+	// DefaultMaxEncryptedDataKeys. The format allows 65,535.
 	MaxEncryptedDataKeys int
 	// DecryptUnsignedOnly refuses messages of signed suites before reading
 	// their body.
@@ -148,7 +150,10 @@ func New(optFns ...func(*Options)) (*Client, error) {
 		return nil, fmt.Errorf("esdk: frame length %d is not in 1..%d", o.FrameLength, format.MaxFrameLength)
 	}
 	if o.MaxEncryptedDataKeys < 0 || o.MaxEncryptedDataKeys > 0xFFFF {
-		return nil, fmt.Errorf("esdk: MaxEncryptedDataKeys %d is not in 0..65535", o.MaxEncryptedDataKeys)
+		return nil, fmt.Errorf("esdk: MaxEncryptedDataKeys %d is not in 1..65535 (0 for the default)", o.MaxEncryptedDataKeys)
+	}
+	if o.MaxEncryptedDataKeys == 0 {
+		o.MaxEncryptedDataKeys = DefaultMaxEncryptedDataKeys
 	}
 	if o.MaxFrameLength == 0 {
 		o.MaxFrameLength = DefaultMaxFrameLength
@@ -179,6 +184,13 @@ var (
 	ErrCommitmentPolicy = errors.New("esdk: commitment policy forbids this algorithm suite")
 	// ErrSignedMessage: a signed message met DecryptUnsignedOnly.
 	ErrSignedMessage = errors.New("esdk: message is signed and the client decrypts unsigned messages only")
+	// ErrNoMatchingKey: no keyring could unwrap any of the message's
+	// encrypted data keys. Decrypt returns it together with
+	// ErrAuthentication.
+	ErrNoMatchingKey = keyring.ErrNoMatchingKey
+	// ErrTooManyEncryptedDataKeys: a message has more encrypted data keys
+	// than Options.MaxEncryptedDataKeys allows.
+	ErrTooManyEncryptedDataKeys = format.ErrTooManyEncryptedDataKeys
 	// ErrClosed: a write after Close.
 	ErrClosed = engine.ErrClosed
 	// Format errors, from package format.

@@ -66,7 +66,7 @@ func (c *Client) Decrypt(ctx context.Context, src io.Reader, mm MaterialsManager
 		return nil, fmt.Errorf("%w (suite %s)", ErrSignedMessage, s.ID)
 	}
 	if h.ContentType == format.Framed && int(h.FrameLength) > c.opts.MaxFrameLength {
-		return nil, &format.LimitError{Name: "MaxFrameLength", Limit: int64(c.opts.MaxFrameLength), Got: int64(h.FrameLength)}
+		return nil, &format.LimitError{Name: "MaxFrameLength", What: "frame length", Limit: int64(c.opts.MaxFrameLength), Got: int64(h.FrameLength)}
 	}
 	mat, err := mm.DecryptMaterials(ctx, DecryptionMaterialsRequest{
 		Suite:                       s,
@@ -76,6 +76,11 @@ func (c *Client) Decrypt(ctx context.Context, src io.Reader, mm MaterialsManager
 		ReproducedEncryptionContext: ec,
 	})
 	if err != nil {
+		if errors.Is(err, ErrNoMatchingKey) {
+			// A damaged encrypted data key cannot be told apart from one
+			// for another key: both fail like any other tampering.
+			return nil, fmt.Errorf("%w: %w", ErrAuthentication, err)
+		}
 		return nil, err
 	}
 	if err := checkDecryptionMaterials(s, mat); err != nil {

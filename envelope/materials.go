@@ -124,15 +124,15 @@ func (m *DefaultManager) DecryptMaterials(ctx context.Context, req DecryptionMat
 	pub, hasPub := mat.EncryptionContext[format.PublicKeyContextKey]
 	switch {
 	case req.Suite.Signed() && !hasPub:
-		return nil, fmt.Errorf("%w: signed message without %s in its encryption context", ErrMalformed, format.PublicKeyContextKey)
+		return nil, fmt.Errorf("%w: signed message without %s in its encryption context", ErrAuthentication, format.PublicKeyContextKey)
 	case req.Suite.Signed():
 		key, err := engine.ParsePublicKey(req.Suite, pub)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+			return nil, fmt.Errorf("%w: %w", ErrAuthentication, err)
 		}
 		mat.VerificationKey = key
 	case hasPub:
-		return nil, fmt.Errorf("%w: unsigned suite %s with %s in its encryption context", ErrMalformed, req.Suite.ID, format.PublicKeyContextKey)
+		return nil, fmt.Errorf("%w: unsigned suite %s with %s in its encryption context", ErrAuthentication, req.Suite.ID, format.PublicKeyContextKey)
 	}
 	if err := m.kr.OnDecrypt(ctx, mat, req.EncryptedDataKeys); err != nil {
 		return nil, err

@@ -15,6 +15,9 @@ var (
 	ErrNotESDK = errors.New("esdk/format: not an ESDK message")
 	// ErrLimitExceeded is wrapped by errors about input larger than a limit.
 	ErrLimitExceeded = errors.New("esdk/format: limit exceeded")
+	// ErrTooManyEncryptedDataKeys is matched by a LimitError on the
+	// encrypted-data-key count.
+	ErrTooManyEncryptedDataKeys = errors.New("esdk/format: too many encrypted data keys")
 )
 
 func malformed(format string, args ...any) error {

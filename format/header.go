@@ -75,20 +75,24 @@ type Limits struct {
 	MaxEncryptedDataKeys int
 }
 
-// LimitError reports input beyond a configured limit. Name is the limit's
-// option name.
+// LimitError reports input beyond a configured limit. Name is the option
+// that sets the limit (a field of envelope.Options), What the quantity.
 type LimitError struct {
 	Name  string
+	What  string
 	Limit int64
-	Got   int64 // may be a lower bound when the input was not read in full
+	Got   int64 // a lower bound when the input was not read in full
 }
 
 func (e *LimitError) Error() string {
-	return fmt.Sprintf("esdk: %s: got %d, limit is %d (raise %s in the client options to accept it)", e.Name, e.Got, e.Limit, e.Name)
+	return fmt.Sprintf("esdk: %s of %d exceeds the limit %s = %d; raise Options.%s if the message is trusted", e.What, e.Got, e.Name, e.Limit, e.Name)
 }
 
-// Is makes errors.Is(err, ErrLimitExceeded) true.
-func (e *LimitError) Is(target error) bool { return target == ErrLimitExceeded }
+// Is makes errors.Is(err, ErrLimitExceeded) true, and for the
+// encrypted-data-key limit errors.Is(err, ErrTooManyEncryptedDataKeys).
+func (e *LimitError) Is(target error) bool {
+	return target == ErrLimitExceeded || (target == ErrTooManyEncryptedDataKeys && e.Name == "MaxEncryptedDataKeys")
+}
 
 // MarshalBody returns the header body: every field before the
 // header-authentication fields. It is the AAD of the header tag.
@@ -231,7 +235,7 @@ const readChunk = 32 << 10
 
 func (s *readerSource) next(n int) ([]byte, error) {
 	if s.max > 0 && len(s.raw)+n > s.max {
-		return nil, &LimitError{Name: "MaxHeaderSize", Limit: int64(s.max), Got: int64(len(s.raw) + n)}
+		return nil, &LimitError{Name: "MaxHeaderSize", What: "header size", Limit: int64(s.max), Got: int64(len(s.raw) + n)}
 	}
 	start := len(s.raw)
 	for need := n; need > 0; {
@@ -299,7 +303,7 @@ func parseHeader(src source, lim Limits) (*Header, error) {
 		return nil, malformed("header has no encrypted data keys")
 	}
 	if lim.MaxEncryptedDataKeys > 0 && count > lim.MaxEncryptedDataKeys {
-		return nil, &LimitError{Name: "MaxEncryptedDataKeys", Limit: int64(lim.MaxEncryptedDataKeys), Got: int64(count)}
+		return nil, &LimitError{Name: "MaxEncryptedDataKeys", What: "encrypted data key count", Limit: int64(lim.MaxEncryptedDataKeys), Got: int64(count)}
 	}
 	// Grow the slice as keys arrive rather than trusting count up front.
 	for i := 0; i < count; i++ {

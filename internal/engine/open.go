@@ -48,7 +48,7 @@ func NewOpener(src io.Reader, cfg OpenConfig) (*Opener, error) {
 	h := cfg.Header
 	o := &Opener{src: src, cfg: cfg, mid: h.MessageID, fl: int(h.FrameLength), seq: 1}
 	if h.ContentType == format.Framed && cfg.MaxFrameLength > 0 && o.fl > cfg.MaxFrameLength {
-		return nil, &format.LimitError{Name: "MaxFrameLength", Limit: int64(cfg.MaxFrameLength), Got: int64(o.fl)}
+		return nil, &format.LimitError{Name: "MaxFrameLength", What: "frame length", Limit: int64(cfg.MaxFrameLength), Got: int64(o.fl)}
 	}
 	return o, nil
 }
@@ -139,7 +139,7 @@ func (o *Opener) next(p []byte) (int, error) {
 	seq := binary.BigEndian.Uint32(fh)
 	if seq != format.FinalFrameMarker {
 		if seq != o.seq {
-			return 0, fmt.Errorf("%w: frame %d where frame %d was due", format.ErrMalformed, seq, o.seq)
+			return 0, fmt.Errorf("%w: frame %d where frame %d was due", ErrAuthentication, seq, o.seq)
 		}
 		if o.seq >= maxSeq {
 			return 0, fmt.Errorf("%w: no final frame after frame %d", format.ErrMalformed, seq)
@@ -149,17 +149,18 @@ func (o *Opener) next(p []byte) (int, error) {
 			return 0, err
 		}
 		aad := format.AppendBodyAAD(o.aad[:0], o.mid, format.RegularFrame, seq, uint64(o.fl))
-		o.seq++
 		if len(p) >= o.fl {
 			if _, err := o.cfg.AEAD.Open(p[:0], fh[4:], ct, aad); err != nil {
 				return 0, o.authFailed()
 			}
+			o.seq++
 			return o.fl, nil
 		}
 		pt, err := o.cfg.AEAD.Open(ct[:0], fh[4:], ct, aad)
 		if err != nil {
 			return 0, o.authFailed()
 		}
+		o.seq++
 		o.out = pt
 		return 0, nil
 	}
@@ -172,7 +173,7 @@ func (o *Opener) next(p []byte) (int, error) {
 	iv := fh[8 : 8+format.IVLength]
 	length := binary.BigEndian.Uint32(fh[8+format.IVLength:])
 	if seq != o.seq {
-		return 0, fmt.Errorf("%w: final frame %d where frame %d was due", format.ErrMalformed, seq, o.seq)
+		return 0, fmt.Errorf("%w: final frame %d where frame %d was due", ErrAuthentication, seq, o.seq)
 	}
 	if int64(length) > int64(o.fl) {
 		return 0, fmt.Errorf("%w: final frame of %d bytes exceeds the frame length %d", format.ErrMalformed, length, o.fl)
@@ -204,7 +205,7 @@ func (o *Opener) nonFramed() error {
 		return fmt.Errorf("%w: non-framed body of %d bytes exceeds %d", format.ErrMalformed, length, int64(format.MaxNonFramedLength))
 	}
 	if max := o.cfg.MaxNonFramedLength; max > 0 && int64(length) > max {
-		return &format.LimitError{Name: "MaxNonFramedBodySize", Limit: max, Got: int64(length)}
+		return &format.LimitError{Name: "MaxNonFramedBodySize", What: "non-framed body size", Limit: max, Got: int64(length)}
 	}
 	ct, err := o.readN(0, int(length)+format.TagLength)
 	if err != nil {
