@@ -128,7 +128,7 @@ func (c *Client) checkEncryptionMaterials(mat *keyring.EncryptionMaterials) erro
 	case len(mat.EncryptedDataKeys) == 0:
 		return errors.New("esdk: encryption materials have no encrypted data key")
 	case c.opts.MaxEncryptedDataKeys > 0 && len(mat.EncryptedDataKeys) > c.opts.MaxEncryptedDataKeys:
-		return &format.LimitError{Name: "MaxEncryptedDataKeys", Limit: int64(c.opts.MaxEncryptedDataKeys), Got: int64(len(mat.EncryptedDataKeys))}
+		return &format.LimitError{Name: "MaxEncryptedDataKeys", What: "encrypted data key count", Limit: int64(c.opts.MaxEncryptedDataKeys), Got: int64(len(mat.EncryptedDataKeys))}
 	case s.Signed() && mat.SigningKey == nil:
 		return fmt.Errorf("esdk: suite %s is signed and the materials have no signing key", s.ID)
 	}
