@@ -221,7 +221,9 @@ func (c *Client) EncryptBytes(ctx context.Context, plaintext []byte, mm Material
 // ec is the reproduced encryption context (see Client.Decrypt). Bytes
 // after the message are an error.
 func (c *Client) DecryptBytes(ctx context.Context, ciphertext []byte, mm MaterialsManager, ec map[string]string) ([]byte, *format.Header, error) {
-	d, err := c.Decrypt(ctx, bytes.NewReader(ciphertext), mm, ec)
+	// A bytes.Buffer lends its bytes to the decryptor, which then opens
+	// frames straight into pt. The buffer only reads ciphertext.
+	d, err := c.Decrypt(ctx, bytes.NewBuffer(ciphertext), mm, ec)
 	if err != nil {
 		return nil, nil, err
 	}

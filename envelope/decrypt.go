@@ -44,6 +44,11 @@ func (d *Decryptor) EncryptedDataKeys() []format.EncryptedDataKey {
 // returns a reader of its plaintext. ec is the reproduced encryption
 // context: entries that must equal the message's, and the required
 // entries that the message authenticates without storing. It may be nil.
+//
+// Decrypt reads src exactly to the end of the message and then checks that
+// nothing follows. A *bytes.Buffer source is read without copying; Read
+// calls with room for a whole frame (and its 16-byte tag) decrypt it
+// straight into the caller's buffer.
 func (c *Client) Decrypt(ctx context.Context, src io.Reader, mm MaterialsManager, ec map[string]string) (*Decryptor, error) {
 	if mm == nil {
 		return nil, errors.New("esdk: Decrypt needs a materials manager")

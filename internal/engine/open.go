@@ -26,6 +26,12 @@ type OpenConfig struct {
 	MaxNonFramedLength int64
 }
 
+// nexter is a source that lends its next n bytes without copying them,
+// as *bytes.Buffer does.
+type nexter interface {
+	Next(n int) []byte
+}
+
 // Opener reads and authenticates a message body. It releases a frame's
 // plaintext only after the frame's tag verifies, and for signed suites
 // the final frame only after the signature verifies.
@@ -126,8 +132,8 @@ func (o *Opener) hash(b []byte) {
 	}
 }
 
-// next reads one body part. A regular frame is decrypted straight into p
-// when it fits; anything else lands in o.out.
+// next reads one body part. A regular frame is decrypted in p when it
+// fits with its tag; anything else lands in o.out.
 func (o *Opener) next(p []byte) (int, error) {
 	if o.cfg.Header.ContentType == format.NonFramed {
 		return 0, o.nonFramed()
@@ -144,17 +150,40 @@ func (o *Opener) next(p []byte) (int, error) {
 		if o.seq >= maxSeq {
 			return 0, fmt.Errorf("%w: no final frame after frame %d", format.ErrMalformed, seq)
 		}
-		ct, err := o.readN(0, o.fl+format.TagLength)
-		if err != nil {
-			return 0, err
-		}
 		aad := format.AppendBodyAAD(o.aad[:0], o.mid, format.RegularFrame, seq, uint64(o.fl))
-		if len(p) >= o.fl {
+		if nx, ok := o.src.(nexter); ok && len(p) >= o.fl {
+			// The source lends its bytes: open them straight into p.
+			ct := nx.Next(o.fl + format.TagLength)
+			if len(ct) < o.fl+format.TagLength {
+				return 0, truncated(io.ErrUnexpectedEOF)
+			}
+			o.hash(ct)
 			if _, err := o.cfg.AEAD.Open(p[:0], fh[4:], ct, aad); err != nil {
+				clear(p[:o.fl])
 				return 0, o.authFailed()
 			}
 			o.seq++
 			return o.fl, nil
+		}
+		if n := o.fl + format.TagLength; len(p) >= n {
+			// The caller's buffer is scratch space for the whole frame: read
+			// the ciphertext into it and open it in place, with no copy.
+			ct := p[:n]
+			if _, err := io.ReadFull(o.src, ct); err != nil {
+				clear(ct)
+				return 0, truncated(err)
+			}
+			o.hash(ct)
+			if _, err := o.cfg.AEAD.Open(ct[:0], fh[4:], ct, aad); err != nil {
+				clear(ct)
+				return 0, o.authFailed()
+			}
+			o.seq++
+			return o.fl, nil
+		}
+		ct, err := o.readN(0, o.fl+format.TagLength)
+		if err != nil {
+			return 0, err
 		}
 		pt, err := o.cfg.AEAD.Open(ct[:0], fh[4:], ct, aad)
 		if err != nil {
