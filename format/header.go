@@ -183,7 +183,7 @@ func (h *Header) appendBody(b []byte) ([]byte, error) {
 // Every length is checked against what is left before anything sized by
 // the input is allocated.
 func ParseHeader(b []byte, lim Limits) (*Header, int, error) {
-	src := &sliceSource{b: b}
+	src := &sliceSource{b: b, max: lim.MaxHeaderSize}
 	h, err := parseHeader(src, lim)
 	if err != nil {
 		return nil, 0, err
@@ -212,9 +212,13 @@ type source interface {
 type sliceSource struct {
 	b   []byte
 	off int
+	max int
 }
 
 func (s *sliceSource) next(n int) ([]byte, error) {
+	if s.max > 0 && s.off+n > s.max {
+		return nil, &LimitError{Name: "MaxHeaderSize", What: "header size", Limit: int64(s.max), Got: int64(s.off + n)}
+	}
 	if n > len(s.b)-s.off {
 		return nil, malformed("header is truncated: field of %d bytes, %d left: %w", n, len(s.b)-s.off, io.ErrUnexpectedEOF)
 	}
