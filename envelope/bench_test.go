@@ -20,7 +20,7 @@ import (
 var benchSizes = []struct {
 	name string
 	n    int
-}{{"4KiB", 4 << 10}, {"1MiB", 1 << 20}, {"64MiB", 64 << 20}}
+}{{"1KiB", 1 << 10}, {"4KiB", 4 << 10}, {"1MiB", 1 << 20}, {"64MiB", 64 << 20}}
 
 var benchSuites = []format.SuiteID{format.AES256GCMHKDFSHA512CommitKey, format.AES256GCMHKDFSHA512CommitKeyECDSAP384}
 
