@@ -67,7 +67,7 @@ func NewDefaultManager(kr keyring.Keyring) *DefaultManager {
 func (m *DefaultManager) GetEncryptionMaterials(ctx context.Context, req EncryptionMaterialsRequest) (*keyring.EncryptionMaterials, error) {
 	for k := range req.EncryptionContext {
 		if strings.HasPrefix(k, format.ReservedPrefix) {
-			return nil, fmt.Errorf("esdk: encryption context key %q uses the reserved prefix %q", k, format.ReservedPrefix)
+			return nil, fmt.Errorf("%w: %q starts with %q", ErrReservedContextKey, k, format.ReservedPrefix)
 		}
 	}
 	suite := req.Suite
@@ -147,6 +147,10 @@ func (m *DefaultManager) DecryptMaterials(ctx context.Context, req DecryptionMat
 // not match the message's.
 var ErrContextMismatch = errors.New("esdk: encryption context does not match the message")
 
+// ErrReservedContextKey: a caller's encryption-context key starts with
+// the prefix the SDK reserves ("aws-crypto-").
+var ErrReservedContextKey = errors.New("esdk: encryption context key uses the reserved prefix")
+
 // ErrMissingRequiredContext: a required encryption-context key was not
 // supplied.
 var ErrMissingRequiredContext = errors.New("esdk: required encryption context key missing")
@@ -171,7 +175,7 @@ func NewRequiredContextManager(inner MaterialsManager, keys []string) (*Required
 	}
 	for _, k := range keys {
 		if strings.HasPrefix(k, format.ReservedPrefix) {
-			return nil, fmt.Errorf("esdk: required key %q uses the reserved prefix %q", k, format.ReservedPrefix)
+			return nil, fmt.Errorf("%w: %q starts with %q", ErrReservedContextKey, k, format.ReservedPrefix)
 		}
 	}
 	ks := slices.Clone(keys)
