@@ -176,3 +176,37 @@ func TestStreamingWritesOfEverySize(t *testing.T) {
 		}
 	}
 }
+
+// TestNonFramedEverySize encrypts non-framed bodies of every size up to
+// past two buffer growths, in one write and in odd-sized writes, so that
+// sealing in place meets every spare capacity the buffer can have.
+func TestNonFramedEverySize(t *testing.T) {
+	ctx := context.Background()
+	mm := aesManager(t)
+	c := newClient(t, func(o *envelope.Options) { o.Suite = format.AES256GCMHKDFSHA512CommitKey; o.NonFramed = true })
+	all := randBytes(8300)
+	for n := 0; n <= len(all); n++ {
+		pt := all[:n]
+		ct, err := c.EncryptBytes(ctx, pt, mm, nil)
+		if err != nil {
+			t.Fatalf("size %d: %v", n, err)
+		}
+		var buf bytes.Buffer
+		w, err := c.Encrypt(ctx, &buf, mm, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for p := pt; len(p) > 0; p = p[min(777, len(p)):] {
+			w.Write(p[:min(777, len(p))])
+		}
+		if err := w.Close(); err != nil {
+			t.Fatalf("size %d: %v", n, err)
+		}
+		for _, msg := range [][]byte{ct, buf.Bytes()} {
+			got, _, err := c.DecryptBytes(ctx, msg, mm, nil)
+			if err != nil || !bytes.Equal(got, pt) {
+				t.Fatalf("size %d: %v", n, err)
+			}
+		}
+	}
+}

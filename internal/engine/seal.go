@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"slices"
 
 	"github.com/go-esdk/esdk/format"
 )
@@ -148,6 +149,7 @@ func (s *Sealer) Close() error {
 		return s.err
 	}
 	if s.cfg.FrameLength == 0 {
+		s.buf = slices.Grow(s.buf, format.TagLength) // seal in place, tag included
 		pt := s.buf[format.NonFramedHeaderLength:]
 		iv := s.nextIV()
 		format.AppendNonFramedHeader(s.buf[:0], iv, uint64(len(pt)))
