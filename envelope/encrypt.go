@@ -66,7 +66,6 @@ func (c *Client) encrypt(ctx context.Context, dst io.Writer, mm MaterialsManager
 		EncryptedDataKeys: mat.EncryptedDataKeys,
 		ContentType:       format.Framed,
 		FrameLength:       uint32(c.opts.FrameLength),
-		AuthTag:           nil,
 	}
 	if c.opts.NonFramed {
 		h.ContentType, h.FrameLength = format.NonFramed, 0
