@@ -48,7 +48,9 @@ func (d *Decryptor) EncryptedDataKeys() []format.EncryptedDataKey {
 // Decrypt reads src exactly to the end of the message and then checks that
 // nothing follows. A *bytes.Buffer source is read without copying; Read
 // calls with room for a whole frame (and its 16-byte tag) decrypt it
-// straight into the caller's buffer.
+// straight into the caller's buffer. The header is read field by field and
+// each frame in two reads: give an unbuffered file or socket a
+// bufio.Reader.
 func (c *Client) Decrypt(ctx context.Context, src io.Reader, mm MaterialsManager, ec map[string]string) (*Decryptor, error) {
 	if mm == nil {
 		return nil, errors.New("esdk: Decrypt needs a materials manager")
