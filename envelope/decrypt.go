@@ -123,7 +123,6 @@ func (c *Client) Decrypt(ctx context.Context, src io.Reader, mm MaterialsManager
 	cfg := engine.OpenConfig{
 		Header:             h,
 		AEAD:               aead,
-		MaxFrameLength:     c.opts.MaxFrameLength,
 		MaxNonFramedLength: c.opts.MaxNonFramedBodySize,
 	}
 	if s.Signed() {
@@ -131,11 +130,7 @@ func (c *Client) Decrypt(ctx context.Context, src io.Reader, mm MaterialsManager
 		cfg.Signature.Write(raw)
 		cfg.VerificationKey = mat.VerificationKey
 	}
-	o, err := engine.NewOpener(src, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return &Decryptor{o: o, header: h, ec: mat.EncryptionContext}, nil
+	return &Decryptor{o: engine.NewOpener(src, cfg), header: h, ec: mat.EncryptionContext}, nil
 }
 
 func checkDecryptionMaterials(s *format.Suite, mat *keyring.DecryptionMaterials) error {

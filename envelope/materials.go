@@ -185,19 +185,17 @@ func NewRequiredContextManager(inner MaterialsManager, keys []string) (*Required
 
 // GetEncryptionMaterials implements MaterialsManager.
 func (m *RequiredContextManager) GetEncryptionMaterials(ctx context.Context, req EncryptionMaterialsRequest) (*keyring.EncryptionMaterials, error) {
-	for _, k := range m.keys {
-		if _, ok := req.EncryptionContext[k]; !ok {
-			return nil, fmt.Errorf("%w: %q is not in the encryption context", ErrMissingRequiredContext, k)
-		}
+	if k, ok := m.missing(req.EncryptionContext); ok {
+		return nil, fmt.Errorf("%w: %q is not in the encryption context", ErrMissingRequiredContext, k)
 	}
 	mat, err := m.inner.GetEncryptionMaterials(ctx, req)
 	if err != nil {
 		return nil, err
 	}
+	if k, ok := m.missing(mat.EncryptionContext); ok {
+		return nil, fmt.Errorf("%w: the inner manager dropped %q", ErrMissingRequiredContext, k)
+	}
 	for _, k := range m.keys {
-		if _, ok := mat.EncryptionContext[k]; !ok {
-			return nil, fmt.Errorf("%w: the inner manager dropped %q", ErrMissingRequiredContext, k)
-		}
 		if !slices.Contains(mat.RequiredEncryptionContextKeys, k) {
 			mat.RequiredEncryptionContextKeys = append(mat.RequiredEncryptionContextKeys, k)
 		}
@@ -207,19 +205,25 @@ func (m *RequiredContextManager) GetEncryptionMaterials(ctx context.Context, req
 
 // DecryptMaterials implements MaterialsManager.
 func (m *RequiredContextManager) DecryptMaterials(ctx context.Context, req DecryptionMaterialsRequest) (*keyring.DecryptionMaterials, error) {
-	for _, k := range m.keys {
-		if _, ok := req.ReproducedEncryptionContext[k]; !ok {
-			return nil, fmt.Errorf("%w: %q must be supplied to decrypt", ErrMissingRequiredContext, k)
-		}
+	if k, ok := m.missing(req.ReproducedEncryptionContext); ok {
+		return nil, fmt.Errorf("%w: %q must be supplied to decrypt", ErrMissingRequiredContext, k)
 	}
 	mat, err := m.inner.DecryptMaterials(ctx, req)
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range m.keys {
-		if _, ok := mat.EncryptionContext[k]; !ok {
-			return nil, fmt.Errorf("%w: the inner manager dropped %q", ErrMissingRequiredContext, k)
-		}
+	if k, ok := m.missing(mat.EncryptionContext); ok {
+		return nil, fmt.Errorf("%w: the inner manager dropped %q", ErrMissingRequiredContext, k)
 	}
 	return mat, nil
+}
+
+// missing returns the first required key that ec lacks.
+func (m *RequiredContextManager) missing(ec map[string]string) (string, bool) {
+	for _, k := range m.keys {
+		if _, ok := ec[k]; !ok {
+			return k, true
+		}
+	}
+	return "", false
 }

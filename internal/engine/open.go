@@ -20,9 +20,9 @@ type OpenConfig struct {
 	// already (nil when unsigned); VerificationKey checks the footer.
 	Signature       hash.Hash
 	VerificationKey *ecdsa.PublicKey
-	// MaxFrameLength bounds the frame length this reader accepts, and
-	// MaxNonFramedLength the non-framed body it will buffer.
-	MaxFrameLength     int
+	// MaxNonFramedLength bounds the non-framed body this reader will
+	// buffer. (The frame length is bounded by the caller before any key
+	// work.)
 	MaxNonFramedLength int64
 }
 
@@ -49,14 +49,11 @@ type Opener struct {
 	tail [1]byte
 }
 
-// NewOpener checks the body's limits and returns a reader of its plaintext.
-func NewOpener(src io.Reader, cfg OpenConfig) (*Opener, error) {
+// NewOpener returns a reader of the plaintext of the body that follows in
+// src.
+func NewOpener(src io.Reader, cfg OpenConfig) *Opener {
 	h := cfg.Header
-	o := &Opener{src: src, cfg: cfg, mid: h.MessageID, fl: int(h.FrameLength), seq: 1}
-	if h.ContentType == format.Framed && cfg.MaxFrameLength > 0 && o.fl > cfg.MaxFrameLength {
-		return nil, &format.LimitError{Name: "MaxFrameLength", What: "frame length", Limit: int64(cfg.MaxFrameLength), Got: int64(o.fl)}
-	}
-	return o, nil
+	return &Opener{src: src, cfg: cfg, mid: h.MessageID, fl: int(h.FrameLength), seq: 1}
 }
 
 // Read returns authenticated plaintext.
@@ -95,16 +92,16 @@ func truncated(err error) error {
 	return fmt.Errorf("esdk: reading message: %w", err)
 }
 
-// readN reads n more bytes into o.buf[off:], growing it only as bytes
+// readN reads the next n bytes into o.buf, growing it only as bytes
 // arrive, and feeds them to the signature hash.
-func (o *Opener) readN(off, n int) ([]byte, error) {
-	if off+n <= cap(o.buf) {
-		o.buf = o.buf[:off+n]
-		if _, err := io.ReadFull(o.src, o.buf[off:]); err != nil {
+func (o *Opener) readN(n int) ([]byte, error) {
+	if n <= cap(o.buf) {
+		o.buf = o.buf[:n]
+		if _, err := io.ReadFull(o.src, o.buf); err != nil {
 			return nil, truncated(err)
 		}
 	} else {
-		o.buf = o.buf[:off]
+		o.buf = o.buf[:0]
 		for need := n; need > 0; {
 			step := min(need, 1<<20)
 			o.buf = append(o.buf, make([]byte, step)...)
@@ -114,8 +111,8 @@ func (o *Opener) readN(off, n int) ([]byte, error) {
 			need -= step
 		}
 	}
-	o.hash(o.buf[off:])
-	return o.buf[off:], nil
+	o.hash(o.buf)
+	return o.buf, nil
 }
 
 func (o *Opener) readHeader(b []byte) error {
@@ -151,45 +148,44 @@ func (o *Opener) next(p []byte) (int, error) {
 			return 0, fmt.Errorf("%w: no final frame after frame %d", format.ErrMalformed, seq)
 		}
 		aad := format.AppendBodyAAD(o.aad[:0], o.mid, format.RegularFrame, seq, uint64(o.fl))
-		if nx, ok := o.src.(nexter); ok && len(p) >= o.fl {
+		n := o.fl + format.TagLength
+		// ct is where the frame's ciphertext is read from, dst where its
+		// plaintext goes: the caller's buffer whenever the frame fits.
+		var ct, dst []byte
+		intoP := true
+		nx, lends := o.src.(nexter)
+		switch {
+		case lends && len(p) >= o.fl:
 			// The source lends its bytes: open them straight into p.
-			ct := nx.Next(o.fl + format.TagLength)
-			if len(ct) < o.fl+format.TagLength {
+			if ct = nx.Next(n); len(ct) < n {
 				return 0, truncated(io.ErrUnexpectedEOF)
 			}
 			o.hash(ct)
-			if _, err := o.cfg.AEAD.Open(p[:0], fh[4:], ct, aad); err != nil {
-				clear(p[:o.fl])
-				return 0, o.authFailed()
-			}
-			o.seq++
-			return o.fl, nil
-		}
-		if n := o.fl + format.TagLength; len(p) >= n {
-			// The caller's buffer is scratch space for the whole frame: read
-			// the ciphertext into it and open it in place, with no copy.
-			ct := p[:n]
+			dst = p
+		case len(p) >= n:
+			// p is scratch space for the whole frame: read and open in place.
+			ct, dst = p[:n], p
 			if _, err := io.ReadFull(o.src, ct); err != nil {
 				clear(ct)
 				return 0, truncated(err)
 			}
 			o.hash(ct)
-			if _, err := o.cfg.AEAD.Open(ct[:0], fh[4:], ct, aad); err != nil {
-				clear(ct)
-				return 0, o.authFailed()
+		default:
+			var err error
+			if ct, err = o.readN(n); err != nil {
+				return 0, err
 			}
-			o.seq++
-			return o.fl, nil
+			dst, intoP = ct, false
 		}
-		ct, err := o.readN(0, o.fl+format.TagLength)
+		pt, err := o.cfg.AEAD.Open(dst[:0], fh[4:], ct, aad)
 		if err != nil {
-			return 0, err
-		}
-		pt, err := o.cfg.AEAD.Open(ct[:0], fh[4:], ct, aad)
-		if err != nil {
+			clear(dst[:min(len(dst), n)])
 			return 0, o.authFailed()
 		}
 		o.seq++
+		if intoP {
+			return len(pt), nil
+		}
 		o.out = pt
 		return 0, nil
 	}
@@ -207,7 +203,7 @@ func (o *Opener) next(p []byte) (int, error) {
 	if int64(length) > int64(o.fl) {
 		return 0, fmt.Errorf("%w: final frame of %d bytes exceeds the frame length %d", format.ErrMalformed, length, o.fl)
 	}
-	ct, err := o.readN(0, int(length)+format.TagLength)
+	ct, err := o.readN(int(length) + format.TagLength)
 	if err != nil {
 		return 0, err
 	}
@@ -236,7 +232,7 @@ func (o *Opener) nonFramed() error {
 	if max := o.cfg.MaxNonFramedLength; max > 0 && int64(length) > max {
 		return &format.LimitError{Name: "MaxNonFramedBodySize", What: "non-framed body size", Limit: max, Got: int64(length)}
 	}
-	ct, err := o.readN(0, int(length)+format.TagLength)
+	ct, err := o.readN(int(length) + format.TagLength)
 	if err != nil {
 		return err
 	}
