@@ -53,14 +53,14 @@ func (p CommitmentPolicy) String() string {
 // AllowsEncrypt reports whether the policy lets s encrypt.
 func (p CommitmentPolicy) AllowsEncrypt(s *format.Suite) bool {
 	if p == ForbidEncryptAllowDecrypt {
-		return !s.Committing
+		return !s.Committing()
 	}
-	return s.Committing
+	return s.Committing()
 }
 
 // AllowsDecrypt reports whether the policy lets s decrypt.
 func (p CommitmentPolicy) AllowsDecrypt(s *format.Suite) bool {
-	return p != RequireEncryptRequireDecrypt || s.Committing
+	return p != RequireEncryptRequireDecrypt || s.Committing()
 }
 
 // DefaultSuite is the suite the policy encrypts with when none is chosen.
@@ -139,7 +139,7 @@ func New(optFns ...func(*Options)) (*Client, error) {
 			return nil, err
 		}
 		if !o.CommitmentPolicy.AllowsEncrypt(s) {
-			return nil, fmt.Errorf("%w: %s does not encrypt with suite %s", ErrCommitmentPolicy, o.CommitmentPolicy, s.ID)
+			return nil, fmt.Errorf("%w: %s does not encrypt with suite %s", ErrCommitmentPolicy, o.CommitmentPolicy, s.ID())
 		}
 		c.suite = s
 	}
@@ -241,4 +241,24 @@ func (c *Client) DecryptBytes(ctx context.Context, ciphertext []byte, mm Materia
 			pt = append(pt, 0)[:len(pt)]
 		}
 	}
+}
+
+// optionNames are the Options fields that raise each limit.
+var optionNames = map[format.Limit]string{
+	format.LimitHeaderSize:        "MaxHeaderSize",
+	format.LimitEncryptedDataKeys: "MaxEncryptedDataKeys",
+	format.LimitFrameLength:       "MaxFrameLength",
+	format.LimitNonFramedBodySize: "MaxNonFramedBodySize",
+}
+
+// withOption adds to a limit error the option that raises the limit.
+func withOption(err error) error {
+	var le *format.LimitError
+	if !errors.As(err, &le) {
+		return err
+	}
+	if name, ok := optionNames[le.Limit]; ok {
+		return fmt.Errorf("%w; raise Options.%s if the message is trusted", err, name)
+	}
+	return err
 }

@@ -22,7 +22,13 @@ type Decryptor struct {
 
 // Read returns authenticated plaintext; io.EOF comes only after the whole
 // message, signature included, has verified and nothing follows it.
-func (d *Decryptor) Read(p []byte) (int, error) { return d.o.Read(p) }
+func (d *Decryptor) Read(p []byte) (int, error) {
+	n, err := d.o.Read(p)
+	if err != nil && err != io.EOF {
+		err = withOption(err)
+	}
+	return n, err
+}
 
 // Header returns the message header. Its suite, encryption context and
 // encrypted data keys have been authenticated.
@@ -63,17 +69,17 @@ func (c *Client) Decrypt(ctx context.Context, src io.Reader, mm MaterialsManager
 		MaxEncryptedDataKeys: c.opts.MaxEncryptedDataKeys,
 	})
 	if err != nil {
-		return nil, err
+		return nil, withOption(err)
 	}
 	s := h.Suite
 	if !c.opts.CommitmentPolicy.AllowsDecrypt(s) {
-		return nil, fmt.Errorf("%w: %s does not decrypt suite %s", ErrCommitmentPolicy, c.opts.CommitmentPolicy, s.ID)
+		return nil, fmt.Errorf("%w: %s does not decrypt suite %s", ErrCommitmentPolicy, c.opts.CommitmentPolicy, s.ID())
 	}
 	if s.Signed() && c.opts.DecryptUnsignedOnly {
-		return nil, fmt.Errorf("%w (suite %s)", ErrSignedMessage, s.ID)
+		return nil, fmt.Errorf("%w (suite %s)", ErrSignedMessage, s.ID())
 	}
 	if h.ContentType == format.Framed && int(h.FrameLength) > c.opts.MaxFrameLength {
-		return nil, &format.LimitError{Name: "MaxFrameLength", What: "frame length", Limit: int64(c.opts.MaxFrameLength), Got: int64(h.FrameLength)}
+		return nil, withOption(&format.LimitError{Limit: format.LimitFrameLength, Max: int64(c.opts.MaxFrameLength), Got: int64(h.FrameLength)})
 	}
 	mat, err := mm.DecryptMaterials(ctx, DecryptionMaterialsRequest{
 		Suite:                       s,
@@ -97,7 +103,7 @@ func (c *Client) Decrypt(ctx context.Context, src io.Reader, mm MaterialsManager
 	if err != nil {
 		return nil, err
 	}
-	if s.Committing {
+	if s.Committing() {
 		if err := engine.CheckCommitment(commitment, h.SuiteData); err != nil {
 			clear(key)
 			return nil, err
@@ -114,7 +120,7 @@ func (c *Client) Decrypt(ctx context.Context, src io.Reader, mm MaterialsManager
 		return nil, err
 	}
 	iv := make([]byte, format.IVLength)
-	if s.MessageVersion == 1 {
+	if s.MessageVersion() == 1 {
 		iv = h.AuthIV
 	}
 	if err := engine.OpenHeader(aead, iv, h.AuthTag, aad); err != nil {
@@ -135,10 +141,10 @@ func (c *Client) Decrypt(ctx context.Context, src io.Reader, mm MaterialsManager
 
 func checkDecryptionMaterials(s *format.Suite, mat *keyring.DecryptionMaterials) error {
 	if mat.Suite != nil && mat.Suite != s {
-		return fmt.Errorf("esdk: materials are for suite %s, the message uses %s", mat.Suite.ID, s.ID)
+		return fmt.Errorf("esdk: materials are for suite %s, the message uses %s", mat.Suite.ID(), s.ID())
 	}
 	if s.Signed() && mat.VerificationKey == nil {
-		return fmt.Errorf("esdk: suite %s is signed and the materials have no verification key", s.ID)
+		return fmt.Errorf("esdk: suite %s is signed and the materials have no verification key", s.ID())
 	}
 	return keyring.CheckDataKey(s, mat.PlaintextDataKey)
 }

@@ -97,7 +97,7 @@ func (c *Client) encrypt(ctx context.Context, dst io.Writer, mm MaterialsManager
 		return nil, err
 	}
 	var iv [format.IVLength]byte
-	if s.MessageVersion == 1 {
+	if s.MessageVersion() == 1 {
 		h.AuthIV = iv[:]
 	}
 	h.AuthTag = engine.SealHeader(aead, iv[:], aad)
@@ -121,15 +121,15 @@ func (c *Client) checkEncryptionMaterials(mat *keyring.EncryptionMaterials) erro
 	case s == nil:
 		return errors.New("esdk: encryption materials have no suite")
 	case c.suite != nil && s != c.suite:
-		return fmt.Errorf("esdk: materials manager chose suite %s, the client asked for %s", s.ID, c.suite.ID)
+		return fmt.Errorf("esdk: materials manager chose suite %s, the client asked for %s", s.ID(), c.suite.ID())
 	case !c.opts.CommitmentPolicy.AllowsEncrypt(s):
-		return fmt.Errorf("%w: %s does not encrypt with suite %s", ErrCommitmentPolicy, c.opts.CommitmentPolicy, s.ID)
+		return fmt.Errorf("%w: %s does not encrypt with suite %s", ErrCommitmentPolicy, c.opts.CommitmentPolicy, s.ID())
 	case len(mat.EncryptedDataKeys) == 0:
 		return errors.New("esdk: encryption materials have no encrypted data key")
 	case c.opts.MaxEncryptedDataKeys > 0 && len(mat.EncryptedDataKeys) > c.opts.MaxEncryptedDataKeys:
-		return &format.LimitError{Name: "MaxEncryptedDataKeys", What: "encrypted data key count", Limit: int64(c.opts.MaxEncryptedDataKeys), Got: int64(len(mat.EncryptedDataKeys))}
+		return withOption(&format.LimitError{Limit: format.LimitEncryptedDataKeys, Max: int64(c.opts.MaxEncryptedDataKeys), Got: int64(len(mat.EncryptedDataKeys))})
 	case s.Signed() && mat.SigningKey == nil:
-		return fmt.Errorf("esdk: suite %s is signed and the materials have no signing key", s.ID)
+		return fmt.Errorf("esdk: suite %s is signed and the materials have no signing key", s.ID())
 	}
 	for _, k := range mat.RequiredEncryptionContextKeys {
 		if _, ok := mat.EncryptionContext[k]; !ok {

@@ -45,7 +45,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	fmt.Println(string(plaintext))
-	fmt.Println(r.Suite().ID, r.EncryptionContext()["tenant"])
+	fmt.Println(r.Suite().ID(), r.EncryptionContext()["tenant"])
 	// Output:
 	// hello, envelope
 	// 0x0578 (AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384) acme

@@ -173,7 +173,7 @@ func FuzzDecrypt(f *testing.F) {
 			size := sizes[(i+j)%len(sizes)]
 			enc := newClient(f, func(o *envelope.Options) {
 				o.CommitmentPolicy = policyFor(s)
-				o.Suite = s.ID
+				o.Suite = s.ID()
 				o.FrameLength = l.frame
 				o.NonFramed = l.nonFramed
 			})
@@ -227,7 +227,7 @@ func FuzzDecrypt(f *testing.F) {
 		}
 		enc := newClient(t, func(o *envelope.Options) {
 			o.CommitmentPolicy = policyFor(h.Suite)
-			o.Suite = h.Suite.ID
+			o.Suite = h.Suite.ID()
 			if h.ContentType == format.NonFramed {
 				o.NonFramed = true
 			} else {
@@ -243,7 +243,7 @@ func FuzzDecrypt(f *testing.F) {
 			t.Fatalf("decrypting the new message: %v (equal %v)", err, bytes.Equal(pt2, pt))
 		}
 		if h2.Suite != h.Suite || h2.ContentType != h.ContentType || h2.FrameLength != h.FrameLength {
-			t.Fatalf("new message: %s %s %d; first: %s %s %d", h2.Suite.ID, h2.ContentType, h2.FrameLength, h.Suite.ID, h.ContentType, h.FrameLength)
+			t.Fatalf("new message: %s %s %d; first: %s %s %d", h2.Suite.ID(), h2.ContentType, h2.FrameLength, h.Suite.ID(), h.ContentType, h.FrameLength)
 		}
 		for k, v := range ec {
 			if h2.EncryptionContext[k] != v {
@@ -269,7 +269,7 @@ func TestFuzzSeedsDecrypt(t *testing.T) {
 	for _, b := range seeds {
 		if _, h, err := dec.DecryptBytes(ctx, b, mm, nil); err == nil {
 			ok++
-			suites[h.Suite.ID] = true
+			suites[h.Suite.ID()] = true
 			if h.ContentType == format.NonFramed {
 				nonFramed++
 			}

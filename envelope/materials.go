@@ -75,7 +75,7 @@ func (m *DefaultManager) GetEncryptionMaterials(ctx context.Context, req Encrypt
 		suite = req.CommitmentPolicy.DefaultSuite()
 	}
 	if !req.CommitmentPolicy.AllowsEncrypt(suite) {
-		return nil, fmt.Errorf("%w: %s does not encrypt with suite %s", ErrCommitmentPolicy, req.CommitmentPolicy, suite.ID)
+		return nil, fmt.Errorf("%w: %s does not encrypt with suite %s", ErrCommitmentPolicy, req.CommitmentPolicy, suite.ID())
 	}
 	mat := &keyring.EncryptionMaterials{Suite: suite, EncryptionContext: maps.Clone(req.EncryptionContext)}
 	if mat.EncryptionContext == nil {
@@ -104,7 +104,7 @@ func (m *DefaultManager) GetEncryptionMaterials(ctx context.Context, req Encrypt
 // authentication covers them.
 func (m *DefaultManager) DecryptMaterials(ctx context.Context, req DecryptionMaterialsRequest) (*keyring.DecryptionMaterials, error) {
 	if !req.CommitmentPolicy.AllowsDecrypt(req.Suite) {
-		return nil, fmt.Errorf("%w: %s does not decrypt suite %s", ErrCommitmentPolicy, req.CommitmentPolicy, req.Suite.ID)
+		return nil, fmt.Errorf("%w: %s does not decrypt suite %s", ErrCommitmentPolicy, req.CommitmentPolicy, req.Suite.ID())
 	}
 	mat := &keyring.DecryptionMaterials{Suite: req.Suite, EncryptionContext: maps.Clone(req.EncryptionContext)}
 	if mat.EncryptionContext == nil {
@@ -132,7 +132,7 @@ func (m *DefaultManager) DecryptMaterials(ctx context.Context, req DecryptionMat
 		}
 		mat.VerificationKey = key
 	case hasPub:
-		return nil, fmt.Errorf("%w: unsigned suite %s with %s in its encryption context", ErrAuthentication, req.Suite.ID, format.PublicKeyContextKey)
+		return nil, fmt.Errorf("%w: unsigned suite %s with %s in its encryption context", ErrAuthentication, req.Suite.ID(), format.PublicKeyContextKey)
 	}
 	if err := m.kr.OnDecrypt(ctx, mat, req.EncryptedDataKeys); err != nil {
 		return nil, err

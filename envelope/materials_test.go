@@ -129,10 +129,10 @@ func TestClientOptions(t *testing.T) {
 	if o.CommitmentPolicy != envelope.RequireEncryptRequireDecrypt || o.FrameLength != 4096 || o.MaxEncryptedDataKeys != envelope.DefaultMaxEncryptedDataKeys {
 		t.Fatalf("defaults: %+v", o)
 	}
-	if got := envelope.ForbidEncryptAllowDecrypt.DefaultSuite().ID; got != format.AES256GCMIV12Tag16HKDFSHA384ECDSAP384 {
+	if got := envelope.ForbidEncryptAllowDecrypt.DefaultSuite().ID(); got != format.AES256GCMIV12Tag16HKDFSHA384ECDSAP384 {
 		t.Fatalf("forbid default suite %s", got)
 	}
-	if got := envelope.RequireEncryptAllowDecrypt.DefaultSuite().ID; got != format.AES256GCMHKDFSHA512CommitKeyECDSAP384 {
+	if got := envelope.RequireEncryptAllowDecrypt.DefaultSuite().ID(); got != format.AES256GCMHKDFSHA512CommitKeyECDSAP384 {
 		t.Fatalf("require default suite %s", got)
 	}
 	for name, fn := range map[string]func(*envelope.Options){

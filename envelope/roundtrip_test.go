@@ -28,7 +28,7 @@ func aesManager(t testing.TB) *envelope.DefaultManager {
 
 // policyFor returns a policy that lets s encrypt.
 func policyFor(s *format.Suite) envelope.CommitmentPolicy {
-	if s.Committing {
+	if s.Committing() {
 		return envelope.RequireEncryptRequireDecrypt
 	}
 	return envelope.ForbidEncryptAllowDecrypt
@@ -59,12 +59,12 @@ func TestRoundTripEverySuiteAndSize(t *testing.T) {
 		for _, nonFramed := range []bool{false, true} {
 			c := newClient(t, func(o *envelope.Options) {
 				o.CommitmentPolicy = policyFor(s)
-				o.Suite = s.ID
+				o.Suite = s.ID()
 				o.FrameLength = n
 				o.NonFramed = nonFramed
 			})
 			for _, size := range []int{0, 1, n - 1, n, n + 1, 2 * n, 3*n + 7} {
-				name := fmt.Sprintf("%04X/framed=%v/%d", uint16(s.ID), !nonFramed, size)
+				name := fmt.Sprintf("%04X/framed=%v/%d", uint16(s.ID()), !nonFramed, size)
 				t.Run(name, func(t *testing.T) {
 					pt := randBytes(size)
 					ct, err := c.EncryptBytes(ctx, pt, mm, testContext)
@@ -79,7 +79,7 @@ func TestRoundTripEverySuiteAndSize(t *testing.T) {
 						t.Fatalf("plaintext differs")
 					}
 					if h.Suite != s {
-						t.Fatalf("suite %s, want %s", h.Suite.ID, s.ID)
+						t.Fatalf("suite %s, want %s", h.Suite.ID(), s.ID())
 					}
 					for k, v := range testContext {
 						if h.EncryptionContext[k] != v {

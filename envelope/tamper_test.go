@@ -300,7 +300,7 @@ func TestTamper(t *testing.T) {
 	t.Run("suites", func(t *testing.T) {
 		for _, s := range format.Suites() {
 			for _, nonFramed := range []bool{false, true} {
-				name := fmt.Sprintf("%04X/framed=%v", uint16(s.ID), !nonFramed)
+				name := fmt.Sprintf("%04X/framed=%v", uint16(s.ID()), !nonFramed)
 				t.Run(name, func(t *testing.T) {
 					t.Parallel()
 					tamperSuite(t, s, nonFramed, &stats)
@@ -316,7 +316,7 @@ func tamperSuite(t *testing.T, s *format.Suite, nonFramed bool, stats *tamperSta
 	mm := aesManager(t)
 	enc := newClient(t, func(o *envelope.Options) {
 		o.CommitmentPolicy = policyFor(s)
-		o.Suite = s.ID
+		o.Suite = s.ID()
 		o.FrameLength = tamperFrameLength
 		o.NonFramed = nonFramed
 	})

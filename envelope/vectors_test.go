@@ -455,8 +455,8 @@ func checkHeader(t *testing.T, api string, tc vectorTest, hdr *format.Header) {
 		id, err := strconv.ParseUint(h.AlgorithmSuiteID, 16, 16)
 		if err != nil {
 			t.Errorf("manifest: header.algorithm-suite-id %q: %v", h.AlgorithmSuiteID, err)
-		} else if hdr.Suite.ID != format.SuiteID(id) {
-			t.Errorf("%s: suite %s, manifest says %04X", api, hdr.Suite.ID, id)
+		} else if hdr.Suite.ID() != format.SuiteID(id) {
+			t.Errorf("%s: suite %s, manifest says %04X", api, hdr.Suite.ID(), id)
 		}
 	}
 	if h.MessageFormatVersion != nil && int(hdr.Version()) != *h.MessageFormatVersion {

@@ -107,10 +107,10 @@ func TestVectorHeaders(t *testing.T) {
 			t.Errorf("%s: MarshalBody is not the header before its auth fields (%v)", v.name, err)
 		}
 		// The manifest agrees.
-		if fmt.Sprintf("%04x", uint16(h.Suite.ID)) != strings.ToLower(v.suite) || int(h.Version()) != v.version ||
+		if fmt.Sprintf("%04x", uint16(h.Suite.ID())) != strings.ToLower(v.suite) || int(h.Version()) != v.version ||
 			(h.ContentType == format.Framed) != v.framed || int64(h.FrameLength) != v.frameLength {
 			t.Errorf("%s: header %s v%d %s frame %d, manifest says %s v%d framed=%v frame %d",
-				v.name, h.Suite.ID, h.Version(), h.ContentType, h.FrameLength, v.suite, v.version, v.framed, v.frameLength)
+				v.name, h.Suite.ID(), h.Version(), h.ContentType, h.FrameLength, v.suite, v.version, v.framed, v.frameLength)
 		}
 		// ReadHeader reads the same header and nothing more.
 		r := bytes.NewReader(v.data)
@@ -192,11 +192,11 @@ func TestParseHeaderLimits(t *testing.T) {
 		}
 		var le *format.LimitError
 		err := parse(format.Limits{MaxHeaderSize: n - 1})
-		if !errors.Is(err, format.ErrLimitExceeded) || !errors.As(err, &le) || le.Name != "MaxHeaderSize" || le.Limit != int64(n-1) {
+		if !errors.Is(err, format.ErrLimitExceeded) || !errors.As(err, &le) || le.Limit != format.LimitHeaderSize || le.Max != int64(n-1) {
 			t.Errorf("%s of a %d-byte header with MaxHeaderSize %d: %v, want a MaxHeaderSize LimitError", api, n, n-1, err)
 		}
 		err = parse(format.Limits{MaxEncryptedDataKeys: 2})
-		if !errors.Is(err, format.ErrLimitExceeded) || !errors.As(err, &le) || le.Name != "MaxEncryptedDataKeys" || le.Got != 3 || le.Limit != 2 {
+		if !errors.Is(err, format.ErrLimitExceeded) || !errors.As(err, &le) || le.Limit != format.LimitEncryptedDataKeys || le.Got != 3 || le.Max != 2 {
 			t.Errorf("%s of 3 keys with MaxEncryptedDataKeys 2: %v", api, err)
 		}
 		if err := parse(format.Limits{MaxHeaderSize: n, MaxEncryptedDataKeys: 3}); err != nil {
@@ -219,7 +219,7 @@ func testHeader(t *testing.T, id format.SuiteID, ec map[string]string, keys int)
 		SuiteData:         bytes.Repeat([]byte{0xC3}, s.SuiteDataLength()),
 		AuthTag:           bytes.Repeat([]byte{0x7E}, format.TagLength),
 	}
-	if s.MessageVersion == 1 {
+	if s.MessageVersion() == 1 {
 		h.AuthIV = make([]byte, format.IVLength)
 	}
 	for i := range keys {
@@ -249,33 +249,33 @@ func TestHeaderRoundTripEverySuite(t *testing.T) {
 			if ct == format.Framed {
 				h.FrameLength = format.MaxFrameLength
 			}
-			if s.MessageVersion == 1 {
+			if s.MessageVersion() == 1 {
 				h.AuthIV = bytes.Repeat([]byte{4}, format.IVLength)
 			}
 			b, err := h.Marshal()
 			if err != nil {
-				t.Fatalf("%s %s: %v", s.ID, ct, err)
+				t.Fatalf("%s %s: %v", s.ID(), ct, err)
 			}
 			// Shared: context length 2, context 2+(2+1+2+1)+(2+1+2+0), key
 			// count 2, key (2+1)+(2+0)+(2+1), content type 1, frame length 4.
 			want := 2 + 13 + 2 + 8 + 1 + 4
-			if s.MessageVersion == 1 {
+			if s.MessageVersion() == 1 {
 				want += 1 + 1 + 2 + 16 + 4 + 1 + 12 + 16 // version, type, suite, id, reserved, IV length, IV, tag
 			} else {
 				want += 1 + 2 + 32 + 32 + 16 // version, suite, id, commitment, tag
 			}
 			if len(b) != want {
-				t.Errorf("%s %s: header is %d bytes, want %d", s.ID, ct, len(b), want)
+				t.Errorf("%s %s: header is %d bytes, want %d", s.ID(), ct, len(b), want)
 			}
 			got, n, err := format.ParseHeader(append(b, 0xEE), format.Limits{})
 			if err != nil || n != len(b) {
-				t.Fatalf("%s %s: ParseHeader = %d, %v", s.ID, ct, n, err)
+				t.Fatalf("%s %s: ParseHeader = %d, %v", s.ID(), ct, n, err)
 			}
-			if got.Suite != s || got.ContentType != ct || got.FrameLength != h.FrameLength || got.Version() != s.MessageVersion ||
+			if got.Suite != s || got.ContentType != ct || got.FrameLength != h.FrameLength || got.Version() != s.MessageVersion() ||
 				!bytes.Equal(got.MessageID, h.MessageID) || !bytes.Equal(got.SuiteData, h.SuiteData) ||
 				!bytes.Equal(got.AuthIV, h.AuthIV) || !bytes.Equal(got.AuthTag, h.AuthTag) ||
 				!maps.Equal(got.EncryptionContext, h.EncryptionContext) || len(got.EncryptedDataKeys) != 1 {
-				t.Errorf("%s %s: parsed %+v, marshalled %+v", s.ID, ct, got, h)
+				t.Errorf("%s %s: parsed %+v, marshalled %+v", s.ID(), ct, got, h)
 			}
 		}
 	}
@@ -526,7 +526,7 @@ func TestSuiteTable(t *testing.T) {
 	}
 	for i, w := range want {
 		s := all[i]
-		got := row{s.ID, s.String(), s.MessageVersion, s.KeyLength, s.KDF, s.KDFHash, s.SignatureHash, s.Curve, s.Committing}
+		got := row{s.ID(), s.String(), s.MessageVersion(), s.KeyLength(), s.KDF(), s.KDFHash(), s.SignatureHash(), s.Curve(), s.Committing()}
 		if !reflect.DeepEqual(got, w) {
 			t.Errorf("suite %d:\n got %+v\nwant %+v", i, got, w)
 		}
@@ -552,8 +552,8 @@ func TestSuiteTable(t *testing.T) {
 	}
 	// The version follows commitment, and signing keys match key sizes.
 	for _, s := range all {
-		if (s.MessageVersion == 2) != s.Committing {
-			t.Errorf("%s: version %d, committing %v", s, s.MessageVersion, s.Committing)
+		if (s.MessageVersion() == 2) != s.Committing() {
+			t.Errorf("%s: version %d, committing %v", s, s.MessageVersion(), s.Committing())
 		}
 	}
 	// Suites returns a copy.

@@ -55,7 +55,7 @@ func FuzzParseHeader(f *testing.F) {
 			SuiteData:         make([]byte, s.SuiteDataLength()),
 			AuthTag:           make([]byte, format.TagLength),
 		}
-		if s.MessageVersion == 1 {
+		if s.MessageVersion() == 1 {
 			h.AuthIV = make([]byte, format.IVLength)
 		}
 		b, err := h.Marshal()

@@ -55,11 +55,11 @@ type Header struct {
 }
 
 // Version is the message format version: 1 or 2.
-func (h *Header) Version() uint8 { return h.Suite.MessageVersion }
+func (h *Header) Version() uint8 { return h.Suite.MessageVersion() }
 
 // AuthLength is the length of the header-authentication fields.
 func (h *Header) AuthLength() int {
-	if h.Suite.MessageVersion == 1 {
+	if h.Suite.MessageVersion() == 1 {
 		return IVLength + TagLength
 	}
 	return TagLength
@@ -73,25 +73,6 @@ type Limits struct {
 	// MaxEncryptedDataKeys bounds the encrypted-data-key count; it is
 	// checked as soon as the count is read.
 	MaxEncryptedDataKeys int
-}
-
-// LimitError reports input beyond a configured limit. Name is the option
-// that sets the limit (a field of envelope.Options), What the quantity.
-type LimitError struct {
-	Name  string
-	What  string
-	Limit int64
-	Got   int64 // a lower bound when the input was not read in full
-}
-
-func (e *LimitError) Error() string {
-	return fmt.Sprintf("esdk: %s of %d exceeds the limit %s = %d; raise Options.%s if the message is trusted", e.What, e.Got, e.Name, e.Limit, e.Name)
-}
-
-// Is makes errors.Is(err, ErrLimitExceeded) true, and for the
-// encrypted-data-key limit errors.Is(err, ErrTooManyEncryptedDataKeys).
-func (e *LimitError) Is(target error) bool {
-	return target == ErrLimitExceeded || (target == ErrTooManyEncryptedDataKeys && e.Name == "MaxEncryptedDataKeys")
 }
 
 // MarshalBody returns the header body: every field before the
@@ -113,7 +94,7 @@ func (h *Header) appendAuth(b []byte) ([]byte, error) {
 	if len(h.AuthTag) != TagLength {
 		return nil, fmt.Errorf("esdk/format: header auth tag is %d bytes, want %d", len(h.AuthTag), TagLength)
 	}
-	if h.Suite.MessageVersion == 1 {
+	if h.Suite.MessageVersion() == 1 {
 		if len(h.AuthIV) != IVLength {
 			return nil, fmt.Errorf("esdk/format: header auth IV is %d bytes, want %d", len(h.AuthIV), IVLength)
 		}
@@ -128,10 +109,10 @@ func (h *Header) appendBody(b []byte) ([]byte, error) {
 		return nil, errors.New("esdk/format: header has no suite")
 	}
 	if len(h.MessageID) != s.MessageIDLength() {
-		return nil, fmt.Errorf("esdk/format: message id is %d bytes, suite %s needs %d", len(h.MessageID), s.ID, s.MessageIDLength())
+		return nil, fmt.Errorf("esdk/format: message id is %d bytes, suite %s needs %d", len(h.MessageID), s.ID(), s.MessageIDLength())
 	}
 	if len(h.SuiteData) != s.SuiteDataLength() {
-		return nil, fmt.Errorf("esdk/format: suite data is %d bytes, suite %s needs %d", len(h.SuiteData), s.ID, s.SuiteDataLength())
+		return nil, fmt.Errorf("esdk/format: suite data is %d bytes, suite %s needs %d", len(h.SuiteData), s.ID(), s.SuiteDataLength())
 	}
 	if len(h.EncryptedDataKeys) == 0 || len(h.EncryptedDataKeys) > 0xFFFF {
 		return nil, fmt.Errorf("esdk/format: a header holds 1 to 65535 encrypted data keys, not %d", len(h.EncryptedDataKeys))
@@ -152,11 +133,11 @@ func (h *Header) appendBody(b []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b = append(b, s.MessageVersion)
-	if s.MessageVersion == 1 {
+	b = append(b, s.MessageVersion())
+	if s.MessageVersion() == 1 {
 		b = append(b, headerTypeV1)
 	}
-	b = binary.BigEndian.AppendUint16(b, uint16(s.ID))
+	b = binary.BigEndian.AppendUint16(b, uint16(s.ID()))
 	b = append(b, h.MessageID...)
 	b = binary.BigEndian.AppendUint16(b, uint16(len(ec)))
 	b = append(b, ec...)
@@ -171,7 +152,7 @@ func (h *Header) appendBody(b []byte) ([]byte, error) {
 		}
 	}
 	b = append(b, byte(h.ContentType))
-	if s.MessageVersion == 1 {
+	if s.MessageVersion() == 1 {
 		b = append(b, 0, 0, 0, 0, IVLength)
 	}
 	b = binary.BigEndian.AppendUint32(b, h.FrameLength)
@@ -217,7 +198,7 @@ type sliceSource struct {
 
 func (s *sliceSource) next(n int) ([]byte, error) {
 	if s.max > 0 && s.off+n > s.max {
-		return nil, &LimitError{Name: "MaxHeaderSize", What: "header size", Limit: int64(s.max), Got: int64(s.off + n)}
+		return nil, &LimitError{Limit: LimitHeaderSize, Max: int64(s.max), Got: int64(s.off + n)}
 	}
 	if n > len(s.b)-s.off {
 		return nil, malformed("header is truncated: field of %d bytes, %d left: %w", n, len(s.b)-s.off, io.ErrUnexpectedEOF)
@@ -239,7 +220,7 @@ const readChunk = 32 << 10
 
 func (s *readerSource) next(n int) ([]byte, error) {
 	if s.max > 0 && len(s.raw)+n > s.max {
-		return nil, &LimitError{Name: "MaxHeaderSize", What: "header size", Limit: int64(s.max), Got: int64(len(s.raw) + n)}
+		return nil, &LimitError{Limit: LimitHeaderSize, Max: int64(s.max), Got: int64(len(s.raw) + n)}
 	}
 	start := len(s.raw)
 	for need := n; need > 0; {
@@ -285,8 +266,8 @@ func parseHeader(src source, lim Limits) (*Header, error) {
 	if err != nil {
 		return nil, err
 	}
-	if suite.MessageVersion != version {
-		return nil, malformed("suite %s is written with version %d headers, not %d", suite.ID, suite.MessageVersion, version)
+	if suite.MessageVersion() != version {
+		return nil, malformed("suite %s is written with version %d headers, not %d", suite.ID(), suite.MessageVersion(), version)
 	}
 	h := &Header{Suite: suite}
 	if h.MessageID, err = src.next(suite.MessageIDLength()); err != nil {
@@ -307,7 +288,7 @@ func parseHeader(src source, lim Limits) (*Header, error) {
 		return nil, malformed("header has no encrypted data keys")
 	}
 	if lim.MaxEncryptedDataKeys > 0 && count > lim.MaxEncryptedDataKeys {
-		return nil, &LimitError{Name: "MaxEncryptedDataKeys", What: "encrypted data key count", Limit: int64(lim.MaxEncryptedDataKeys), Got: int64(count)}
+		return nil, &LimitError{Limit: LimitEncryptedDataKeys, Max: int64(lim.MaxEncryptedDataKeys), Got: int64(count)}
 	}
 	// Grow the slice as keys arrive rather than trusting count up front.
 	for i := 0; i < count; i++ {

@@ -35,25 +35,44 @@ const (
 )
 
 // Suite describes one algorithm suite. Suites are immutable values shared
-// by the whole program; obtain them with [LookupSuite] or [Suites].
+// by the whole program; obtain them with [LookupSuite] or [Suites]. Two
+// suites are the same suite exactly when their pointers are equal.
 type Suite struct {
-	ID SuiteID
-	// MessageVersion is the header version the suite is written with (1 or 2).
-	MessageVersion uint8
-	// KeyLength is the length in bytes of the AES-GCM encryption key and of
-	// the data key (the key-derivation input).
-	KeyLength int
-	KDF       KDF
-	// KDFHash is the HKDF hash, or 0 for KDFIdentity.
-	KDFHash crypto.Hash
-	// Committing reports whether the suite carries a key commitment.
-	Committing bool
-	// SignatureHash is the hash of the ECDSA signature, or 0 when unsigned.
-	SignatureHash crypto.Hash
-	// Curve is the ECDSA curve, or nil when unsigned.
-	Curve elliptic.Curve
-	name  string
+	id         SuiteID
+	version    uint8
+	keyLen     int
+	kdf        KDF
+	kdfHash    crypto.Hash
+	committing bool
+	sigHash    crypto.Hash
+	curve      elliptic.Curve
+	name       string
 }
+
+// ID returns the suite's wire identifier.
+func (s *Suite) ID() SuiteID { return s.id }
+
+// MessageVersion is the header version the suite is written with (1 or 2).
+func (s *Suite) MessageVersion() uint8 { return s.version }
+
+// KeyLength is the length in bytes of the AES-GCM encryption key and of
+// the data key (the key-derivation input).
+func (s *Suite) KeyLength() int { return s.keyLen }
+
+// KDF is the suite's key-derivation function.
+func (s *Suite) KDF() KDF { return s.kdf }
+
+// KDFHash is the HKDF hash, or 0 for KDFIdentity.
+func (s *Suite) KDFHash() crypto.Hash { return s.kdfHash }
+
+// Committing reports whether the suite carries a key commitment.
+func (s *Suite) Committing() bool { return s.committing }
+
+// SignatureHash is the hash of the ECDSA signature, or 0 when unsigned.
+func (s *Suite) SignatureHash() crypto.Hash { return s.sigHash }
+
+// Curve is the ECDSA curve, or nil when unsigned.
+func (s *Suite) Curve() elliptic.Curve { return s.curve }
 
 // Lengths shared by every suite.
 const (
@@ -65,11 +84,11 @@ const (
 )
 
 // Signed reports whether messages of this suite end with an ECDSA signature.
-func (s *Suite) Signed() bool { return s.Curve != nil }
+func (s *Suite) Signed() bool { return s.curve != nil }
 
 // MessageIDLength is 16 for version 1 headers and 32 for version 2.
 func (s *Suite) MessageIDLength() int {
-	if s.MessageVersion == 2 {
+	if s.version == 2 {
 		return messageIDLenV2
 	}
 	return messageIDLenV1
@@ -77,7 +96,7 @@ func (s *Suite) MessageIDLength() int {
 
 // SuiteDataLength is the length of the header's suite data (the commitment).
 func (s *Suite) SuiteDataLength() int {
-	if s.Committing {
+	if s.committing {
 		return CommitmentLength
 	}
 	return 0
@@ -95,17 +114,17 @@ func (id SuiteID) String() string {
 }
 
 var suites = []*Suite{
-	{ID: AES128GCMIV12Tag16NoKDF, MessageVersion: 1, KeyLength: 16, KDF: KDFIdentity, name: "AES_128_GCM_IV12_TAG16_NO_KDF"},
-	{ID: AES192GCMIV12Tag16NoKDF, MessageVersion: 1, KeyLength: 24, KDF: KDFIdentity, name: "AES_192_GCM_IV12_TAG16_NO_KDF"},
-	{ID: AES256GCMIV12Tag16NoKDF, MessageVersion: 1, KeyLength: 32, KDF: KDFIdentity, name: "AES_256_GCM_IV12_TAG16_NO_KDF"},
-	{ID: AES128GCMIV12Tag16HKDFSHA256, MessageVersion: 1, KeyLength: 16, KDF: KDFHKDF, KDFHash: crypto.SHA256, name: "AES_128_GCM_IV12_TAG16_HKDF_SHA256"},
-	{ID: AES192GCMIV12Tag16HKDFSHA256, MessageVersion: 1, KeyLength: 24, KDF: KDFHKDF, KDFHash: crypto.SHA256, name: "AES_192_GCM_IV12_TAG16_HKDF_SHA256"},
-	{ID: AES256GCMIV12Tag16HKDFSHA256, MessageVersion: 1, KeyLength: 32, KDF: KDFHKDF, KDFHash: crypto.SHA256, name: "AES_256_GCM_IV12_TAG16_HKDF_SHA256"},
-	{ID: AES128GCMIV12Tag16HKDFSHA256ECDSAP256, MessageVersion: 1, KeyLength: 16, KDF: KDFHKDF, KDFHash: crypto.SHA256, SignatureHash: crypto.SHA256, Curve: elliptic.P256(), name: "AES_128_GCM_IV12_TAG16_HKDF_SHA256_ECDSA_P256"},
-	{ID: AES192GCMIV12Tag16HKDFSHA384ECDSAP384, MessageVersion: 1, KeyLength: 24, KDF: KDFHKDF, KDFHash: crypto.SHA384, SignatureHash: crypto.SHA384, Curve: elliptic.P384(), name: "AES_192_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384"},
-	{ID: AES256GCMIV12Tag16HKDFSHA384ECDSAP384, MessageVersion: 1, KeyLength: 32, KDF: KDFHKDF, KDFHash: crypto.SHA384, SignatureHash: crypto.SHA384, Curve: elliptic.P384(), name: "AES_256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384"},
-	{ID: AES256GCMHKDFSHA512CommitKey, MessageVersion: 2, KeyLength: 32, KDF: KDFHKDF, KDFHash: crypto.SHA512, Committing: true, name: "AES_256_GCM_HKDF_SHA512_COMMIT_KEY"},
-	{ID: AES256GCMHKDFSHA512CommitKeyECDSAP384, MessageVersion: 2, KeyLength: 32, KDF: KDFHKDF, KDFHash: crypto.SHA512, Committing: true, SignatureHash: crypto.SHA384, Curve: elliptic.P384(), name: "AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384"},
+	{id: AES128GCMIV12Tag16NoKDF, version: 1, keyLen: 16, kdf: KDFIdentity, name: "AES_128_GCM_IV12_TAG16_NO_KDF"},
+	{id: AES192GCMIV12Tag16NoKDF, version: 1, keyLen: 24, kdf: KDFIdentity, name: "AES_192_GCM_IV12_TAG16_NO_KDF"},
+	{id: AES256GCMIV12Tag16NoKDF, version: 1, keyLen: 32, kdf: KDFIdentity, name: "AES_256_GCM_IV12_TAG16_NO_KDF"},
+	{id: AES128GCMIV12Tag16HKDFSHA256, version: 1, keyLen: 16, kdf: KDFHKDF, kdfHash: crypto.SHA256, name: "AES_128_GCM_IV12_TAG16_HKDF_SHA256"},
+	{id: AES192GCMIV12Tag16HKDFSHA256, version: 1, keyLen: 24, kdf: KDFHKDF, kdfHash: crypto.SHA256, name: "AES_192_GCM_IV12_TAG16_HKDF_SHA256"},
+	{id: AES256GCMIV12Tag16HKDFSHA256, version: 1, keyLen: 32, kdf: KDFHKDF, kdfHash: crypto.SHA256, name: "AES_256_GCM_IV12_TAG16_HKDF_SHA256"},
+	{id: AES128GCMIV12Tag16HKDFSHA256ECDSAP256, version: 1, keyLen: 16, kdf: KDFHKDF, kdfHash: crypto.SHA256, sigHash: crypto.SHA256, curve: elliptic.P256(), name: "AES_128_GCM_IV12_TAG16_HKDF_SHA256_ECDSA_P256"},
+	{id: AES192GCMIV12Tag16HKDFSHA384ECDSAP384, version: 1, keyLen: 24, kdf: KDFHKDF, kdfHash: crypto.SHA384, sigHash: crypto.SHA384, curve: elliptic.P384(), name: "AES_192_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384"},
+	{id: AES256GCMIV12Tag16HKDFSHA384ECDSAP384, version: 1, keyLen: 32, kdf: KDFHKDF, kdfHash: crypto.SHA384, sigHash: crypto.SHA384, curve: elliptic.P384(), name: "AES_256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384"},
+	{id: AES256GCMHKDFSHA512CommitKey, version: 2, keyLen: 32, kdf: KDFHKDF, kdfHash: crypto.SHA512, committing: true, name: "AES_256_GCM_HKDF_SHA512_COMMIT_KEY"},
+	{id: AES256GCMHKDFSHA512CommitKeyECDSAP384, version: 2, keyLen: 32, kdf: KDFHKDF, kdfHash: crypto.SHA512, committing: true, sigHash: crypto.SHA384, curve: elliptic.P384(), name: "AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384"},
 }
 
 // Suites returns every supported suite, in ascending id order.
@@ -119,7 +138,7 @@ func Suites() []*Suite {
 // [ErrUnsupportedSuite].
 func LookupSuite(id SuiteID) (*Suite, error) {
 	for _, s := range suites {
-		if s.ID == id {
+		if s.id == id {
 			return s, nil
 		}
 	}

@@ -124,7 +124,7 @@ type testCase struct {
 }
 
 func (c *testCase) path() string {
-	return fmt.Sprintf("%s/%s/%s", suiteName(c.suite.ID), c.kr.name, sizeName(len(c.plaintext)))
+	return fmt.Sprintf("%s/%s/%s", suiteName(c.suite.ID()), c.kr.name, sizeName(len(c.plaintext)))
 }
 
 func (c *testCase) id(direction string) string { return direction + "/" + c.path() }
@@ -143,7 +143,7 @@ func suiteName(id format.SuiteID) string { return fmt.Sprintf("0x%04X", uint16(i
 func sizeName(n int) string              { return fmt.Sprintf("%d-bytes", n) }
 
 func commitmentPolicies(s *format.Suite) (envelope.CommitmentPolicy, string) {
-	if s.Committing {
+	if s.Committing() {
 		return envelope.RequireEncryptRequireDecrypt, "REQUIRE_ENCRYPT_REQUIRE_DECRYPT"
 	}
 	return envelope.ForbidEncryptAllowDecrypt, "FORBID_ENCRYPT_ALLOW_DECRYPT"
@@ -198,13 +198,13 @@ func TestInterop(t *testing.T) {
 			Op:                "encrypt",
 			Keyring:           c.kr.name,
 			CommitmentPolicy:  policy,
-			SuiteID:           uint16(c.suite.ID),
+			SuiteID:           uint16(c.suite.ID()),
 			FrameLength:       frameLength,
 			EncryptionContext: c.encryptionContext(jsToGo),
 			Input:             c.plaintext,
 		})
 		id := c.id(goToJS)
-		ct, err := clients[c.suite.ID].EncryptBytes(ctx, c.plaintext, c.kr.mm, c.encryptionContext(goToJS))
+		ct, err := clients[c.suite.ID()].EncryptBytes(ctx, c.plaintext, c.kr.mm, c.encryptionContext(goToJS))
 		if err != nil {
 			goErrors[id] = err
 			continue
@@ -257,8 +257,8 @@ func TestInterop(t *testing.T) {
 				t.Fatalf("JavaScript decrypt failed: %s\nmessage: %d bytes, header: %s", r.Error, len(ct), headerHex(ct))
 			}
 			checkPlaintext(t, "JavaScript", r.Output, c.plaintext)
-			if got := format.SuiteID(r.SuiteID); got != c.suite.ID {
-				t.Errorf("JavaScript reports suite %s, want %s", suiteName(got), suiteName(c.suite.ID))
+			if got := format.SuiteID(r.SuiteID); got != c.suite.ID() {
+				t.Errorf("JavaScript reports suite %s, want %s", suiteName(got), suiteName(c.suite.ID()))
 			}
 			if r.FrameLength != frameLength {
 				t.Errorf("JavaScript reports frame length %d, want %d", r.FrameLength, frameLength)
@@ -280,8 +280,8 @@ func TestInterop(t *testing.T) {
 				t.Fatalf("JavaScript encrypt failed: %s", r.Error)
 			}
 			ct := r.Output
-			if got := format.SuiteID(r.SuiteID); got != c.suite.ID {
-				t.Errorf("JavaScript reports suite %s, want %s", suiteName(got), suiteName(c.suite.ID))
+			if got := format.SuiteID(r.SuiteID); got != c.suite.ID() {
+				t.Errorf("JavaScript reports suite %s, want %s", suiteName(got), suiteName(c.suite.ID()))
 			}
 			if r.FrameLength != frameLength {
 				t.Errorf("JavaScript reports frame length %d, want %d", r.FrameLength, frameLength)
@@ -292,7 +292,7 @@ func TestInterop(t *testing.T) {
 			} else {
 				t.Log(desc)
 			}
-			pt, hdr, err := clients[c.suite.ID].DecryptBytes(ctx, ct, c.kr.mm, nil)
+			pt, hdr, err := clients[c.suite.ID()].DecryptBytes(ctx, ct, c.kr.mm, nil)
 			if err != nil {
 				dump.message(t, id, ct)
 				t.Fatalf("Go DecryptBytes: %v\nmessage: %d bytes, header: %s", err, len(ct), headerHex(ct))
@@ -301,8 +301,8 @@ func TestInterop(t *testing.T) {
 			if hdr == nil {
 				t.Fatal("Go DecryptBytes returned a nil header")
 			}
-			if hdr.Suite == nil || hdr.Suite.ID != c.suite.ID {
-				t.Errorf("Go header suite = %v, want %s", hdr.Suite, suiteName(c.suite.ID))
+			if hdr.Suite == nil || hdr.Suite.ID() != c.suite.ID() {
+				t.Errorf("Go header suite = %v, want %s", hdr.Suite, suiteName(c.suite.ID()))
 			}
 			if hdr.FrameLength != frameLength {
 				t.Errorf("Go header frame length = %d, want %d", hdr.FrameLength, frameLength)
@@ -325,7 +325,7 @@ func runCases(t *testing.T, cases []*testCase, tl *tally, f func(t *testing.T, c
 		}
 		group := cases[:n]
 		cases = cases[n:]
-		t.Run(suiteName(suite.ID), func(t *testing.T) {
+		t.Run(suiteName(suite.ID()), func(t *testing.T) {
 			for len(group) > 0 {
 				kr := group[0].kr
 				m := 0
@@ -655,8 +655,8 @@ func checkFraming(msg []byte, suite *format.Suite, ptLen int) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("header: %w", err)
 	}
-	if h.suite != suite.ID {
-		return "", fmt.Errorf("header suite %s, want %s", suiteName(h.suite), suiteName(suite.ID))
+	if h.suite != suite.ID() {
+		return "", fmt.Errorf("header suite %s, want %s", suiteName(h.suite), suiteName(suite.ID()))
 	}
 	if h.contentType != 2 {
 		return "", fmt.Errorf("content type %d, want 2 (framed)", h.contentType)

@@ -30,8 +30,8 @@ func encrypt(t *testing.T, kr keyring.Keyring, s *format.Suite, ec map[string]st
 	if err := kr.OnEncrypt(context.Background(), m); err != nil {
 		t.Fatalf("OnEncrypt: %v", err)
 	}
-	if len(m.PlaintextDataKey) != s.KeyLength {
-		t.Fatalf("OnEncrypt: data key is %d bytes, want %d", len(m.PlaintextDataKey), s.KeyLength)
+	if len(m.PlaintextDataKey) != s.KeyLength() {
+		t.Fatalf("OnEncrypt: data key is %d bytes, want %d", len(m.PlaintextDataKey), s.KeyLength())
 	}
 	return m
 }

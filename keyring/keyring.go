@@ -69,7 +69,7 @@ func GenerateDataKey(m *EncryptionMaterials) error {
 	if m.PlaintextDataKey != nil {
 		return nil
 	}
-	k := make([]byte, m.Suite.KeyLength)
+	k := make([]byte, m.Suite.KeyLength())
 	if _, err := rand.Read(k); err != nil {
 		return fmt.Errorf("esdk/keyring: generating a data key: %w", err)
 	}
@@ -79,8 +79,8 @@ func GenerateDataKey(m *EncryptionMaterials) error {
 
 // CheckDataKey reports whether key has the right length for suite.
 func CheckDataKey(suite *format.Suite, key []byte) error {
-	if len(key) != suite.KeyLength {
-		return fmt.Errorf("esdk/keyring: data key is %d bytes, suite %s needs %d", len(key), suite.ID, suite.KeyLength)
+	if len(key) != suite.KeyLength() {
+		return fmt.Errorf("esdk/keyring: data key is %d bytes, suite %s needs %d", len(key), suite.ID(), suite.KeyLength())
 	}
 	return nil
 }

@@ -100,7 +100,7 @@ func (k *RawAES) OnDecrypt(_ context.Context, m *DecryptionMaterials, edks []for
 		if !ok {
 			continue
 		}
-		if want := m.Suite.KeyLength + k.aead.Overhead(); len(edk.Ciphertext) != want {
+		if want := m.Suite.KeyLength() + k.aead.Overhead(); len(edk.Ciphertext) != want {
 			causes = append(causes, fmt.Errorf("encrypted data key %d: ciphertext is %d bytes, want %d", i, len(edk.Ciphertext), want))
 			continue
 		}

@@ -218,8 +218,8 @@ func (k *RawRSA) OnDecrypt(ctx context.Context, m *DecryptionMaterials, edks []f
 			return fmt.Errorf("esdk/keyring: raw RSA keyring: %w", err)
 		}
 		key, err := k.decrypt(edk.Ciphertext)
-		if err == nil && len(key) != m.Suite.KeyLength {
-			err = fmt.Errorf("data key is %d bytes, suite %s needs %d", len(key), m.Suite.ID, m.Suite.KeyLength)
+		if err == nil && len(key) != m.Suite.KeyLength() {
+			err = fmt.Errorf("data key is %d bytes, suite %s needs %d", len(key), m.Suite.ID(), m.Suite.KeyLength())
 		}
 		if err != nil {
 			causes = append(causes, fmt.Errorf("encrypted data key %d: %w", i, err))

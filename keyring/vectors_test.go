@@ -184,13 +184,13 @@ func vectorKeyring(mk vectorMasterKey, k vectorKey) (keyring.Keyring, error) {
 // derived from dataKey, which shows that dataKey is the message's.
 func checkHeaderAuth(h *format.Header, body []byte, required map[string]string, dataKey []byte) error {
 	s := h.Suite
-	suiteID := binary.BigEndian.AppendUint16(nil, uint16(s.ID))
+	suiteID := binary.BigEndian.AppendUint16(nil, uint16(s.ID()))
 	key, iv := dataKey, h.AuthIV
 	var err error
 	switch {
-	case s.Committing:
+	case s.Committing():
 		iv = make([]byte, format.IVLength)
-		if key, err = hkdf.Key(sha512.New, dataKey, h.MessageID, string(suiteID)+"DERIVEKEY", s.KeyLength); err != nil {
+		if key, err = hkdf.Key(sha512.New, dataKey, h.MessageID, string(suiteID)+"DERIVEKEY", s.KeyLength()); err != nil {
 			return err
 		}
 		commit, err := hkdf.Key(sha512.New, dataKey, h.MessageID, "COMMITKEY", format.CommitmentLength)
@@ -200,9 +200,9 @@ func checkHeaderAuth(h *format.Header, body []byte, required map[string]string, 
 		if !bytes.Equal(commit, h.SuiteData) {
 			return errors.New("commitment key differs")
 		}
-	case s.KDF == format.KDFHKDF:
+	case s.KDF() == format.KDFHKDF:
 		info := string(suiteID) + string(h.MessageID)
-		if key, err = hkdf.Key(func() hash.Hash { return s.KDFHash.New() }, dataKey, nil, info, s.KeyLength); err != nil {
+		if key, err = hkdf.Key(func() hash.Hash { return s.KDFHash().New() }, dataKey, nil, info, s.KeyLength()); err != nil {
 			return err
 		}
 	}

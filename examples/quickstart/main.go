@@ -101,7 +101,7 @@ func run(in, keyFile string) error {
 	}
 	h := d.Header()
 	fmt.Printf("encrypted %s (%d bytes) into %s (%d bytes)\n", in, len(a), encrypted, st.Size())
-	fmt.Printf("  suite %s, %d-byte frames, %d encrypted data key(s)\n", h.Suite.ID, h.FrameLength, len(h.EncryptedDataKeys))
+	fmt.Printf("  suite %s, %d-byte frames, %d encrypted data key(s)\n", h.Suite.ID(), h.FrameLength, len(h.EncryptedDataKeys))
 	fmt.Printf("  encryption context: file=%q purpose=%q\n", d.EncryptionContext()["file"], d.EncryptionContext()["purpose"])
 	fmt.Printf("decrypted it into %s: identical to the original\n", decrypted)
 	return nil

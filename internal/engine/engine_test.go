@@ -12,7 +12,7 @@ import (
 
 func TestDeriveKeys(t *testing.T) {
 	for _, s := range format.Suites() {
-		dk := make([]byte, s.KeyLength)
+		dk := make([]byte, s.KeyLength())
 		rand.Read(dk)
 		mid := make([]byte, s.MessageIDLength())
 		rand.Read(mid)
@@ -20,27 +20,27 @@ func TestDeriveKeys(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(key) != s.KeyLength {
-			t.Errorf("%s: key of %d bytes", s.ID, len(key))
+		if len(key) != s.KeyLength() {
+			t.Errorf("%s: key of %d bytes", s.ID(), len(key))
 		}
-		if (s.KDF == format.KDFIdentity) != bytes.Equal(key, dk) {
-			t.Errorf("%s: identity KDF mismatch", s.ID)
+		if (s.KDF() == format.KDFIdentity) != bytes.Equal(key, dk) {
+			t.Errorf("%s: identity KDF mismatch", s.ID())
 		}
-		if s.Committing != (len(commit) == format.CommitmentLength) {
-			t.Errorf("%s: commitment of %d bytes", s.ID, len(commit))
+		if s.Committing() != (len(commit) == format.CommitmentLength) {
+			t.Errorf("%s: commitment of %d bytes", s.ID(), len(commit))
 		}
 		// Another message id gives another key, except without a KDF.
 		mid2 := bytes.Clone(mid)
 		mid2[0] ^= 1
 		key2, _, _ := DeriveKeys(s, dk, mid2)
-		if (s.KDF == format.KDFIdentity) != bytes.Equal(key, key2) {
-			t.Errorf("%s: message id does not enter the derivation", s.ID)
+		if (s.KDF() == format.KDFIdentity) != bytes.Equal(key, key2) {
+			t.Errorf("%s: message id does not enter the derivation", s.ID())
 		}
 		if _, _, err := DeriveKeys(s, dk[1:], mid); err == nil {
-			t.Errorf("%s: short data key accepted", s.ID)
+			t.Errorf("%s: short data key accepted", s.ID())
 		}
 		if _, _, err := DeriveKeys(s, dk, mid[1:]); err == nil {
-			t.Errorf("%s: short message id accepted", s.ID)
+			t.Errorf("%s: short message id accepted", s.ID())
 		}
 	}
 }
@@ -87,19 +87,19 @@ func TestPublicKeyEncoding(t *testing.T) {
 		}
 		enc := MarshalPublicKey(&key.PublicKey)
 		want := 44
-		if s.Curve.Params().BitSize == 384 {
+		if s.Curve().Params().BitSize == 384 {
 			want = 68
 		}
 		if len(enc) != want {
-			t.Errorf("%s: encoded key of %d characters, want %d", s.ID, len(enc), want)
+			t.Errorf("%s: encoded key of %d characters, want %d", s.ID(), len(enc), want)
 		}
 		pub, err := ParsePublicKey(s, enc)
 		if err != nil || !pub.Equal(&key.PublicKey) {
-			t.Fatalf("%s: parse back: %v", s.ID, err)
+			t.Fatalf("%s: parse back: %v", s.ID(), err)
 		}
 		for _, bad := range []string{"", "not base64!", enc[:len(enc)-4], "AAAA" + enc[4:]} {
 			if _, err := ParsePublicKey(s, bad); err == nil {
-				t.Errorf("%s: accepted %q", s.ID, bad)
+				t.Errorf("%s: accepted %q", s.ID(), bad)
 			}
 		}
 	}

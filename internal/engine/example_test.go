@@ -12,7 +12,7 @@ import (
 // the header from the data key and the message id.
 func ExampleDeriveKeys() {
 	suite := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
-	dataKey := bytes.Repeat([]byte{1}, suite.KeyLength)
+	dataKey := bytes.Repeat([]byte{1}, suite.KeyLength())
 	messageID := bytes.Repeat([]byte{2}, suite.MessageIDLength())
 	key, commitment, err := engine.DeriveKeys(suite, dataKey, messageID)
 	if err != nil {

@@ -47,29 +47,29 @@ var (
 // DeriveKeys derives the AES-GCM key of a message from its data key, and
 // for committing suites the commitment key stored in the header.
 func DeriveKeys(s *format.Suite, dataKey, messageID []byte) (key, commitment []byte, err error) {
-	if len(dataKey) != s.KeyLength {
-		return nil, nil, fmt.Errorf("esdk: data key is %d bytes, suite %s needs %d", len(dataKey), s.ID, s.KeyLength)
+	if len(dataKey) != s.KeyLength() {
+		return nil, nil, fmt.Errorf("esdk: data key is %d bytes, suite %s needs %d", len(dataKey), s.ID(), s.KeyLength())
 	}
 	if len(messageID) != s.MessageIDLength() {
-		return nil, nil, fmt.Errorf("esdk: message id is %d bytes, suite %s needs %d", len(messageID), s.ID, s.MessageIDLength())
+		return nil, nil, fmt.Errorf("esdk: message id is %d bytes, suite %s needs %d", len(messageID), s.ID(), s.MessageIDLength())
 	}
 	switch {
-	case s.KDF == format.KDFIdentity:
+	case s.KDF() == format.KDFIdentity:
 		return append([]byte(nil), dataKey...), nil, nil
-	case !s.Committing:
+	case !s.Committing():
 		info := make([]byte, 2, 2+len(messageID))
-		binary.BigEndian.PutUint16(info, uint16(s.ID))
+		binary.BigEndian.PutUint16(info, uint16(s.ID()))
 		info = append(info, messageID...)
-		key, err = hkdf.Key(newHash(s.KDFHash), dataKey, nil, string(info), s.KeyLength)
+		key, err = hkdf.Key(newHash(s.KDFHash()), dataKey, nil, string(info), s.KeyLength())
 		return key, nil, err
 	default:
 		var id [2]byte
-		binary.BigEndian.PutUint16(id[:], uint16(s.ID))
-		key, err = hkdf.Key(newHash(s.KDFHash), dataKey, messageID, string(id[:])+deriveKeyLabel, s.KeyLength)
+		binary.BigEndian.PutUint16(id[:], uint16(s.ID()))
+		key, err = hkdf.Key(newHash(s.KDFHash()), dataKey, messageID, string(id[:])+deriveKeyLabel, s.KeyLength())
 		if err != nil {
 			return nil, nil, err
 		}
-		commitment, err = hkdf.Key(newHash(s.KDFHash), dataKey, messageID, commitKeyLabel, format.CommitmentLength)
+		commitment, err = hkdf.Key(newHash(s.KDFHash()), dataKey, messageID, commitKeyLabel, format.CommitmentLength)
 		return key, commitment, err
 	}
 }
@@ -127,9 +127,9 @@ func OpenHeader(aead cipher.AEAD, iv, tag, aad []byte) error {
 // GenerateSigningKey makes a fresh ECDSA key on the suite's curve.
 func GenerateSigningKey(s *format.Suite) (*ecdsa.PrivateKey, error) {
 	if !s.Signed() {
-		return nil, fmt.Errorf("esdk: suite %s is not signed", s.ID)
+		return nil, fmt.Errorf("esdk: suite %s is not signed", s.ID())
 	}
-	return ecdsa.GenerateKey(s.Curve, rand.Reader)
+	return ecdsa.GenerateKey(s.Curve(), rand.Reader)
 }
 
 // MarshalPublicKey encodes a signing public key as the encryption context
@@ -141,22 +141,22 @@ func MarshalPublicKey(pub *ecdsa.PublicKey) string {
 // ParsePublicKey decodes the encryption context's public key for suite s.
 func ParsePublicKey(s *format.Suite, encoded string) (*ecdsa.PublicKey, error) {
 	if !s.Signed() {
-		return nil, fmt.Errorf("esdk: suite %s is not signed", s.ID)
+		return nil, fmt.Errorf("esdk: suite %s is not signed", s.ID())
 	}
 	raw, err := base64.StdEncoding.DecodeString(encoded)
 	if err != nil {
 		return nil, fmt.Errorf("esdk: %s is not base64: %w", format.PublicKeyContextKey, err)
 	}
-	x, y := elliptic.UnmarshalCompressed(s.Curve, raw)
+	x, y := elliptic.UnmarshalCompressed(s.Curve(), raw)
 	if x == nil {
-		return nil, fmt.Errorf("esdk: %s is not a compressed %s point", format.PublicKeyContextKey, s.Curve.Params().Name)
+		return nil, fmt.Errorf("esdk: %s is not a compressed %s point", format.PublicKeyContextKey, s.Curve().Params().Name)
 	}
-	return &ecdsa.PublicKey{Curve: s.Curve, X: x, Y: y}, nil
+	return &ecdsa.PublicKey{Curve: s.Curve(), X: x, Y: y}, nil
 }
 
 // NewSignatureHash returns the running hash of a signed suite's message.
 func NewSignatureHash(s *format.Suite) hash.Hash {
-	return newHash(s.SignatureHash)()
+	return newHash(s.SignatureHash())()
 }
 
 // Sign signs the digest of a message.

@@ -230,7 +230,7 @@ func (o *Opener) nonFramed() error {
 		return fmt.Errorf("%w: non-framed body of %d bytes exceeds %d", format.ErrMalformed, length, int64(format.MaxNonFramedLength))
 	}
 	if max := o.cfg.MaxNonFramedLength; max > 0 && int64(length) > max {
-		return &format.LimitError{Name: "MaxNonFramedBodySize", What: "non-framed body size", Limit: max, Got: int64(length)}
+		return &format.LimitError{Limit: format.LimitNonFramedBodySize, Max: max, Got: int64(length)}
 	}
 	ct, err := o.readN(int(length) + format.TagLength)
 	if err != nil {
