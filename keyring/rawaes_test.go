@@ -195,8 +195,8 @@ func TestRawAESHasDataKey(t *testing.T) {
 	em := encrypt(t, kr, suite256, nil)
 	m := &keyring.DecryptionMaterials{Suite: suite256, PlaintextDataKey: randBytes(32)}
 	err = kr.OnDecrypt(context.Background(), m, em.EncryptedDataKeys)
-	if err == nil || errors.Is(err, keyring.ErrNoMatchingKey) {
-		t.Fatalf("got %v, want a fatal error", err)
+	if !errors.Is(err, keyring.ErrDataKeyAlreadySet) || errors.Is(err, keyring.ErrNoMatchingKey) {
+		t.Fatalf("got %v, want ErrDataKeyAlreadySet", err)
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"math/big"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -50,8 +51,9 @@ func TestRawRSARoundTrip(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if enc.CanDecrypt() || !dec.CanDecrypt() {
-					t.Fatalf("CanDecrypt: public-only %v, private %v", enc.CanDecrypt(), dec.CanDecrypt())
+				both, err := keyring.NewRawRSA("ns", "name", p, &key.PublicKey, key)
+				if err != nil {
+					t.Fatal(err)
 				}
 				em := encrypt(t, enc, s, ec)
 				edk := em.EncryptedDataKeys[0]
@@ -66,9 +68,9 @@ func TestRawRSARoundTrip(t *testing.T) {
 				if !bytes.Equal(got, em.PlaintextDataKey) {
 					t.Fatal("unwrapped data key differs")
 				}
-				// A keyring with a private key encrypts too.
-				em = encrypt(t, dec, s, ec)
-				if _, err := decrypt(dec, s, ec, em.EncryptedDataKeys); err != nil {
+				// A keyring with both keys encrypts and decrypts.
+				em = encrypt(t, both, s, ec)
+				if _, err := decrypt(both, s, ec, em.EncryptedDataKeys); err != nil {
 					t.Fatal(err)
 				}
 			})
@@ -80,7 +82,7 @@ func TestRawRSARoundTrip(t *testing.T) {
 func TestRawRSAPadding(t *testing.T) {
 	key := rsaKey()
 	for _, p := range paddings {
-		kr, err := keyring.NewRawRSA("ns", "name", p, nil, key)
+		kr, err := keyring.NewRawRSA("ns", "name", p, &key.PublicKey, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -107,7 +109,7 @@ func TestRawRSAPadding(t *testing.T) {
 
 func TestRawRSADecryptFailures(t *testing.T) {
 	key := rsaKey()
-	kr, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA256, nil, key)
+	kr, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA256, &key.PublicKey, key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,10 +122,6 @@ func TestRawRSADecryptFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pkcs1, err := keyring.NewRawRSA("ns", "name", keyring.PKCS1, nil, key)
-	if err != nil {
-		t.Fatal(err)
-	}
 
 	tests := []struct {
 		name   string
@@ -133,7 +131,6 @@ func TestRawRSADecryptFailures(t *testing.T) {
 	}{
 		{name: "wrong key", kr: wrongKey},
 		{name: "wrong OAEP hash", kr: wrongPadding},
-		{name: "PKCS1 for OAEP", kr: pkcs1},
 		{name: "suite of another key length", suite: suite128},
 		{name: "provider id", tamper: func(e *format.EncryptedDataKey) { e.ProviderID = "nt" }},
 		{name: "key name", tamper: func(e *format.EncryptedDataKey) { e.ProviderInfo[0] ^= 1 }},
@@ -186,20 +183,20 @@ func TestRawRSAEncryptOnly(t *testing.T) {
 }
 
 func TestRawRSAHasDataKey(t *testing.T) {
-	kr, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA256, nil, rsaKey())
+	kr, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA256, &rsaKey().PublicKey, rsaKey())
 	if err != nil {
 		t.Fatal(err)
 	}
 	em := encrypt(t, kr, suite256, nil)
 	m := &keyring.DecryptionMaterials{Suite: suite256, PlaintextDataKey: randBytes(32)}
 	err = kr.OnDecrypt(context.Background(), m, em.EncryptedDataKeys)
-	if err == nil || errors.Is(err, keyring.ErrNoMatchingKey) {
-		t.Fatalf("got %v, want a fatal error", err)
+	if !errors.Is(err, keyring.ErrDataKeyAlreadySet) || errors.Is(err, keyring.ErrNoMatchingKey) {
+		t.Fatalf("got %v, want ErrDataKeyAlreadySet", err)
 	}
 }
 
 func TestRawRSAEncryptWrongKeyLength(t *testing.T) {
-	kr, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA256, nil, rsaKey())
+	kr, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA256, &rsaKey().PublicKey, rsaKey())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +207,7 @@ func TestRawRSAEncryptWrongKeyLength(t *testing.T) {
 }
 
 func TestRawRSAContextCanceled(t *testing.T) {
-	kr, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA256, nil, rsaKey())
+	kr, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA256, &rsaKey().PublicKey, rsaKey())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,33 +230,56 @@ func TestNewRawRSAFromPEM(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	block := func(typ string, der []byte) []byte { return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}) }
+	pkcs1Priv := block("RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key))
+	pkcs8Priv := block("PRIVATE KEY", pkcs8)
+	spkiPub := block("PUBLIC KEY", spki)
+	pkcs1Pub := block("RSA PUBLIC KEY", x509.MarshalPKCS1PublicKey(&key.PublicKey))
 	tests := []struct {
-		typ        string
-		der        []byte
-		canDecrypt bool
+		name               string
+		data               []byte
+		encrypts, decrypts bool
 	}{
-		{"RSA PRIVATE KEY", x509.MarshalPKCS1PrivateKey(key), true},
-		{"PRIVATE KEY", pkcs8, true},
-		{"PUBLIC KEY", spki, false},
-		{"RSA PUBLIC KEY", x509.MarshalPKCS1PublicKey(&key.PublicKey), false},
+		{"RSA PRIVATE KEY", pkcs1Priv, false, true},
+		{"PRIVATE KEY", pkcs8Priv, false, true},
+		{"PUBLIC KEY", spkiPub, true, false},
+		{"RSA PUBLIC KEY", pkcs1Pub, true, false},
+		{"PUBLIC KEY and PRIVATE KEY", append(slices.Clone(spkiPub), pkcs8Priv...), true, true},
+		{"RSA PRIVATE KEY and RSA PUBLIC KEY", append(slices.Clone(pkcs1Priv), pkcs1Pub...), true, true},
 	}
-	dec, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA512, nil, key)
+	full, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA512, &key.PublicKey, key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range tests {
-		t.Run(tc.typ, func(t *testing.T) {
-			data := pem.EncodeToMemory(&pem.Block{Type: tc.typ, Bytes: tc.der})
-			kr, err := keyring.NewRawRSAFromPEM("ns", "name", keyring.OAEPSHA512, data)
+		t.Run(tc.name, func(t *testing.T) {
+			kr, err := keyring.NewRawRSAFromPEM("ns", "name", keyring.OAEPSHA512, tc.data)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if kr.CanDecrypt() != tc.canDecrypt {
-				t.Fatalf("CanDecrypt() = %v, want %v", kr.CanDecrypt(), tc.canDecrypt)
+			m := &keyring.EncryptionMaterials{Suite: suite256}
+			err = kr.OnEncrypt(context.Background(), m)
+			if tc.encrypts != (err == nil) {
+				t.Fatalf("OnEncrypt: %v; want it to succeed: %v", err, tc.encrypts)
 			}
-			em := encrypt(t, kr, suite256, nil)
-			if _, err := decrypt(dec, suite256, nil, em.EncryptedDataKeys); err != nil {
-				t.Fatal(err)
+			if err != nil && !errors.Is(err, keyring.ErrDecryptOnly) {
+				t.Fatalf("OnEncrypt: got %v, want ErrDecryptOnly", err)
+			}
+			if err == nil {
+				if _, err := decrypt(full, suite256, nil, m.EncryptedDataKeys); err != nil {
+					t.Fatal(err)
+				}
+			}
+			em := encrypt(t, full, suite256, nil)
+			got, err := decrypt(kr, suite256, nil, em.EncryptedDataKeys)
+			if tc.decrypts != (err == nil) {
+				t.Fatalf("OnDecrypt: %v; want it to succeed: %v", err, tc.decrypts)
+			}
+			if err != nil && !errors.Is(err, keyring.ErrEncryptOnly) {
+				t.Fatalf("OnDecrypt: got %v, want ErrEncryptOnly", err)
+			}
+			if err == nil && !bytes.Equal(got, em.PlaintextDataKey) {
+				t.Fatal("unwrapped data key differs")
 			}
 		})
 	}
@@ -268,6 +288,8 @@ func TestNewRawRSAFromPEM(t *testing.T) {
 func TestNewRawRSAFromPEMErrors(t *testing.T) {
 	key := rsaKey()
 	priv := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	pub := pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(&key.PublicKey)})
+	otherPub := pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(&otherRSAKey().PublicKey)})
 	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -281,7 +303,10 @@ func TestNewRawRSAFromPEMErrors(t *testing.T) {
 		{"empty", nil},
 		{"not PEM", []byte("hello")},
 		{"DER", x509.MarshalPKCS1PrivateKey(key)},
-		{"two blocks", append(append([]byte(nil), priv...), priv...)},
+		{"two private keys", append(slices.Clone(priv), priv...)},
+		{"two public keys", append(slices.Clone(pub), pub...)},
+		{"keys of two pairs", append(slices.Clone(priv), otherPub...)},
+		{"text after the blocks", append(append(slices.Clone(priv), pub...), "hello"...)},
 		{"certificate type", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte{0x30, 0}})},
 		{"EC PKCS8", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: ecPKCS8})},
 		{"EC SPKI", pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: ecSPKI})},
