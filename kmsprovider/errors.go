@@ -1,0 +1,42 @@
+package kmsprovider
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/go-esdk/esdk/keyring"
+)
+
+// ErrCannotMatchKeyARN: a keyring configured with an alias or a bare
+// key id was asked to decrypt. A message names the KMS key of each of
+// its encrypted data keys by key ARN, and such an identifier can never
+// be compared with one; configure the key ARN (or use a discovery
+// keyring) to decrypt. It is a configuration error, so it does not
+// match keyring.ErrNoMatchingKey.
+var ErrCannotMatchKeyARN = errors.New("esdk/kms: keyring configured without a key ARN cannot match the key ARN of any encrypted data key")
+
+// noMatchingKey returns the error of a keyring none of whose encrypted
+// data keys unwrapped.
+func noMatchingKey(desc string, causes []error) error {
+	return &keyring.NoMatchingKeyError{Keyring: desc, Causes: causes}
+}
+
+// cannotMatch is the decrypt error of a keyring configured with an
+// identifier that is not a key ARN. It names the key ARNs the message
+// does hold, so that the fix is one copy away.
+func cannotMatch(desc string, id identifier, stored []string) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s is configured with %s (%q), which can never match the key ARN that a message stores: configure the key ARN (arn:aws:kms:region:account:key/id) to decrypt", desc, id.kind(), id.raw)
+	if len(stored) > 0 {
+		fmt.Fprintf(&b, "; this message's AWS KMS keys are %s", strings.Join(stored, ", "))
+	}
+	return fmt.Errorf("%w: %s", ErrCannotMatchKeyARN, b.String())
+}
+
+// contextDone returns the error of a call cut short by its context, such
+// that errors.Is finds both ctx.Err() and the call's own error.
+func contextDone(ctx context.Context, desc string, err error) error {
+	return fmt.Errorf("esdk/kms: %s: %w (%w)", desc, ctx.Err(), err)
+}
