@@ -15,7 +15,7 @@ import (
 // be compared with one; configure the key ARN (or use a discovery
 // keyring) to decrypt. It is a configuration error, so it does not
 // match keyring.ErrNoMatchingKey.
-var ErrCannotMatchKeyARN = errors.New("esdk/kms: keyring configured without a key ARN cannot match the key ARN of any encrypted data key")
+var ErrCannotMatchKeyARN = errors.New("esdk/kms: a keyring configured with an alias or a bare key id cannot decrypt")
 
 // noMatchingKey returns the error of a keyring none of whose encrypted
 // data keys unwrapped.
@@ -28,7 +28,7 @@ func noMatchingKey(desc string, causes []error) error {
 // does hold, so that the fix is one copy away.
 func cannotMatch(desc string, id identifier, stored []string) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s is configured with %s (%q), which can never match the key ARN that a message stores: configure the key ARN (arn:aws:kms:region:account:key/id) to decrypt", desc, id.kind(), id.raw)
+	fmt.Fprintf(&b, "%s names its key by %s; a message stores key ARNs, which it can never match: configure the key ARN (arn:aws:kms:region:account:key/id) to decrypt", desc, id.kind())
 	if len(stored) > 0 {
 		fmt.Fprintf(&b, "; this message's AWS KMS keys are %s", strings.Join(stored, ", "))
 	}
