@@ -1,6 +1,7 @@
 package keyring_test
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -108,5 +109,30 @@ func TestDecryptionMaterialsClone(t *testing.T) {
 	var nilMaterials *keyring.DecryptionMaterials
 	if nilMaterials.Clone() != nil {
 		t.Error("nil.Clone() is not nil")
+	}
+}
+
+// TestMaterialsWithoutSuite checks that materials without a suite give an
+// error, not a panic.
+func TestMaterialsWithoutSuite(t *testing.T) {
+	rsaKr, err := keyring.NewRawRSA("ns", "rsa", keyring.OAEPSHA256, &rsaKey().PublicKey, rsaKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	aesKr := newAES(t, "aes")
+	multi, err := keyring.NewMulti(aesKr, rsaKr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kr := range []keyring.Keyring{aesKr, rsaKr, multi} {
+		if err := kr.OnEncrypt(context.Background(), &keyring.EncryptionMaterials{}); err == nil {
+			t.Errorf("%T.OnEncrypt: no error", kr)
+		}
+		if err := kr.OnEncrypt(context.Background(), &keyring.EncryptionMaterials{PlaintextDataKey: randBytes(32)}); err == nil {
+			t.Errorf("%T.OnEncrypt with a data key: no error", kr)
+		}
+		if err := kr.OnDecrypt(context.Background(), &keyring.DecryptionMaterials{}, nil); err == nil {
+			t.Errorf("%T.OnDecrypt: no error", kr)
+		}
 	}
 }

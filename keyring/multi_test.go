@@ -273,6 +273,21 @@ func TestNewMultiErrors(t *testing.T) {
 	if _, err := keyring.NewMulti(newAES(t, "a"), nil); err == nil {
 		t.Error("nil child: no error")
 	}
+	var nilAES *keyring.RawAES
+	if _, err := keyring.NewMulti(newAES(t, "a"), nilAES); err == nil {
+		t.Error("nil *RawAES child: no error")
+	}
+	if _, err := keyring.NewMulti(nilAES); err == nil {
+		t.Error("nil *RawAES generator and no child: no error")
+	}
+	// A nil generator in an interface is no generator.
+	multi, err := keyring.NewMulti(nilAES, newAES(t, "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := multi.OnEncrypt(context.Background(), &keyring.EncryptionMaterials{Suite: suite256}); err == nil {
+		t.Error("no generator and no data key: no error")
+	}
 }
 
 // TestMultiDecryptUnmodifiedMaterials checks that each keyring gets the
