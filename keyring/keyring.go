@@ -13,6 +13,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -107,6 +108,9 @@ func GenerateDataKey(m *EncryptionMaterials) error {
 	if m.PlaintextDataKey != nil {
 		return nil
 	}
+	if m.Suite == nil {
+		return errNoSuite
+	}
 	k := make([]byte, m.Suite.KeyLength())
 	if _, err := rand.Read(k); err != nil {
 		return fmt.Errorf("esdk/keyring: generating a data key: %w", err)
@@ -117,8 +121,13 @@ func GenerateDataKey(m *EncryptionMaterials) error {
 
 // CheckDataKey reports whether key has the right length for suite.
 func CheckDataKey(suite *format.Suite, key []byte) error {
+	if suite == nil {
+		return errNoSuite
+	}
 	if len(key) != suite.KeyLength() {
 		return fmt.Errorf("esdk/keyring: data key is %d bytes, suite %s needs %d", len(key), suite.ID(), suite.KeyLength())
 	}
 	return nil
 }
+
+var errNoSuite = errors.New("esdk/keyring: the materials have no algorithm suite")

@@ -23,11 +23,14 @@ var _ Keyring = (*Multi)(nil)
 // at least one child; such a keyring only wraps a data key that the
 // materials already hold.
 func NewMulti(generator Keyring, children ...Keyring) (*Multi, error) {
+	if isNil(generator) {
+		generator = nil
+	}
 	if generator == nil && len(children) == 0 {
 		return nil, errors.New("esdk/keyring: multi-keyring needs a generator or at least one child")
 	}
 	for i, c := range children {
-		if c == nil {
+		if isNil(c) {
 			return nil, fmt.Errorf("esdk/keyring: multi-keyring child %d is nil", i)
 		}
 	}

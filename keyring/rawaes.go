@@ -141,6 +141,9 @@ func (k *RawAES) OnDecrypt(ctx context.Context, m *DecryptionMaterials, edks []f
 	if m.PlaintextDataKey != nil {
 		return ErrDataKeyAlreadySet
 	}
+	if m.Suite == nil {
+		return errNoSuite
+	}
 	aad, err := format.MarshalEncryptionContext(m.EncryptionContext)
 	if err != nil {
 		return fmt.Errorf("esdk/keyring: %s: %w", k.desc(), err)

@@ -294,6 +294,9 @@ func (k *RawRSA) OnDecrypt(ctx context.Context, m *DecryptionMaterials, edks []f
 	if m.PlaintextDataKey != nil {
 		return ErrDataKeyAlreadySet
 	}
+	if m.Suite == nil {
+		return errNoSuite
+	}
 	if k.priv == nil {
 		return fmt.Errorf("%w: %s has no private key and cannot decrypt", ErrEncryptOnly, k.desc())
 	}
