@@ -55,7 +55,7 @@
 //     to 6,144 bytes, 1 to 1,024 bytes for NumberOfBytes, at most 10 grant
 //     tokens, KeySpec or NumberOfBytes but not both; a violation answers
 //     ValidationException. DryRun answers DryRunOperationException after the
-//     checks.
+//     request and key checks, without the cryptographic work.
 //
 // Error types are KMS's own, so callers match them as they would against AWS:
 // errors.As with *types.NotFoundException, *types.DisabledException,
