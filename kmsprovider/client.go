@@ -125,7 +125,7 @@ func supplied(s ClientSupplier, region string) (Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("esdk/kms: client for region %q: %w", region, err)
 	}
-	if c == nil {
+	if isNil(c) {
 		return nil, fmt.Errorf("esdk/kms: the client supplier returned no client for region %q", region)
 	}
 	return c, nil

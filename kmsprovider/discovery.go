@@ -58,6 +58,9 @@ func NewMRKDiscoveryKeyring(client DecryptAPI, region string, filter *DiscoveryF
 	if region == "" {
 		return nil, errors.New("esdk/kms: MRK discovery keyring needs the region of its client")
 	}
+	if isNil(client) {
+		return nil, errors.New("esdk/kms: discovery keyring needs a KMS client")
+	}
 	if r, ok := clientRegion(client); ok && r != region {
 		return nil, fmt.Errorf("esdk/kms: MRK discovery keyring for region %q has a client for region %q", region, r)
 	}
@@ -65,7 +68,7 @@ func NewMRKDiscoveryKeyring(client DecryptAPI, region string, filter *DiscoveryF
 }
 
 func newDiscovery(client DecryptAPI, region string, filter *DiscoveryFilter, optFns []func(*Options)) (*DiscoveryKeyring, error) {
-	if client == nil {
+	if isNil(client) {
 		return nil, errors.New("esdk/kms: discovery keyring needs a KMS client")
 	}
 	if filter != nil {
@@ -108,8 +111,8 @@ func (k *DiscoveryKeyring) OnEncrypt(context.Context, *keyring.EncryptionMateria
 // holds every KMS error (reachable with errors.As) and says which keys the
 // filter or the region skipped.
 func (k *DiscoveryKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []format.EncryptedDataKey) error {
-	if m.PlaintextDataKey != nil {
-		return keyring.ErrDataKeyAlreadySet
+	if err := checkDecryptionMaterials(m, k.desc); err != nil {
+		return err
 	}
 	cands, _, err := filterKMS(edks, ProviderID, k.desc)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 
 	"github.com/go-esdk/esdk/keyring"
@@ -39,4 +40,28 @@ func cannotMatch(desc string, id identifier, stored []string) error {
 // that errors.Is finds both ctx.Err() and the call's own error.
 func contextDone(ctx context.Context, desc string, err error) error {
 	return fmt.Errorf("esdk/kms: %s: %w (%w)", desc, ctx.Err(), err)
+}
+
+// checkDecryptionMaterials rejects materials a keyring cannot decrypt into.
+func checkDecryptionMaterials(m *keyring.DecryptionMaterials, desc string) error {
+	if m.PlaintextDataKey != nil {
+		return fmt.Errorf("%w (%s)", keyring.ErrDataKeyAlreadySet, desc)
+	}
+	if m.Suite == nil {
+		return fmt.Errorf("esdk/kms: %s: the decryption materials have no algorithm suite", desc)
+	}
+	return nil
+}
+
+// isNil reports whether an interface holds nothing or a nil pointer, map,
+// slice, channel or function.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	switch r := reflect.ValueOf(v); r.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Chan, reflect.Func, reflect.Interface:
+		return r.IsNil()
+	}
+	return false
 }

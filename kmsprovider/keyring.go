@@ -68,7 +68,7 @@ func NewMRKKeyring(client Client, keyID string, optFns ...func(*Options)) (*Keyr
 }
 
 func newKeyring(client Client, keyID string, mrk bool, optFns []func(*Options)) (*Keyring, error) {
-	if client == nil {
+	if isNil(client) {
 		return nil, errors.New("esdk/kms: keyring needs a KMS client")
 	}
 	id, err := parseIdentifier(keyID)
@@ -151,8 +151,8 @@ func onEncrypt(ctx context.Context, client Client, keyID string, grantTokens []s
 // decrypts. When none does, the error matches keyring.ErrNoMatchingKey and
 // holds every KMS error, reachable with errors.As.
 func (k *Keyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []format.EncryptedDataKey) error {
-	if m.PlaintextDataKey != nil {
-		return keyring.ErrDataKeyAlreadySet
+	if err := checkDecryptionMaterials(m, k.desc); err != nil {
+		return err
 	}
 	if !k.id.isKeyARN() {
 		return cannotMatch(k.desc, k.id, storedARNs(edks, ProviderID))

@@ -805,6 +805,32 @@ func TestConstructorsCheckTheirInput(t *testing.T) {
 		_, err := kmsprovider.NewKeyring(c, id)
 		require.Error(t, err, "%q", id)
 	}
+	var typedNil *kms.Client
 	_, err := kmsprovider.NewKeyring(nil, "alias/x")
 	require.Error(t, err)
+	_, err = kmsprovider.NewKeyring(typedNil, "alias/x")
+	require.Error(t, err)
+	_, err = kmsprovider.NewMRKKeyring(typedNil, "alias/x")
+	require.Error(t, err)
+	_, err = kmsprovider.NewDiscoveryKeyring(typedNil, nil)
+	require.Error(t, err)
+	_, err = kmsprovider.NewMRKDiscoveryKeyring(typedNil, region, nil)
+	require.Error(t, err)
+	_, err = kmsprovider.NewRSAKeyring(typedNil, "arn:aws:kms:us-west-2:111122223333:key/k", types.EncryptionAlgorithmSpecRsaesOaepSha256, nil)
+	require.Error(t, err)
+	var noClients *kmsprovider.RegionalClients
+	_, err = kmsprovider.NewMultiKeyring(noClients, []string{"alias/x"})
+	require.Error(t, err)
+	_, err = kmsprovider.NewMultiKeyring(kmsprovider.ClientSupplierFunc(func(string) (kmsprovider.Client, error) { return typedNil, nil }), []string{"alias/x"})
+	require.ErrorContains(t, err, "no client")
+
+	// Materials without a suite are an error, not a panic.
+	kr, err := kmsprovider.NewKeyring(c, "arn:aws:kms:us-west-2:111122223333:key/k")
+	require.NoError(t, err)
+	disc, err := kmsprovider.NewDiscoveryKeyring(c, nil)
+	require.NoError(t, err)
+	require.Error(t, kr.OnEncrypt(context.Background(), &keyring.EncryptionMaterials{}))
+	for _, k := range []keyring.Keyring{kr, disc} {
+		require.Error(t, k.OnDecrypt(context.Background(), &keyring.DecryptionMaterials{}, nil))
+	}
 }

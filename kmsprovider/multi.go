@@ -25,7 +25,7 @@ func NewMRKMultiKeyring(clients ClientSupplier, keyIDs []string, optFns ...func(
 }
 
 func newMulti(clients ClientSupplier, keyIDs []string, mrk bool, optFns []func(*Options)) (*keyring.Multi, error) {
-	if clients == nil {
+	if isNil(clients) {
 		return nil, errors.New("esdk/kms: multi-keyring needs a client supplier")
 	}
 	if len(keyIDs) == 0 {
@@ -73,7 +73,7 @@ func NewMRKDiscoveryMultiKeyring(clients ClientSupplier, regions []string, filte
 }
 
 func newDiscoveryMulti(clients ClientSupplier, regions []string, filter *DiscoveryFilter, mrk bool, optFns []func(*Options)) (*keyring.Multi, error) {
-	if clients == nil {
+	if isNil(clients) {
 		return nil, errors.New("esdk/kms: discovery multi-keyring needs a client supplier")
 	}
 	if len(regions) == 0 {

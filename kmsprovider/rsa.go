@@ -79,6 +79,9 @@ func NewRSAKeyring(client DecryptAPI, keyID string, alg types.EncryptionAlgorith
 			return nil, err
 		}
 	}
+	if isNil(client) {
+		client = nil
+	}
 	if client == nil && pub == nil {
 		return nil, errors.New("esdk/kms: the AWS KMS RSA keyring needs a public key, a KMS client or both")
 	}
@@ -187,10 +190,10 @@ func (k *RSAKeyring) OnEncrypt(_ context.Context, m *keyring.EncryptionMaterials
 // calling KMS Decrypt with the keyring's key and algorithm, and sets m's
 // data key from the first whose context digest matches m's context.
 func (k *RSAKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []format.EncryptedDataKey) error {
-	if m.PlaintextDataKey != nil {
-		return keyring.ErrDataKeyAlreadySet
+	if err := checkDecryptionMaterials(m, k.desc); err != nil {
+		return err
 	}
-	if k.client == nil {
+	if isNil(k.client) {
 		return fmt.Errorf("%w: %s has no KMS client", keyring.ErrEncryptOnly, k.desc)
 	}
 	if !k.id.isKeyARN() {
