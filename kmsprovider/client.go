@@ -46,7 +46,7 @@ var (
 	_ GetPublicKeyAPI = (*kms.Client)(nil)
 )
 
-// ClientSupplier gives the multi-keyring helpers a KMS client per region.
+// ClientSupplier gives the multi-keyring constructors a KMS client per region.
 type ClientSupplier interface {
 	// Client returns the client for region. The empty region asks for
 	// the supplier's default region.

@@ -65,7 +65,7 @@
 //   - The RSA keyring collects a context-digest mismatch like any other
 //     failure and tries the message's next encrypted data key of the same
 //     key; the materials are unchanged unless a key fully checks out.
-//   - The multi-keyring helpers take a list of identifiers whose first is
+//   - The multi-keyring constructors take a list of identifiers whose first is
 //     the generator, and need a [ClientSupplier]: Go programs load their
 //     aws.Config themselves (config.LoadDefaultConfig), so there is no
 //     hidden default client. They accept any key identifier (not only
