@@ -28,7 +28,10 @@
 // of a request is the one in its SigV4 credential scope (the client's
 // region); the account is the access key id when that is a 12-digit number,
 // and [DefaultAccount] otherwise. [Server.Config] and [Server.Client] set both
-// up. The signature itself is not verified. Key ARNs are real
+// up. The signature itself is not verified. Any AWS SDK's KMS client works
+// the same way (the JavaScript one in an interoperability test, say): point
+// its endpoint at [Server.URL] and give it credentials whose access key id is
+// the account. Key ARNs are real
 // (arn:PARTITION:kms:REGION:ACCOUNT:key/ID, with the partition of the region:
 // aws, aws-cn, aws-us-gov), every response names a key by its full ARN, and a
 // multi-Region key keeps its mrk- id in every region it is replicated to, with
