@@ -275,7 +275,8 @@ func (s *Server) handle(r *http.Request, call *Call, out *any) *apiError {
 	if !ok {
 		return &apiError{typ: "UnknownOperationException", msg: "kmstest: X-Amz-Target " + target + " is not TrentService.<Operation>"}
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "application/x-amz-json-1.1" {
+	ct := r.Header.Get("Content-Type")
+	if mt, _, _ := strings.Cut(ct, ";"); strings.TrimSpace(mt) != "application/x-amz-json-1.1" {
 		return &apiError{typ: "SerializationException", msg: "kmstest: Content-Type " + ct + " is not application/x-amz-json-1.1"}
 	}
 	sc, err := credentialScope(r.Header.Get("Authorization"))
