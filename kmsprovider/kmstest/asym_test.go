@@ -228,3 +228,27 @@ func TestDryRun(t *testing.T) {
 	var disabled *types.DisabledException
 	require.ErrorAs(t, err, &disabled)
 }
+
+// BenchmarkGenerateDataKeyDecrypt measures a data key's round trip through
+// the real client over loopback: GenerateDataKey, then Decrypt.
+func BenchmarkGenerateDataKeyDecrypt(b *testing.B) {
+	s := NewServer()
+	defer s.Close()
+	c := s.Client(west, account)
+	ctx := context.Background()
+	key, err := c.CreateKey(ctx, &kms.CreateKeyInput{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ec := map[string]string{"purpose": "bench"}
+	b.ReportAllocs()
+	for b.Loop() {
+		dk, err := c.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{KeyId: key.KeyMetadata.Arn, KeySpec: types.DataKeySpecAes256, EncryptionContext: ec})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := c.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: dk.CiphertextBlob, EncryptionContext: ec, KeyId: key.KeyMetadata.Arn}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

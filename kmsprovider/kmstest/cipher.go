@@ -70,21 +70,30 @@ func sealSymmetric(k *key, plaintext []byte, ec map[string]string) []byte {
 	return gcm(k.mat).Seal(blob, nonce, plaintext, aad)
 }
 
-// blobKey returns the key ARN that a symmetric ciphertext blob names, and
+// blobKey returns the key that a symmetric ciphertext blob names, and
 // whether the blob is well formed enough to name one.
-func blobKey(blob []byte) (string, bool) {
+func blobKey(blob []byte) (keyRef, bool) {
 	if len(blob) < 2 || blob[0] != blobVersion {
-		return "", false
+		return keyRef{}, false
 	}
 	n := int(blob[1])
 	if len(blob) < 2+n+nonceSize+tagSize {
-		return "", false
+		return keyRef{}, false
 	}
-	arn := string(blob[2 : 2+n])
-	if !strings.HasPrefix(arn, "arn:") {
-		return "", false
+	return parseKeyARN(string(blob[2 : 2+n]))
+}
+
+// parseKeyARN splits a well-formed key ARN.
+func parseKeyARN(arn string) (keyRef, bool) {
+	f := strings.Split(arn, ":")
+	if len(f) != 6 || f[0] != "arn" || f[2] != "kms" || f[3] == "" || f[1] != partition(f[3]) || !isAccount(f[4]) {
+		return keyRef{}, false
 	}
-	return arn, true
+	id, ok := strings.CutPrefix(f[5], "key/")
+	if !ok || id == "" {
+		return keyRef{}, false
+	}
+	return keyRef{region: f[3], account: f[4], id: id}, true
 }
 
 // openSymmetric decrypts a blob (already checked by blobKey) with a key's

@@ -1,6 +1,6 @@
 // Package kmstest runs an in-process AWS KMS endpoint for tests.
 //
-// A [Server] is an [net/http/httptest] server on the loopback interface that
+// A [Server] is a [net/http/httptest] server on the loopback interface that
 // speaks the KMS wire protocol (AWS JSON 1.1: POST, X-Amz-Target
 // TrentService.<Operation>, base64 blobs, typed JSON errors). The real
 // aws-sdk-go-v2 KMS client talks to it unchanged, so code under test runs its
@@ -28,7 +28,10 @@
 // of a request is the one in its SigV4 credential scope (the client's
 // region); the account is the access key id when that is a 12-digit number,
 // and [DefaultAccount] otherwise. [Server.Config] and [Server.Client] set both
-// up. The signature itself is not verified. Key ARNs are real
+// up. The signature itself is not verified. Any AWS SDK's KMS client works
+// the same way (the JavaScript one in an interoperability test, say): point
+// its endpoint at [Server.URL] and give it credentials whose access key id is
+// the account. Key ARNs are real
 // (arn:PARTITION:kms:REGION:ACCOUNT:key/ID, with the partition of the region:
 // aws, aws-cn, aws-us-gov), every response names a key by its full ARN, and a
 // multi-Region key keeps its mrk- id in every region it is replicated to, with
@@ -38,10 +41,12 @@
 //
 //   - Symmetric ciphertexts are AES-256-GCM under the key's material, with the
 //     key's ARN and the canonical encryption context in the additional data:
-//     a changed byte, another key or another encryption context gives
-//     InvalidCiphertextException. The blob names its key, so Decrypt needs no
-//     KeyId; given one that is not the blob's key, Decrypt answers
-//     IncorrectKeyException. A multi-Region ciphertext decrypts under any
+//     another key or another encryption context gives
+//     InvalidCiphertextException, and so does a changed byte (unless the
+//     change is in the key ARN the blob carries, which then names another
+//     key: IncorrectKeyException, or NotFoundException for no key). The blob
+//     names its key, so Decrypt needs no KeyId; given one that is not the
+//     blob's key, Decrypt answers IncorrectKeyException. A multi-Region ciphertext decrypts under any
 //     replica of its key, in the replica's region.
 //   - RSA keys encrypt and decrypt with RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256
 //     (MGF1 with the same hash, no label), byte-compatible with a local
@@ -78,7 +83,8 @@
 // There is no IAM, no key policy and no grant: every caller may use every key
 // of every account (grant tokens are accepted and ignored), so permission
 // failures exist only when injected with [Server.FailKey]. Keys are never
-// really deleted, key rotation, imported key material, custom key stores,
-// signing, HMAC, ECC and key agreement are not implemented, and the
-// ciphertext blob layout is this package's own, not the service's.
+// really deleted (a key pending deletion stays so). Key rotation, imported
+// key material, custom key stores, signing, HMAC, ECC and key agreement are
+// not implemented, and the ciphertext blob layout is this package's own, not
+// the service's.
 package kmstest

@@ -340,3 +340,17 @@ func TestProtocol(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, 400, resp.StatusCode)
 }
+
+func TestCloseEndsLatency(t *testing.T) {
+	s := NewServer()
+	c := s.Client(west, account, func(o *kms.Options) { o.RetryMaxAttempts = 1 })
+	s.SetLatency(time.Hour)
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.GenerateRandom(context.Background(), &kms.GenerateRandomInput{NumberOfBytes: aws.Int32(1)})
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond) // let the request reach the handler (the test holds either way)
+	s.Close()                         // would wait an hour if latency ignored Close
+	require.Error(t, <-done)
+}

@@ -588,7 +588,7 @@ func (s *Server) decrypt(sc scope, blob []byte, ec map[string]string, keyID stri
 	if !sym && keyID == "" {
 		return nil, nil, &apiError{typ: "ValidationException", msg: "KeyId is required to decrypt with an asymmetric key (EncryptionAlgorithm " + *alg + ")"}
 	}
-	blobARN, wellFormed := blobKey(blob)
+	blobRef, wellFormed := blobKey(blob)
 
 	s.mu.Lock()
 	var k *key
@@ -601,13 +601,11 @@ func (s *Server) decrypt(sc scope, blob []byte, ec map[string]string, keyID stri
 	default:
 		// A multi-Region ciphertext decrypts under the replica in the
 		// caller's region.
-		id := blobARN
-		if i := strings.LastIndex(blobARN, ":key/mrk-"); i >= 0 {
-			id = blobARN[i+len(":key/"):]
-			account := strings.Split(blobARN, ":")[4]
-			id = keyARN(keyRef{sc.region, account, id})
+		ref := blobRef
+		if strings.HasPrefix(ref.id, "mrk-") {
+			ref.region = sc.region
 		}
-		k, err = s.lookupLocked(sc, id)
+		k, err = s.lookupLocked(sc, keyARN(ref))
 	}
 	if err == nil {
 		err = usable(k)
@@ -639,7 +637,7 @@ func (s *Server) decrypt(sc scope, blob []byte, ec map[string]string, keyID stri
 	if !wellFormed {
 		return nil, nil, &apiError{typ: "InvalidCiphertextException", msg: "The ciphertext is invalid or does not name a key"}
 	}
-	if !sameKey(blobARN, k) {
+	if !sameKey(blobRef, k) {
 		return nil, nil, &apiError{typ: "IncorrectKeyException", msg: "The key ID in the request does not identify a KMS key that can perform this operation: the ciphertext was encrypted under another key"}
 	}
 	if dry {
@@ -652,17 +650,14 @@ func (s *Server) decrypt(sc scope, blob []byte, ec map[string]string, keyID stri
 	return k, pt, nil
 }
 
-// sameKey reports whether a blob's key ARN names k: the same key, or a
-// replica of the same multi-Region key.
-func sameKey(blobARN string, k *key) bool {
-	if blobARN == k.arn {
+// sameKey reports whether a blob's key is k: the same key, or a replica of
+// the same multi-Region key.
+func sameKey(blob keyRef, k *key) bool {
+	if blob == k.ref {
 		return true
 	}
-	if !k.multiRegion {
-		return false
-	}
-	f := strings.Split(blobARN, ":")
-	return len(f) == 6 && f[1] == partition(k.ref.region) && f[4] == k.ref.account && f[5] == "key/"+k.ref.id
+	return k.multiRegion && blob.account == k.ref.account && blob.id == k.ref.id &&
+		partition(blob.region) == partition(k.ref.region)
 }
 
 func (s *Server) opReEncrypt(sc scope, body []byte, call *Call, out *any) *apiError {

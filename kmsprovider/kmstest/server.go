@@ -33,7 +33,9 @@ type Server struct {
 	// BaseEndpoint.
 	URL string
 
-	ts *httptest.Server
+	ts     *httptest.Server
+	closed chan struct{} // closed by Close, ends injected latency
+	once   sync.Once
 
 	mu      sync.Mutex
 	keys    map[keyRef]*key
@@ -53,12 +55,13 @@ type Call struct {
 	Operation string // KMS operation, e.g. "Decrypt"
 	Region    string // region of the request's credential scope
 	Account   string // account of the request's access key
-	// KeyID is the ARN of the key the call used (the destination key for
-	// ReEncrypt); when the key did not resolve, the identifier as sent.
+	// KeyID is the ARN of the key the call used (for ReEncrypt the
+	// destination key, or the source key when decrypting failed); when the
+	// key did not resolve, the identifier as sent.
 	KeyID string
 	// Error is the KMS error type of the response ("ThrottlingException",
 	// "NotFoundException", ...), "RequestCanceled" when the client went away
-	// during injected latency, and empty on success.
+	// (or the server closed) during injected latency, and empty on success.
 	Error string
 }
 
@@ -69,14 +72,19 @@ func NewServer() *Server {
 		aliases:   make(map[keyRef]string),
 		mrks:      make(map[keyRef][]string),
 		keyFaults: make(map[string]string),
+		closed:    make(chan struct{}),
 	}
 	s.ts = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
 	s.URL = s.ts.URL
 	return s
 }
 
-// Close shuts the server down, waiting for requests in flight.
-func (s *Server) Close() { s.ts.Close() }
+// Close shuts the server down. Requests waiting in injected latency end at
+// once; Close waits for the others in flight.
+func (s *Server) Close() {
+	s.once.Do(func() { close(s.closed) })
+	s.ts.Close()
+}
 
 // Config returns an aws.Config for a client acting in region as account (a
 // 12-digit id; "" means DefaultAccount): BaseEndpoint at the server, static
@@ -222,14 +230,15 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	call := Call{}
 	var out any
 	err := s.handle(r, &call, &out)
-	if err != nil && err.typ == "RequestCanceled" {
-		s.log(call)
-		return
-	}
 	if err != nil {
 		call.Error = err.typ
 	}
 	s.log(call)
+	if err != nil && err.typ == "RequestCanceled" {
+		// Drop the connection without a response (net/http's way to abort
+		// a handler): the client left, or must see the server going away.
+		panic(http.ErrAbortHandler)
+	}
 
 	var id [16]byte
 	rand.Read(id[:])
@@ -266,7 +275,8 @@ func (s *Server) handle(r *http.Request, call *Call, out *any) *apiError {
 	if !ok {
 		return &apiError{typ: "UnknownOperationException", msg: "kmstest: X-Amz-Target " + target + " is not TrentService.<Operation>"}
 	}
-	if ct := r.Header.Get("Content-Type"); ct != "application/x-amz-json-1.1" {
+	ct := r.Header.Get("Content-Type")
+	if mt, _, _ := strings.Cut(ct, ";"); strings.TrimSpace(mt) != "application/x-amz-json-1.1" {
 		return &apiError{typ: "SerializationException", msg: "kmstest: Content-Type " + ct + " is not application/x-amz-json-1.1"}
 	}
 	sc, err := credentialScope(r.Header.Get("Authorization"))
@@ -297,7 +307,9 @@ func (s *Server) handle(r *http.Request, call *Call, out *any) *apiError {
 		case <-t.C:
 		case <-r.Context().Done():
 			t.Stop()
-			call.Error = "RequestCanceled"
+			return &apiError{typ: "RequestCanceled"}
+		case <-s.closed:
+			t.Stop()
 			return &apiError{typ: "RequestCanceled"}
 		}
 	}

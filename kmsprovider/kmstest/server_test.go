@@ -293,6 +293,9 @@ func TestEncryptDecrypt(t *testing.T) {
 		var ic *types.InvalidCiphertextException
 		var ik *types.IncorrectKeyException
 		require.True(t, errors.As(err, &ic) || errors.As(err, &ik), "byte %d: %v", i, err)
+		_, err = c.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: blob, EncryptionContext: ec})
+		var nf *types.NotFoundException
+		require.True(t, errors.As(err, &ic) || errors.As(err, &nf), "byte %d: %v", i, err)
 	}
 	_, err = c.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: enc.CiphertextBlob[:20], EncryptionContext: ec})
 	var ic *types.InvalidCiphertextException
