@@ -1,0 +1,410 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/go-esdk/esdk/envelope"
+	"github.com/go-esdk/esdk/format"
+	"github.com/go-esdk/esdk/keyring"
+)
+
+// errReported: the errors were printed already; exit 1.
+var errReported = errors.New("failed")
+
+// runner holds what every file of one command shares.
+type runner struct {
+	e        *env
+	o        *options
+	cmd      string
+	client   *envelope.Client
+	mm       envelope.MaterialsManager
+	ec       map[string]string // encrypt: the context; decrypt: required k=v
+	ecKeys   []string          // decrypt: required keys, any value
+	metadata io.Writer         // --metadata-output, or nil
+}
+
+func runEncrypt(ctx context.Context, e *env, args []string) error {
+	return runCrypt(ctx, e, cmdEncrypt, args)
+}
+
+func runDecrypt(ctx context.Context, e *env, args []string) error {
+	return runCrypt(ctx, e, cmdDecrypt, args)
+}
+
+func runCrypt(ctx context.Context, e *env, cmd string, args []string) (err error) {
+	o := &options{}
+	fs := newFlagSet(cmd, o)
+	operands, err := parseArgs(fs, args)
+	if errors.Is(err, errHelp) {
+		fmt.Fprint(e.stdout, commandUsage(cmd))
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	jobs, err := planJobs(e, o, cmd, operands)
+	if err != nil {
+		return err
+	}
+	r := &runner{e: e, o: o, cmd: cmd}
+	r.ec, r.ecKeys, err = parseContext(o.context, cmd == cmdDecrypt)
+	if err != nil {
+		return err
+	}
+	optFn, err := o.clientOptions(cmd)
+	if err != nil {
+		return err
+	}
+	if r.client, err = envelope.New(optFn); err != nil {
+		return usagef("%v", err)
+	}
+	ks, err := parseKeys(o.keys, cmd)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if cerr := ks.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
+	if cmd == cmdEncrypt && len(jobs) == 1 && jobs[0].out == stdio && isTerminal(e.stdout) {
+		return errors.New("refusing to write a binary message to the terminal: redirect standard output, or use -o FILE")
+	}
+	if o.metadataOutput != "" {
+		if o.metadataOutput == stdio {
+			for _, j := range jobs {
+				if j.out == stdio {
+					return usagef("--metadata-output - and output - would mix on standard output: write the metadata to a file")
+				}
+			}
+			r.metadata = e.stdout
+		} else {
+			f, err := os.OpenFile(o.metadataOutput, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+			if err != nil {
+				return fmt.Errorf("--metadata-output: %w", err)
+			}
+			defer func() {
+				if cerr := f.Close(); cerr != nil && err == nil {
+					err = fmt.Errorf("--metadata-output: %w", cerr)
+				}
+			}()
+			r.metadata = f
+		}
+	}
+	kr, err := ks.keyring(ctx, cmd)
+	if err != nil {
+		return err
+	}
+	r.mm = envelope.NewDefaultManager(kr)
+
+	failed := 0
+	for _, j := range jobs {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("interrupted: %w", err)
+		}
+		if err := r.one(ctx, j); err != nil {
+			failed++
+			fmt.Fprintf(e.stderr, "esdk: %s %s: %s\n", strings.TrimSuffix(cmd, "t")+"ting", name(j.in), errText(err))
+		}
+	}
+	if failed > 0 {
+		if len(jobs) > 1 {
+			fmt.Fprintf(e.stderr, "esdk: %d of %d files failed\n", failed, len(jobs))
+		}
+		return errReported
+	}
+	return nil
+}
+
+func name(path string) string {
+	if path == stdio {
+		return "standard input"
+	}
+	return path
+}
+
+// one encrypts or decrypts one input.
+func (r *runner) one(ctx context.Context, j job) error {
+	if err := checkTarget(j, r.o.force); err != nil {
+		return err
+	}
+	var in io.Reader = r.e.stdin
+	if j.in != stdio {
+		f, err := os.Open(j.in)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in = f
+	}
+	in = ctxReader{ctx, in}
+	bar := newProgress(r.e, r.o.quiet, j)
+	if bar != nil {
+		in = io.TeeReader(in, bar)
+		defer bar.done()
+	}
+
+	var dst io.Writer = r.e.stdout
+	var out *outFile
+	if j.out != stdio {
+		var err error
+		if out, err = createOut(j.out, r.o.force); err != nil {
+			return err
+		}
+		defer func() {
+			if out != nil {
+				out.abort()
+			}
+		}()
+		dst = out
+	}
+	bw := bufio.NewWriterSize(dst, 256<<10)
+	var h *format.Header
+	var err error
+	if r.cmd == cmdEncrypt {
+		h, err = r.encrypt(ctx, bw, in, j)
+	} else {
+		h, err = r.decrypt(ctx, bw, in, j)
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if err != nil {
+		return err
+	}
+	if out != nil {
+		err := out.commit()
+		out = nil
+		if err != nil {
+			return err
+		}
+	}
+	return r.writeMetadata(j, h)
+}
+
+func (r *runner) encrypt(ctx context.Context, dst io.Writer, src io.Reader, j job) (*format.Header, error) {
+	w, err := r.client.Encrypt(ctx, dst, r.mm, r.ec)
+	if err != nil {
+		return nil, explain(err, j, nil)
+	}
+	if _, err := io.Copy(w, src); err != nil {
+		return nil, err
+	}
+	if err := w.Close(); err != nil {
+		return nil, err
+	}
+	return w.Header(), nil
+}
+
+func (r *runner) decrypt(ctx context.Context, dst io.Writer, src io.Reader, j job) (*format.Header, error) {
+	br := bufio.NewReaderSize(src, 64<<10)
+	// Read the header first to check the required context and to name
+	// the message's keys when none of ours fits; Decrypt reads it again.
+	h, raw, err := format.ReadHeader(br, format.Limits{
+		MaxHeaderSize:        r.client.Options().MaxHeaderSize,
+		MaxEncryptedDataKeys: r.client.Options().MaxEncryptedDataKeys,
+	})
+	if err != nil {
+		return nil, explain(err, j, nil)
+	}
+	if err := r.checkContext(h); err != nil {
+		return nil, err
+	}
+	d, err := r.client.Decrypt(ctx, io.MultiReader(bytes.NewReader(raw), br), r.mm, r.ec)
+	if err != nil {
+		return nil, r.explainDecrypt(err, j, h)
+	}
+	if _, err := io.Copy(dst, d); err != nil {
+		return nil, r.explainDecrypt(err, j, h)
+	}
+	return d.Header(), nil
+}
+
+// checkContext checks the --encryption-context requirements that the
+// stored context decides: a key given bare must be there, and a k=v whose
+// key is stored must have that value. A k=v whose key is not stored is
+// passed to Decrypt, which authenticates it as a required context entry
+// that the message does not store.
+func (r *runner) checkContext(h *format.Header) error {
+	for _, k := range r.ecKeys {
+		if _, ok := h.EncryptionContext[k]; !ok {
+			return fmt.Errorf("the encryption context has no key %q (it has %s); this message was not made for that purpose", k, contextKeys(h.EncryptionContext))
+		}
+	}
+	for _, k := range format.SortedKeys(r.ec) {
+		if v, ok := h.EncryptionContext[k]; ok && v != r.ec[k] {
+			return fmt.Errorf("the encryption context has %s=%q, and --encryption-context wants %q; this message was not made for that purpose", k, v, r.ec[k])
+		}
+	}
+	return nil
+}
+
+func contextKeys(ec map[string]string) string {
+	if len(ec) == 0 {
+		return "no entries"
+	}
+	keys := make([]string, 0, len(ec))
+	for k := range ec {
+		keys = append(keys, fmt.Sprintf("%q", k))
+	}
+	sort.Strings(keys)
+	return "keys " + strings.Join(keys, ", ")
+}
+
+func (r *runner) explainDecrypt(err error, j job, h *format.Header) error {
+	if errors.Is(err, envelope.ErrAuthentication) && !errors.Is(err, keyring.ErrNoMatchingKey) {
+		var unstored []string
+		for _, k := range format.SortedKeys(r.ec) {
+			if _, ok := h.EncryptionContext[k]; !ok {
+				unstored = append(unstored, k)
+			}
+		}
+		if len(unstored) > 0 {
+			return fmt.Errorf("%w\nThe message does not store the encryption context key(s) %s given with --encryption-context: it authenticates them only if it was encrypted with them as required context that is not stored. Either the values differ or the message was not made for that purpose.", err, strings.Join(unstored, ", "))
+		}
+	}
+	return explain(err, j, h)
+}
+
+// explain adds to an error what it means for the file and what to do.
+func explain(err error, j job, h *format.Header) error {
+	var hint string
+	switch {
+	case errors.Is(err, keyring.ErrNoMatchingKey):
+		hint = "none of the --wrapping-key keys can decrypt it"
+		if h != nil {
+			hint += "; its data keys are for: " + describeKeys(h)
+		}
+	case errors.Is(err, envelope.ErrAuthentication):
+		hint = "the message was altered or truncated, or is not for these keys"
+		if j.out == stdio {
+			hint += "; what was written to standard output is incomplete: discard it"
+		}
+	case errors.Is(err, envelope.ErrCommitmentPolicy) && h != nil && !h.Suite.Committing():
+		hint = "it was written with a suite without key commitment (older SDKs); if you trust it, decrypt with --commitment-policy require-encrypt-allow-decrypt"
+	case errors.Is(err, envelope.ErrSignedMessage):
+		hint = "drop --decrypt-unsigned-only to decrypt signed messages"
+	case errors.Is(err, envelope.ErrTooManyEncryptedDataKeys):
+		hint = "if you trust it, raise --max-encrypted-data-keys"
+	case errors.Is(err, envelope.ErrNotESDK):
+		hint = "it is not an AWS Encryption SDK message"
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, envelope.ErrMalformed):
+		hint = "the message is truncated or damaged"
+	}
+	if hint == "" {
+		return err
+	}
+	return fmt.Errorf("%w\n  (%s)", err, hint)
+}
+
+// writeMetadata writes one JSON line for a file, like aws-encryption-cli.
+func (r *runner) writeMetadata(j job, h *format.Header) error {
+	if r.metadata == nil {
+		return nil
+	}
+	rec := struct {
+		Mode   string     `json:"mode"`
+		Input  string     `json:"input"`
+		Output string     `json:"output"`
+		Header headerJSON `json:"header"`
+	}{r.cmd, j.in, j.out, newHeaderJSON(h)}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	if _, err := r.metadata.Write(append(b, '\n')); err != nil {
+		return fmt.Errorf("--metadata-output: %w", err)
+	}
+	return nil
+}
+
+// ctxReader stops reading when ctx ends (an interrupt).
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, fmt.Errorf("interrupted: %w", err)
+	}
+	return c.r.Read(p)
+}
+
+func runInspect(ctx context.Context, e *env, args []string) error {
+	o := &options{}
+	fs := newFlagSet(cmdInspect, o)
+	operands, err := parseArgs(fs, args)
+	if errors.Is(err, errHelp) {
+		fmt.Fprint(e.stdout, inspectUsage)
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	if o.maxEDKs < 0 || o.maxEDKs > 0xFFFF {
+		return usagef("--max-encrypted-data-keys %d: must be 1 to 65535", o.maxEDKs)
+	}
+	maxEDKs := o.maxEDKs
+	if maxEDKs == 0 {
+		maxEDKs = envelope.DefaultMaxEncryptedDataKeys
+	}
+	jobs, err := planJobs(e, o, cmdInspect, operands)
+	if err != nil {
+		return err
+	}
+	failed := 0
+	for _, j := range jobs {
+		if err := inspectOne(e, j, maxEDKs); err != nil {
+			failed++
+			fmt.Fprintf(e.stderr, "esdk: inspecting %s: %s\n", name(j.in), errText(err))
+		}
+	}
+	if failed > 0 {
+		return errReported
+	}
+	return nil
+}
+
+func inspectOne(e *env, j job, maxEDKs int) error {
+	var in io.Reader = e.stdin
+	if j.in != stdio {
+		f, err := os.Open(j.in)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in = f
+	}
+	h, _, err := format.ReadHeader(bufio.NewReader(in), format.Limits{
+		MaxHeaderSize:        envelope.DefaultMaxHeaderSize,
+		MaxEncryptedDataKeys: maxEDKs,
+	})
+	if err != nil {
+		return explain(err, j, nil)
+	}
+	rec := struct {
+		Input string `json:"input"`
+		headerJSON
+	}{j.in, newHeaderJSON(h)}
+	b, err := json.MarshalIndent(rec, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = e.stdout.Write(append(b, '\n'))
+	return err
+}
+
+// errText is err's text without the library's leading "esdk: ".
+func errText(err error) string {
+	return strings.TrimPrefix(err.Error(), "esdk: ")
+}

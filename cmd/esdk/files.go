@@ -1,0 +1,269 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// job is one input and where its output goes.
+type job struct {
+	in   string // a file, or "-" for standard input
+	out  string // a file, "-" for standard output, or "" (inspect)
+	size int64  // input size, -1 when unknown
+}
+
+const stdio = "-"
+
+// tmpMarker is in the name of every temporary output file.
+const tmpMarker = ".esdk-tmp-"
+
+// planJobs maps the operands to jobs. Several inputs, or a directory with
+// -r, need an output directory; each file's output there is its path
+// relative to the input, plus the suffix.
+func planJobs(e *env, o *options, cmd string, operands []string) ([]job, error) {
+	if len(operands) == 0 {
+		return nil, usagef("%s needs an input: a file, a directory with -r, or - for standard input", cmd)
+	}
+	if len(operands) > 1 && contains(operands, stdio) {
+		return nil, usagef("- (standard input) must be the only input")
+	}
+	if !o.suffixSet {
+		o.suffix = "." + cmd + "ed"
+	}
+	if strings.ContainsRune(o.suffix, filepath.Separator) {
+		return nil, usagef("--suffix %q: must not hold a %c", o.suffix, filepath.Separator)
+	}
+	if cmd == cmdInspect {
+		return inputJobs(e, o, operands, "", "")
+	}
+	out := o.output
+	if out == "" {
+		if operands[0] != stdio {
+			return nil, usagef("%s needs --output (-o): a file, a directory, or - for standard output", cmd)
+		}
+		out = stdio
+	}
+	if operands[0] == stdio {
+		if fi, err := os.Stat(out); err == nil && fi.IsDir() {
+			return nil, usagef("-o %s is a directory; standard input needs an output file or -", out)
+		}
+		return []job{{in: stdio, out: out, size: -1}}, nil
+	}
+	outDir := false
+	if fi, err := os.Stat(out); err == nil && fi.IsDir() {
+		outDir = true
+	}
+	if !outDir {
+		single := len(operands) == 1
+		if single {
+			if fi, err := os.Stat(operands[0]); err == nil && fi.IsDir() {
+				single = false
+			}
+		}
+		switch {
+		case !single && out == stdio:
+			return nil, usagef("several files cannot go to standard output: give -o an existing directory")
+		case !single:
+			return nil, usagef("-o %s: several inputs or a directory need -o to name an existing directory", out)
+		case strings.HasSuffix(out, "/") || strings.HasSuffix(out, string(filepath.Separator)):
+			return nil, fmt.Errorf("output directory %s does not exist: create it first", out)
+		}
+		fi, err := os.Stat(operands[0])
+		if err != nil {
+			return nil, inputError(operands[0], err)
+		}
+		if !fi.Mode().IsRegular() {
+			return nil, fmt.Errorf("%s is not a regular file", operands[0])
+		}
+		return []job{{in: operands[0], out: out, size: fi.Size()}}, nil
+	}
+	return inputJobs(e, o, operands, out, o.suffix)
+}
+
+// inputJobs lists the files of the operands, walking directories when -r
+// is given. With outDir, each job's output is in outDir.
+func inputJobs(e *env, o *options, operands []string, outDir, suffix string) ([]job, error) {
+	var jobs []job
+	var outInfo os.FileInfo
+	if outDir != "" {
+		outInfo, _ = os.Stat(outDir)
+	}
+	for _, in := range operands {
+		if in == stdio {
+			jobs = append(jobs, job{in: stdio, size: -1})
+			continue
+		}
+		fi, err := os.Stat(in)
+		if err != nil {
+			return nil, inputError(in, err)
+		}
+		if fi.Mode().IsRegular() {
+			j := job{in: in, size: fi.Size()}
+			if outDir != "" {
+				j.out = filepath.Join(outDir, filepath.Base(in)+suffix)
+			}
+			jobs = append(jobs, j)
+			continue
+		}
+		if !fi.IsDir() {
+			return nil, fmt.Errorf("%s is not a regular file or a directory", in)
+		}
+		if !o.recursive {
+			return nil, usagef("%s is a directory: add -r (--recursive) to process the files in it", in)
+		}
+		err = filepath.WalkDir(in, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return err
+			}
+			if d.IsDir() {
+				if outInfo != nil && path != in {
+					if di, err := d.Info(); err == nil && os.SameFile(di, outInfo) {
+						return filepath.SkipDir // the output directory inside the input
+					}
+				}
+				return nil
+			}
+			if strings.Contains(d.Name(), tmpMarker) {
+				return nil
+			}
+			if !d.Type().IsRegular() {
+				fmt.Fprintf(e.stderr, "esdk: skipping %s: not a regular file\n", path)
+				return nil
+			}
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			j := job{in: path, size: info.Size()}
+			if outDir != "" {
+				rel, err := filepath.Rel(in, path)
+				if err != nil {
+					return err
+				}
+				j.out = filepath.Join(outDir, rel+suffix)
+			}
+			jobs = append(jobs, j)
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("reading directory %s: %w", in, err)
+		}
+	}
+	return jobs, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func inputError(name string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("input %s does not exist", name)
+	}
+	return err
+}
+
+// checkTarget fails early when out exists and may not be overwritten, or
+// is the input itself.
+func checkTarget(j job, force bool) error {
+	if j.out == stdio {
+		return nil
+	}
+	fo, err := os.Stat(j.out)
+	if err != nil {
+		return nil
+	}
+	if j.in != stdio {
+		if fi, err := os.Stat(j.in); err == nil && os.SameFile(fi, fo) {
+			return fmt.Errorf("%s is both input and output: choose another output", j.out)
+		}
+	}
+	if fo.IsDir() {
+		return fmt.Errorf("output %s is a directory", j.out)
+	}
+	if !force {
+		return fmt.Errorf("output %s exists: use --force to overwrite it", j.out)
+	}
+	return nil
+}
+
+// outFile is an output written to a temporary file next to its target
+// and moved there only by commit, so that a failed or interrupted run
+// never leaves a partial output under the target's name.
+type outFile struct {
+	f      *os.File
+	tmp    string
+	target string
+	force  bool
+}
+
+func createOut(target string, force bool) (*outFile, error) {
+	dir := filepath.Dir(target)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(target)+tmpMarker+"*")
+	if err != nil {
+		return nil, err
+	}
+	return &outFile{f: f, tmp: f.Name(), target: target, force: force}, nil
+}
+
+func (o *outFile) Write(p []byte) (int, error) { return o.f.Write(p) }
+
+// commit flushes the file to disk and gives it its name. Without force it
+// never replaces a file that appeared meanwhile.
+func (o *outFile) commit() error {
+	if err := o.f.Sync(); err != nil {
+		o.abort()
+		return err
+	}
+	if err := o.f.Close(); err != nil {
+		os.Remove(o.tmp)
+		return err
+	}
+	if o.force {
+		if err := os.Rename(o.tmp, o.target); err != nil {
+			os.Remove(o.tmp)
+			return err
+		}
+		return nil
+	}
+	// A hard link fails if the target exists: no race with another writer.
+	err := os.Link(o.tmp, o.target)
+	if err == nil {
+		return os.Remove(o.tmp)
+	}
+	if errors.Is(err, fs.ErrExist) {
+		os.Remove(o.tmp)
+		return fmt.Errorf("output %s exists: use --force to overwrite it", o.target)
+	}
+	// No hard links on this file system: check, then rename.
+	if _, serr := os.Lstat(o.target); serr == nil {
+		os.Remove(o.tmp)
+		return fmt.Errorf("output %s exists: use --force to overwrite it", o.target)
+	}
+	if err := os.Rename(o.tmp, o.target); err != nil {
+		os.Remove(o.tmp)
+		return err
+	}
+	return nil
+}
+
+// abort removes the temporary file.
+func (o *outFile) abort() {
+	o.f.Close()
+	os.Remove(o.tmp)
+}
+
+var _ io.Writer = (*outFile)(nil)

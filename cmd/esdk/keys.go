@@ -1,0 +1,390 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/go-esdk/esdk/format"
+	"github.com/go-esdk/esdk/keyring"
+	"github.com/go-esdk/esdk/kmsprovider"
+)
+
+// kmsEndpointEnv points every KMS client at another endpoint: a testing
+// aid, for a local KMS such as kmsprovider/kmstest.
+const kmsEndpointEnv = "ESDK_KMS_ENDPOINT"
+
+// keySpec is one parsed --wrapping-key.
+type keySpec struct {
+	text  string // as given, for error messages
+	kind  string // aes, rsa, kms, kms-discovery, pkcs11
+	value string
+	opts  map[string][]string
+}
+
+var keyKinds = []string{"aes", "rsa", "kms", "kms-discovery", "pkcs11"}
+
+// keyOptions are the options each kind of key takes; required ones first
+// in reqOptions.
+var keyOptions = map[string][]string{
+	"aes":           {"namespace", "name"},
+	"rsa":           {"namespace", "name", "padding"},
+	"kms":           {"region", "mrk"},
+	"kms-discovery": {"account", "partition", "region", "mrk"},
+	"pkcs11":        {"namespace", "name", "padding"},
+}
+
+var reqOptions = map[string][]string{
+	"aes":    {"namespace", "name"},
+	"rsa":    {"namespace", "name"},
+	"pkcs11": {"namespace", "name"},
+}
+
+// repeatable options may be given more than once.
+var repeatable = map[string]bool{"account": true, "region": true}
+
+// splitKeySpec splits s at the commas that start a new "option=" (or a
+// key kind): values such as a pkcs11: URI may hold other commas.
+func splitKeySpec(s string) []string {
+	var parts []string
+	start := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] != ',' {
+			continue
+		}
+		if startsOption(s[i+1:]) {
+			parts = append(parts, s[start:i])
+			start = i + 1
+		}
+	}
+	return append(parts, s[start:])
+}
+
+func startsOption(s string) bool {
+	name, _, ok := strings.Cut(s, "=")
+	if !ok {
+		return false
+	}
+	if slices.Contains(keyKinds, name) {
+		return true
+	}
+	for _, opts := range keyOptions {
+		if slices.Contains(opts, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// parseKeySpec parses one --wrapping-key value. See keysUsage.
+func parseKeySpec(s string) (*keySpec, error) {
+	bad := func(format string, args ...any) error {
+		return usagef("--wrapping-key %q: %s (see \"esdk help keys\")", s, fmt.Sprintf(format, args...))
+	}
+	parts := splitKeySpec(s)
+	k := &keySpec{text: s, opts: map[string][]string{}}
+	kind, value, hasValue := strings.Cut(parts[0], "=")
+	switch {
+	case strings.HasPrefix(parts[0], "pkcs11:"):
+		// A bare RFC 7512 URI.
+		kind, value, hasValue = "pkcs11", parts[0], true
+	case strings.HasPrefix(parts[0], "arn:aws"):
+		// A bare KMS key ARN, as aws-encryption-cli's key=ARN.
+		kind, value, hasValue = "kms", parts[0], true
+	}
+	if !slices.Contains(keyKinds, kind) {
+		return nil, bad("it must start with aes=FILE, rsa=FILE, kms=KEY, kms-discovery or pkcs11=URI")
+	}
+	k.kind = kind
+	switch {
+	case kind == "kms-discovery":
+		if hasValue && value != "true" {
+			return nil, bad("kms-discovery takes no value; give accounts with account=ID")
+		}
+	case !hasValue || value == "":
+		return nil, bad("%s= needs a value", kind)
+	default:
+		k.value = value
+	}
+	for _, p := range parts[1:] {
+		name, v, ok := strings.Cut(p, "=")
+		if !ok || !slices.Contains(keyOptions[kind], name) {
+			return nil, bad("%q is not an option of %s keys; they take %s", p, kind, strings.Join(keyOptions[kind], ", "))
+		}
+		if v == "" {
+			return nil, bad("%s= needs a value", name)
+		}
+		if len(k.opts[name]) > 0 && !repeatable[name] {
+			return nil, bad("%s= given twice", name)
+		}
+		k.opts[name] = append(k.opts[name], v)
+	}
+	for _, name := range reqOptions[kind] {
+		if len(k.opts[name]) == 0 {
+			return nil, bad("%s keys need namespace= and name=: the key's provider id and name, stored in each message; decrypting needs the same two", kind)
+		}
+	}
+	if m := k.opt("mrk"); m != "" && m != "true" && m != "false" {
+		return nil, bad("mrk= is true or false")
+	}
+	if k.opt("partition") != "" && len(k.opts["account"]) == 0 {
+		return nil, bad("partition= filters by account: give account= too")
+	}
+	return k, nil
+}
+
+func (k *keySpec) opt(name string) string {
+	if v := k.opts[name]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+func (k *keySpec) padding() (keyring.RSAPadding, error) {
+	p := k.opt("padding")
+	if p == "" {
+		return keyring.OAEPSHA256, nil
+	}
+	for _, c := range []keyring.RSAPadding{keyring.PKCS1, keyring.OAEPSHA1, keyring.OAEPSHA256, keyring.OAEPSHA384, keyring.OAEPSHA512} {
+		if strings.EqualFold(p, c.String()) || strings.EqualFold(p, strings.ReplaceAll(c.String(), "-", "")) {
+			return c, nil
+		}
+	}
+	return 0, usagef("--wrapping-key %q: padding=%s: want oaep-sha256 (the default), oaep-sha1, oaep-sha384, oaep-sha512 or pkcs1", k.text, p)
+}
+
+// keys builds the keyrings of the --wrapping-key flags.
+type keys struct {
+	specs   []*keySpec
+	kms     kmsClients
+	closers []io.Closer
+}
+
+// parseKeys checks the syntax of every --wrapping-key; encrypting needs
+// keys that can encrypt.
+func parseKeys(list []string, cmd string) (*keys, error) {
+	if len(list) == 0 {
+		return nil, usagef("%s needs at least one --wrapping-key (see \"esdk help keys\")", cmd)
+	}
+	ks := &keys{}
+	for _, s := range list {
+		k, err := parseKeySpec(s)
+		if err != nil {
+			return nil, err
+		}
+		if k.kind == "kms-discovery" && cmd == cmdEncrypt {
+			return nil, usagef("--wrapping-key %q: a KMS discovery key only decrypts; encrypt with kms=KEY_ARN", s)
+		}
+		if k.kind == "rsa" || k.kind == "pkcs11" {
+			if _, err := k.padding(); err != nil {
+				return nil, err
+			}
+		}
+		ks.specs = append(ks.specs, k)
+	}
+	return ks, nil
+}
+
+// keyring returns the keyring of all keys: one key's own keyring, or a
+// multi-keyring whose generator is the first key.
+func (ks *keys) keyring(ctx context.Context, cmd string) (keyring.Keyring, error) {
+	var krs []keyring.Keyring
+	for _, k := range ks.specs {
+		kr, err := ks.build(ctx, k, cmd)
+		if err != nil {
+			return nil, fmt.Errorf("--wrapping-key %q: %w", k.text, err)
+		}
+		krs = append(krs, kr)
+	}
+	if len(krs) == 1 {
+		return krs[0], nil
+	}
+	return keyring.NewMulti(krs[0], krs[1:]...)
+}
+
+// Close releases keys that hold resources (PKCS #11 sessions).
+func (ks *keys) Close() error {
+	var errs []error
+	for _, c := range ks.closers {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func (ks *keys) build(ctx context.Context, k *keySpec, cmd string) (keyring.Keyring, error) {
+	switch k.kind {
+	case "aes":
+		key, err := os.ReadFile(k.value)
+		if err != nil {
+			return nil, fmt.Errorf("reading the AES key: %w", err)
+		}
+		kr, err := keyring.NewRawAES(k.opt("namespace"), k.opt("name"), key)
+		clear(key)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w (an AES key file holds 16, 24 or 32 random bytes, e.g. head -c 32 /dev/urandom > key)", k.value, err)
+		}
+		return kr, nil
+	case "rsa":
+		pemData, err := os.ReadFile(k.value)
+		if err != nil {
+			return nil, fmt.Errorf("reading the RSA key: %w", err)
+		}
+		padding, _ := k.padding()
+		kr, err := keyring.NewRawRSAFromPEM(k.opt("namespace"), k.opt("name"), padding, pemData)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", k.value, err)
+		}
+		return rsaKeyring{kr, k.value}, nil
+	case "kms":
+		clients, err := ks.kms.supplier(ctx, k.opt("region"))
+		if err != nil {
+			return nil, err
+		}
+		c, err := clients.Client(arnRegion(k.value))
+		if err != nil {
+			return nil, err
+		}
+		if k.opt("mrk") == "true" {
+			return kmsprovider.NewMRKKeyring(c, k.value)
+		}
+		return kmsprovider.NewKeyring(c, k.value)
+	case "kms-discovery":
+		clients, err := ks.kms.supplier(ctx, "")
+		if err != nil {
+			return nil, err
+		}
+		var filter *kmsprovider.DiscoveryFilter
+		if accounts := k.opts["account"]; len(accounts) > 0 {
+			filter = &kmsprovider.DiscoveryFilter{Partition: k.opt("partition"), AccountIDs: accounts}
+			if filter.Partition == "" {
+				filter.Partition = "aws"
+			}
+		}
+		mrk := k.opt("mrk") == "true"
+		if regions := k.opts["region"]; len(regions) > 0 {
+			if mrk {
+				return kmsprovider.NewMRKDiscoveryMultiKeyring(clients, regions, filter)
+			}
+			return kmsprovider.NewDiscoveryMultiKeyring(clients, regions, filter)
+		}
+		if mrk {
+			return nil, errors.New("mrk=true needs region=: the region whose replicas to call")
+		}
+		return &anyRegionDiscovery{clients: clients, filter: filter}, nil
+	case "pkcs11":
+		padding, _ := k.padding()
+		kr, closer, err := newPKCS11Keyring(k.value, k.opt("namespace"), k.opt("name"), padding, k.opt("padding") != "")
+		if err != nil {
+			return nil, err
+		}
+		ks.closers = append(ks.closers, closer)
+		return kr, nil
+	}
+	return nil, fmt.Errorf("unknown key kind %q", k.kind)
+}
+
+// rsaKeyring says what to do when a PEM file lacks the key an operation
+// needs.
+type rsaKeyring struct {
+	*keyring.RawRSA
+	file string
+}
+
+func (k rsaKeyring) OnEncrypt(ctx context.Context, m *keyring.EncryptionMaterials) error {
+	err := k.RawRSA.OnEncrypt(ctx, m)
+	if errors.Is(err, keyring.ErrDecryptOnly) {
+		return fmt.Errorf("%w: %s holds a private key only; encrypting needs the public key: add it to the file (openssl rsa -in %s -pubout >> %s) or pass the public key file", err, k.file, k.file, k.file)
+	}
+	return err
+}
+
+func (k rsaKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []format.EncryptedDataKey) error {
+	err := k.RawRSA.OnDecrypt(ctx, m, edks)
+	if errors.Is(err, keyring.ErrEncryptOnly) {
+		return fmt.Errorf("%w: %s holds a public key only; decrypting needs the private key", err, k.file)
+	}
+	return err
+}
+
+// arnRegion returns the region of a KMS ARN, or "" for an alias or key id.
+func arnRegion(id string) string {
+	parts := strings.SplitN(id, ":", 6)
+	if len(parts) == 6 && parts[0] == "arn" {
+		return parts[3]
+	}
+	return ""
+}
+
+// kmsClients loads the AWS configuration (default credential chain and
+// region) once, when a KMS key is first used.
+type kmsClients struct {
+	once sync.Once
+	rc   *kmsprovider.RegionalClients
+	err  error
+}
+
+func (c *kmsClients) supplier(ctx context.Context, defaultRegion string) (kmsprovider.ClientSupplier, error) {
+	c.once.Do(func() {
+		cfg, err := config.LoadDefaultConfig(ctx)
+		if err != nil {
+			c.err = fmt.Errorf("loading the AWS configuration: %w", err)
+			return
+		}
+		if ep := os.Getenv(kmsEndpointEnv); ep != "" {
+			cfg.BaseEndpoint = aws.String(ep)
+		}
+		c.rc = kmsprovider.NewRegionalClients(cfg)
+	})
+	if c.err != nil {
+		return nil, c.err
+	}
+	if defaultRegion == "" {
+		return c.rc, nil
+	}
+	return kmsprovider.ClientSupplierFunc(func(region string) (kmsprovider.Client, error) {
+		if region == "" {
+			region = defaultRegion
+		}
+		return c.rc.Client(region)
+	}), nil
+}
+
+// anyRegionDiscovery is a KMS discovery keyring that calls each key in
+// the region its ARN names, as aws-encryption-cli's discovery does: it
+// makes a discovery keyring for the regions of the message's KMS keys.
+type anyRegionDiscovery struct {
+	clients kmsprovider.ClientSupplier
+	filter  *kmsprovider.DiscoveryFilter
+}
+
+func (k *anyRegionDiscovery) OnEncrypt(context.Context, *keyring.EncryptionMaterials) error {
+	return fmt.Errorf("%w: a KMS discovery key has no key to encrypt with", keyring.ErrDecryptOnly)
+}
+
+func (k *anyRegionDiscovery) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []format.EncryptedDataKey) error {
+	var regions []string
+	for _, e := range edks {
+		if e.ProviderID != kmsprovider.ProviderID {
+			continue
+		}
+		if r := arnRegion(string(e.ProviderInfo)); r != "" && !slices.Contains(regions, r) {
+			regions = append(regions, r)
+		}
+	}
+	if len(regions) == 0 {
+		return &keyring.NoMatchingKeyError{Keyring: "AWS KMS discovery", Causes: []error{errors.New("the message has no AWS KMS encrypted data key")}}
+	}
+	kr, err := kmsprovider.NewDiscoveryMultiKeyring(k.clients, regions, k.filter)
+	if err != nil {
+		return err
+	}
+	return kr.OnDecrypt(ctx, m, edks)
+}

@@ -1,0 +1,135 @@
+// Command esdk encrypts and decrypts files, directories and pipes in the
+// AWS Encryption SDK message format, and shows a message's header without
+// decrypting it.
+//
+//	esdk encrypt --wrapping-key aes=backup.key,namespace=backups,name=2024 -o report.pdf.encrypted report.pdf
+//	esdk decrypt --wrapping-key aes=backup.key,namespace=backups,name=2024 -o report.pdf report.pdf.encrypted
+//	esdk inspect report.pdf.encrypted
+//
+// Its messages decrypt with every AWS Encryption SDK (and aws-encryption-cli),
+// and it decrypts theirs. Run "esdk help" for the whole usage, and
+// "esdk help keys" for the --wrapping-key syntax.
+//
+// esdk is built on the public API of github.com/go-esdk/esdk only: the
+// packages envelope, keyring, format and kmsprovider (and keyring/pkcs11
+// in builds with cgo).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1 // bad input, a failed decryption, an I/O error
+	exitUsage = 2 // the command line is wrong
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// usageError is a mistake on the command line: exit code 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error {
+	return &usageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// env is what a command runs with.
+type env struct {
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, mainUsage)
+		return exitUsage
+	}
+	var err error
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "encrypt":
+		err = runEncrypt(ctx, e, rest)
+	case "decrypt":
+		err = runDecrypt(ctx, e, rest)
+	case "inspect":
+		err = runInspect(ctx, e, rest)
+	case "help", "-h", "-help", "--help":
+		return runHelp(e, rest)
+	case "version", "-version", "--version":
+		fmt.Fprintln(stdout, "esdk", version())
+		return exitOK
+	default:
+		fmt.Fprintf(stderr, "esdk: unknown command %q\n\n%s", cmd, mainUsage)
+		return exitUsage
+	}
+	return report(e, err)
+}
+
+// errHelp is returned when -h was asked for: the usage was printed.
+var errHelp = errors.New("help requested")
+
+// report prints err and returns the exit code for it.
+func report(e *env, err error) int {
+	var ue *usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errHelp):
+		return exitOK
+	case errors.As(err, &ue):
+		fmt.Fprintf(e.stderr, "esdk: %s\nRun \"esdk help\" for usage.\n", ue.msg)
+		return exitUsage
+	case errors.Is(err, errReported):
+		return exitError
+	default:
+		fmt.Fprintf(e.stderr, "esdk: %v\n", err)
+		return exitError
+	}
+}
+
+func runHelp(e *env, args []string) int {
+	topic := ""
+	if len(args) > 0 {
+		topic = args[0]
+	}
+	switch topic {
+	case "":
+		fmt.Fprint(e.stdout, mainUsage)
+	case "encrypt":
+		fmt.Fprint(e.stdout, encryptUsage)
+	case "decrypt":
+		fmt.Fprint(e.stdout, decryptUsage)
+	case "inspect":
+		fmt.Fprint(e.stdout, inspectUsage)
+	case "keys", "wrapping-key", "wrapping-keys":
+		fmt.Fprint(e.stdout, keysUsage)
+	default:
+		fmt.Fprintf(e.stderr, "esdk: no help on %q: try encrypt, decrypt, inspect or keys\n", topic)
+		return exitUsage
+	}
+	return exitOK
+}
+
+// version is the module version when built with go install, else "devel".
+func version() string {
+	if v := buildVersion(); v != "" {
+		return v
+	}
+	return "(devel)"
+}

@@ -1,0 +1,183 @@
+package main
+
+import "strings"
+
+func commandUsage(cmd string) string {
+	switch cmd {
+	case cmdEncrypt:
+		return encryptUsage
+	case cmdDecrypt:
+		return decryptUsage
+	}
+	return inspectUsage
+}
+
+const mainUsage = `esdk encrypts and decrypts files, directories and pipes in the AWS
+Encryption SDK message format. Its messages decrypt with every AWS
+Encryption SDK and aws-encryption-cli, and it decrypts theirs.
+
+Usage:
+  esdk encrypt -w KEY... [-c k=v...] [options] -o OUTPUT INPUT...
+  esdk decrypt -w KEY... [-c k=v|k...] [options] -o OUTPUT INPUT...
+  esdk inspect [-r] INPUT...
+  esdk help [encrypt|decrypt|inspect|keys]
+  esdk version
+
+INPUT is a file, a directory (with -r), or - for standard input.
+OUTPUT is a file, an existing directory, or - for standard output.
+
+Examples:
+  head -c 32 /dev/urandom > backup.key
+  esdk encrypt -w aes=backup.key,namespace=backups,name=2024 \
+      -c purpose=backup -o db.dump.encrypted db.dump
+  esdk decrypt -w aes=backup.key,namespace=backups,name=2024 \
+      -c purpose=backup -o db.dump db.dump.encrypted
+  pg_dump mydb | esdk encrypt -w kms=arn:aws:kms:us-east-1:111122223333:key/KEY-ID - > mydb.sql.encrypted
+  esdk decrypt -r -w kms-discovery,account=111122223333 -o restored/ encrypted/
+  esdk inspect db.dump.encrypted
+
+Exit status: 0 when every input succeeded, 1 when an input failed (bad
+input, a message that does not verify, no key that fits, an I/O error),
+2 when the command line is wrong.
+
+Run "esdk help keys" for the --wrapping-key syntax.
+`
+
+const commonOptions = `  -w, --wrapping-key KEY       a wrapping key (repeatable); see "esdk help keys"
+  -o, --output PATH            output file, existing directory, or - for standard
+                               output (the default when the input is -)
+  -r, --recursive              process the files of directories, recursively
+      --suffix S               appended to each output name when the output is a
+                               directory (default %s)
+  -f, --force                  overwrite existing output files
+  -q, --quiet                  no progress bar
+      --commitment-policy P    require-encrypt-require-decrypt (default),
+                               require-encrypt-allow-decrypt, or
+                               forbid-encrypt-allow-decrypt
+      --max-encrypted-data-keys N
+                               refuse messages with more than N encrypted data keys
+                               (default 1000; at most 65535)
+      --metadata-output FILE   append one JSON line per file (mode, input, output,
+                               header) to FILE; - for standard output
+`
+
+var encryptUsage = `Usage: esdk encrypt -w KEY... [options] -o OUTPUT INPUT...
+
+Encrypts each INPUT into one message. With several keys, each of them can
+decrypt the message; the first makes the data key (the generator).
+
+Options:
+` + "  -c, --encryption-context k=v an encryption context entry (repeatable): stored in\n" +
+	"                               the message, authenticated, not secret\n" +
+	`      --suite ID               algorithm suite: 0x0578 (default: key commitment,
+                               ECDSA P-384 signature), 0x0478 (key commitment,
+                               unsigned, faster), or any other suite id or name
+                               such as AES_256_GCM_HKDF_SHA512_COMMIT_KEY; the
+                               suites before 0x0478 need --commitment-policy
+                               forbid-encrypt-allow-decrypt (--algorithm is the same)
+      --frame-length N         plaintext bytes per frame (default 4096)
+` + encryptCommon + `
+Output files are written to a temporary file next to the target and renamed
+when complete: an interrupted run leaves no partial output. Output files
+are created with mode 0600.
+
+Examples:
+  esdk encrypt -w aes=k.bin,namespace=app,name=k1 -c tenant=acme -o report.pdf.encrypted report.pdf
+  esdk encrypt -r -w kms=alias/backups,region=eu-west-1 -o vault/ documents/
+  tar c photos | esdk encrypt -w rsa=public.pem,namespace=app,name=rsa1 - > photos.tar.encrypted
+`
+
+var decryptUsage = `Usage: esdk decrypt -w KEY... [options] -o OUTPUT INPUT...
+
+Decrypts each INPUT. Any one of the keys that wrapped the message's data
+key decrypts it.
+
+Options:
+  -c, --encryption-context k=v|k
+                               require the message's encryption context to hold
+                               k with value v (k=v) or k with any value (k),
+                               repeatable; the message is refused otherwise
+      --decrypt-unsigned-only  refuse signed messages (suites 0x0214, 0x0346,
+                               0x0378, 0x0578) before reading their body
+` + decryptCommon + `
+Safety: a decrypted file is written to a temporary file next to the target
+(mode 0600) and renamed only after the whole message verified (frames,
+and the signature of signed suites), so a failed or interrupted run never
+leaves partial plaintext. Standard output cannot be taken back: there,
+decrypted data is released frame by frame as each frame verifies (for
+signed suites the last frame only after the signature verified), and a
+failure part-way leaves the output incomplete: check the exit status
+before using it.
+
+Examples:
+  esdk decrypt -w aes=k.bin,namespace=app,name=k1 -c tenant=acme -o report.pdf report.pdf.encrypted
+  esdk decrypt -r -w kms-discovery,account=111122223333 --suffix "" -o restored/ vault/
+  esdk decrypt -w rsa=private.pem,namespace=app,name=rsa1 - < photos.tar.encrypted | tar x
+`
+
+const inspectUsage = `Usage: esdk inspect [-r] [--max-encrypted-data-keys N] INPUT...
+
+Prints the header of each message as JSON, without decrypting it and
+without any key: version, algorithm suite, message id, encryption context,
+encrypted data keys (provider id; provider info as text when it is UTF-8,
+else base64, with the key name of raw AES keys; ciphertext length), content
+type and frame length.
+
+Nothing in the header is authenticated until the message is decrypted:
+anyone can write a header that says anything.
+
+Example:
+  esdk inspect backup.encrypted | jq .encryption_context
+`
+
+const keysUsage = `Wrapping keys (-w, --wrapping-key; repeatable)
+
+A key is a kind and its value, then options, separated by commas:
+
+  aes=FILE,namespace=NS,name=NAME
+      A raw AES key: FILE holds 16, 24 or 32 random bytes
+      (head -c 32 /dev/urandom > FILE). The namespace and name are stored in
+      each message and must be the same to decrypt (they are the key's
+      provider id and key name in the other Encryption SDKs).
+
+  rsa=FILE.pem,namespace=NS,name=NAME[,padding=P]
+      A raw RSA key in PEM: a public key encrypts, a private key decrypts; a
+      file may hold both. P is oaep-sha256 (default), oaep-sha1, oaep-sha384,
+      oaep-sha512 or pkcs1, and must be the same to decrypt.
+
+  kms=KEY[,region=R][,mrk=true]
+      An AWS KMS key: a key ARN, an alias ARN, alias/NAME or a key id (the
+      last two in region R, or the AWS region of your configuration).
+      Decrypting needs the key ARN. mrk=true also decrypts with this key
+      what its multi-Region replicas encrypted. A bare key ARN
+      (arn:aws:kms:...) is the same as kms=ARN.
+
+  kms-discovery[,account=ID...][,partition=P][,region=R...][,mrk=true]
+      Decrypt only: any AWS KMS key a message names, calling KMS in the key's
+      region. account= (repeatable) limits it to keys of those accounts
+      (partition P, default aws): give it. region= (repeatable) limits it to
+      those regions; mrk=true (with region=) calls multi-Region keys in
+      those regions.
+
+  pkcs11=URI,namespace=NS,name=NAME[,padding=P]
+      A key in a PKCS #11 token (an HSM), named by an RFC 7512 URI such as
+      pkcs11:token=prod;object=esdk-key;type=secret-key?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/hsm-pin
+      type=secret-key is an AES key (the wire format of aes=), type=private
+      an RSA private key (of rsa=; the public key is read from the token).
+      Needs an esdk built with cgo.
+
+Several keys: on encrypt the message can be decrypted with any of them and
+the first one makes the data key; on decrypt each is tried in turn.
+
+AWS KMS keys use the AWS SDK's default credential chain and configuration
+(AWS_PROFILE, AWS_REGION, ~/.aws/config, ...). For tests, ESDK_KMS_ENDPOINT
+sends every KMS request to another endpoint, such as a local KMS emulator.
+
+A value may hold commas, except before a word that is an option name and
+"=" (",name=" in a value would start a new option).
+`
+
+var (
+	encryptCommon = strings.Replace(commonOptions, "%s", ".encrypted", 1)
+	decryptCommon = strings.Replace(commonOptions, "%s", ".decrypted", 1)
+)
