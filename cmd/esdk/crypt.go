@@ -261,18 +261,20 @@ func contextKeys(ec map[string]string) string {
 }
 
 func (r *runner) explainDecrypt(err error, j job, h *format.Header) error {
-	if errors.Is(err, envelope.ErrAuthentication) && !errors.Is(err, keyring.ErrNoMatchingKey) {
-		var unstored []string
-		for _, k := range format.SortedKeys(r.ec) {
-			if _, ok := h.EncryptionContext[k]; !ok {
-				unstored = append(unstored, k)
-			}
-		}
-		if len(unstored) > 0 {
-			return fmt.Errorf("%w\nThe message does not store the encryption context key(s) %s given with --encryption-context: it authenticates them only if it was encrypted with them as required context that is not stored. Either the values differ or the message was not made for that purpose.", err, strings.Join(unstored, ", "))
+	err = explain(err, j, h)
+	if !errors.Is(err, envelope.ErrAuthentication) {
+		return err
+	}
+	var unstored []string
+	for _, k := range format.SortedKeys(r.ec) {
+		if _, ok := h.EncryptionContext[k]; !ok {
+			unstored = append(unstored, k)
 		}
 	}
-	return explain(err, j, h)
+	if len(unstored) == 0 {
+		return err
+	}
+	return fmt.Errorf("%w\n  (the message does not store the encryption context key(s) %s given with --encryption-context: it verifies them only if they were given as required context when it was encrypted, with the same values; else drop them)", err, strings.Join(unstored, ", "))
 }
 
 // explain adds to an error what it means for the file and what to do.
@@ -298,7 +300,7 @@ func explain(err error, j job, h *format.Header) error {
 	case errors.Is(err, envelope.ErrNotESDK):
 		hint = "it is not an AWS Encryption SDK message"
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, envelope.ErrMalformed):
-		hint = "the message is truncated or damaged"
+		hint = "the message is damaged or incomplete"
 	}
 	if hint == "" {
 		return err

@@ -214,6 +214,9 @@ func parseContext(list []string, bareKeys bool) (map[string]string, []string, er
 			keys = append(keys, k)
 			continue
 		}
+		if !bareKeys && strings.HasPrefix(k, format.ReservedPrefix) {
+			return nil, nil, usagef("--encryption-context %q: %s: keys starting with %s are reserved", kv, k, format.ReservedPrefix)
+		}
 		if old, dup := ec[k]; dup && old != v {
 			return nil, nil, usagef("--encryption-context: key %q given twice, as %q and %q", k, old, v)
 		}

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/go-esdk/esdk/kmsprovider/kmstest"
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(testscript.RunMain(m, map[string]func() int{
+		"esdk": func() int {
+			return run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+		},
+		// exit-code N PROG ARGS... runs PROG and fails unless it exits
+		// with status N; PROG's output passes through.
+		"exit-code": func() int {
+			want, err := strconv.Atoi(os.Args[1])
+			if err != nil || len(os.Args) < 3 {
+				fmt.Fprintln(os.Stderr, "usage: exit-code N PROG ARGS...")
+				return 99
+			}
+			cmd := exec.Command(os.Args[2], os.Args[3:]...)
+			cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+			cmd.Run()
+			if got := cmd.ProcessState.ExitCode(); got != want {
+				fmt.Fprintf(os.Stderr, "exit-code: %s exited with status %d, want %d\n", os.Args[2], got, want)
+				return 98
+			}
+			return 0
+		},
+	}))
+}
+
+// Accounts and regions of the KMS keys the scripts get.
+const (
+	kmsRegion       = "us-west-2"
+	kmsOtherRegion  = "eu-west-1"
+	kmsOtherAccount = "444455556666"
+)
+
+func TestScripts(t *testing.T) {
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		Setup:               setupScript,
+		Cmds:                scriptCmds,
+		Condition:           scriptCondition,
+	})
+}
+
+// setupScript starts a KMS endpoint (kmsprovider/kmstest) for the script
+// and points esdk at it: ESDK_KMS_ENDPOINT, credentials whose access key
+// id is the account, and a region. Its keys are in $KMS_KEY (us-west-2),
+// $KMS_KEY_EU (eu-west-1), $KMS_KEY_OTHER (us-west-2, account
+// 444455556666), and alias/esdk-test names $KMS_KEY.
+func setupScript(env *testscript.Env) error {
+	srv := kmstest.NewServer()
+	env.Defer(srv.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	newKey := func(region, account string) (string, error) {
+		out, err := srv.Client(region, account).CreateKey(ctx, &kms.CreateKeyInput{})
+		if err != nil {
+			return "", err
+		}
+		return *out.KeyMetadata.Arn, nil
+	}
+	key, err := newKey(kmsRegion, "")
+	if err != nil {
+		return err
+	}
+	keyEU, err := newKey(kmsOtherRegion, "")
+	if err != nil {
+		return err
+	}
+	keyOther, err := newKey(kmsRegion, kmsOtherAccount)
+	if err != nil {
+		return err
+	}
+	if _, err := srv.Client(kmsRegion, "").CreateAlias(ctx, &kms.CreateAliasInput{
+		AliasName: aws.String("alias/esdk-test"), TargetKeyId: aws.String(key),
+	}); err != nil {
+		return err
+	}
+	for k, v := range map[string]string{
+		kmsEndpointEnv:              srv.URL,
+		"AWS_ACCESS_KEY_ID":         kmstest.DefaultAccount,
+		"AWS_SECRET_ACCESS_KEY":     "kmstest",
+		"AWS_REGION":                kmsRegion,
+		"AWS_EC2_METADATA_DISABLED": "true",
+		"AWS_CONFIG_FILE":           filepath.Join(env.WorkDir, "no-aws-config"),
+		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(env.WorkDir, "no-aws-credentials"),
+		"KMS_KEY":                   key,
+		"KMS_KEY_EU":                keyEU,
+		"KMS_KEY_OTHER":             keyOther,
+		"KMS_ACCOUNT":               kmstest.DefaultAccount,
+		"KMS_OTHER_ACCOUNT":         kmsOtherAccount,
+	} {
+		env.Setenv(k, v)
+	}
+	return nil
+}
+
+func scriptCondition(cond string) (bool, error) {
+	return false, fmt.Errorf("unknown condition %q", cond)
+}
+
+var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []string){
+	// genaes FILE [BYTES]: a random AES key (32 bytes by default).
+	"genaes": func(ts *testscript.TestScript, neg bool, args []string) {
+		n := 32
+		if len(args) == 2 {
+			n, _ = strconv.Atoi(args[1])
+		} else if len(args) != 1 {
+			ts.Fatalf("usage: genaes FILE [BYTES]")
+		}
+		writeRandom(ts, args[0], n)
+	},
+	// randfile FILE SIZE: SIZE random bytes.
+	"randfile": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 2 {
+			ts.Fatalf("usage: randfile FILE SIZE")
+		}
+		n, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		writeRandom(ts, args[0], n)
+	},
+	// genrsa NAME: an RSA-2048 key pair in NAME.pem (private and public),
+	// NAME.priv.pem and NAME.pub.pem.
+	"genrsa": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 1 {
+			ts.Fatalf("usage: genrsa NAME")
+		}
+		priv, err := rsa.GenerateKey(rand.Reader, 2048)
+		ts.Check(err)
+		privDER, err := x509.MarshalPKCS8PrivateKey(priv)
+		ts.Check(err)
+		pubDER, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+		ts.Check(err)
+		privPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: privDER})
+		pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
+		ts.Check(os.WriteFile(ts.MkAbs(args[0]+".priv.pem"), privPEM, 0o600))
+		ts.Check(os.WriteFile(ts.MkAbs(args[0]+".pub.pem"), pubPEM, 0o644))
+		ts.Check(os.WriteFile(ts.MkAbs(args[0]+".pem"), append(privPEM, pubPEM...), 0o600))
+	},
+	// flipbyte FILE OFFSET: flips the low bit of one byte; a negative
+	// offset counts from the end.
+	"flipbyte": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 2 {
+			ts.Fatalf("usage: flipbyte FILE OFFSET")
+		}
+		b, err := os.ReadFile(ts.MkAbs(args[0]))
+		ts.Check(err)
+		off, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		if off < 0 {
+			off += len(b)
+		}
+		b[off] ^= 1
+		ts.Check(os.WriteFile(ts.MkAbs(args[0]), b, 0o644))
+	},
+	// truncate FILE N: drops the last N bytes.
+	"truncate": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 2 {
+			ts.Fatalf("usage: truncate FILE N")
+		}
+		b, err := os.ReadFile(ts.MkAbs(args[0]))
+		ts.Check(err)
+		n, err := strconv.Atoi(args[1])
+		ts.Check(err)
+		ts.Check(os.WriteFile(ts.MkAbs(args[0]), b[:len(b)-n], 0o644))
+	},
+	// notmp DIR: fails if DIR (recursively) holds a temporary output file.
+	"notmp": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 1 {
+			ts.Fatalf("usage: notmp DIR")
+		}
+		filepath.Walk(ts.MkAbs(args[0]), func(path string, info os.FileInfo, err error) error {
+			if err == nil && strings.Contains(info.Name(), tmpMarker) {
+				ts.Fatalf("temporary file left behind: %s", path)
+			}
+			return nil
+		})
+	},
+	// concat OUT IN...: OUT is the INs one after the other.
+	"concat": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) < 2 {
+			ts.Fatalf("usage: concat OUT IN...")
+		}
+		var all []byte
+		for _, in := range args[1:] {
+			b, err := os.ReadFile(ts.MkAbs(in))
+			ts.Check(err)
+			all = append(all, b...)
+		}
+		ts.Check(os.WriteFile(ts.MkAbs(args[0]), all, 0o644))
+	},
+	// size FILE N: fails unless FILE has N bytes.
+	"size": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 2 {
+			ts.Fatalf("usage: size FILE N")
+		}
+		fi, err := os.Stat(ts.MkAbs(args[0]))
+		ts.Check(err)
+		if strconv.FormatInt(fi.Size(), 10) != args[1] {
+			ts.Fatalf("%s has %d bytes, want %s", args[0], fi.Size(), args[1])
+		}
+	},
+}
+
+func writeRandom(ts *testscript.TestScript, name string, n int) {
+	b := make([]byte, n)
+	rand.Read(b)
+	ts.Check(os.WriteFile(ts.MkAbs(name), b, 0o600))
+}
