@@ -99,18 +99,18 @@ func setupScript(env *testscript.Env) error {
 		return err
 	}
 	for k, v := range map[string]string{
-		kmsEndpointEnv:              srv.URL,
-		"AWS_ACCESS_KEY_ID":         kmstest.DefaultAccount,
-		"AWS_SECRET_ACCESS_KEY":     "kmstest",
-		"AWS_REGION":                kmsRegion,
-		"AWS_EC2_METADATA_DISABLED": "true",
-		"AWS_CONFIG_FILE":           filepath.Join(env.WorkDir, "no-aws-config"),
+		kmsEndpointEnv:                srv.URL,
+		"AWS_ACCESS_KEY_ID":           kmstest.DefaultAccount,
+		"AWS_SECRET_ACCESS_KEY":       "kmstest",
+		"AWS_REGION":                  kmsRegion,
+		"AWS_EC2_METADATA_DISABLED":   "true",
+		"AWS_CONFIG_FILE":             filepath.Join(env.WorkDir, "no-aws-config"),
 		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(env.WorkDir, "no-aws-credentials"),
-		"KMS_KEY":                   key,
-		"KMS_KEY_EU":                keyEU,
-		"KMS_KEY_OTHER":             keyOther,
-		"KMS_ACCOUNT":               kmstest.DefaultAccount,
-		"KMS_OTHER_ACCOUNT":         kmsOtherAccount,
+		"KMS_KEY":                     key,
+		"KMS_KEY_EU":                  keyEU,
+		"KMS_KEY_OTHER":               keyOther,
+		"KMS_ACCOUNT":                 kmstest.DefaultAccount,
+		"KMS_OTHER_ACCOUNT":           kmsOtherAccount,
 	} {
 		env.Setenv(k, v)
 	}
