@@ -24,6 +24,7 @@ type pool struct {
 
 	mu     sync.Mutex
 	idle   []p11.SessionHandle
+	open   int // sessions open, idle or in use
 	closed bool
 }
 
@@ -60,9 +61,13 @@ func (p *pool) get(ctx context.Context) (p11.SessionHandle, error) {
 		p.mu.Unlock()
 		return s, nil
 	}
+	p.open++
 	p.mu.Unlock()
 	s, err := p.ctx.OpenSession(p.slot, p11.CKF_SERIAL_SESSION)
 	if err != nil {
+		p.mu.Lock()
+		p.open--
+		p.mu.Unlock()
 		<-p.sem
 		return 0, ckrErr("C_OpenSession", err)
 	}
@@ -75,6 +80,7 @@ func (p *pool) get(ctx context.Context) (p11.SessionHandle, error) {
 func (p *pool) put(s p11.SessionHandle, failed bool) {
 	p.mu.Lock()
 	if failed || p.closed {
+		p.open--
 		p.mu.Unlock()
 		p.ctx.CloseSession(s)
 	} else {
@@ -113,6 +119,7 @@ func (p *pool) close() error {
 	p.mu.Lock()
 	idle := p.idle
 	p.idle = nil
+	p.open -= len(idle)
 	p.mu.Unlock()
 	var errs []error
 	for _, s := range idle {

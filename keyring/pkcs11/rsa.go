@@ -8,8 +8,12 @@ import (
 	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"math/big"
 
@@ -124,28 +128,43 @@ func (k *RSAKey) DecryptContext(ctx context.Context, _ io.Reader, msg []byte, op
 		if err := k.tok.mod.ctx.DecryptInit(s, mech, k.obj); err != nil {
 			err = ckrErr("C_DecryptInit", err)
 			if hasCode(err, p11.CKR_ARGUMENTS_BAD, p11.CKR_MECHANISM_PARAM_INVALID, p11.CKR_MECHANISM_INVALID) {
-				return fmt.Errorf("%w: %s (%w)", ErrMechanismNotSupported, mechString(opts), err)
+				return fmt.Errorf("%w: %s cannot decrypt with %s: %w", ErrMechanismNotSupported, k.desc, mechString(opts), err)
 			}
-			return err
+			return fmt.Errorf("%w (%s)", err, k.desc)
 		}
 		pt, err := k.tok.mod.ctx.Decrypt(s, msg)
 		if err != nil {
-			return ckrErr("C_Decrypt", err)
+			return fmt.Errorf("%w (%s)", ckrErr("C_Decrypt", err), k.desc)
 		}
 		out = pt
 		return nil
 	})
 	if err != nil {
-		if sessionKeyLen > 0 && hasCode(err, p11.CKR_ENCRYPTED_DATA_INVALID, p11.CKR_ENCRYPTED_DATA_LEN_RANGE, p11.CKR_DATA_INVALID, p11.CKR_DATA_LEN_RANGE) {
+		if sessionKeyLen > 0 && decryptRefused(err) {
 			return k.pkcs1Fallback(sessionKeyLen, err)
 		}
-		return nil, fmt.Errorf("%w (%s)", err, k.desc)
+		return nil, err
 	}
 	if sessionKeyLen > 0 && len(out) != sessionKeyLen {
 		clear(out)
 		return k.pkcs1Fallback(sessionKeyLen, nil)
 	}
 	return out, nil
+}
+
+// decryptRefused reports whether err is C_Decrypt refusing the
+// ciphertext, as opposed to the session, token or module failing. Tokens
+// differ in the code they give for bad padding (SoftHSM2 gives
+// CKR_GENERAL_ERROR), so every other code counts.
+func decryptRefused(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) || e.Func != "C_Decrypt" {
+		return false
+	}
+	return !hasCode(err, p11.CKR_HOST_MEMORY, p11.CKR_DEVICE_MEMORY, p11.CKR_DEVICE_REMOVED,
+		p11.CKR_SESSION_CLOSED, p11.CKR_SESSION_HANDLE_INVALID, p11.CKR_TOKEN_NOT_PRESENT,
+		p11.CKR_USER_NOT_LOGGED_IN, p11.CKR_CRYPTOKI_NOT_INITIALIZED, p11.CKR_KEY_HANDLE_INVALID,
+		p11.CKR_OPERATION_NOT_INITIALIZED, p11.CKR_FUNCTION_CANCELED)
 }
 
 // pkcs1Fallback returns n random bytes when n > 0, as crypto/rsa does for
@@ -212,6 +231,23 @@ func oaepHash(h crypto.Hash) (hash, mgf uint, ok bool) {
 	return 0, 0, false
 }
 
+// newHash returns a new hash of the kinds OAEP may use here, or nil.
+func newHash(h crypto.Hash) hash.Hash {
+	switch h {
+	case crypto.SHA1:
+		return sha1.New()
+	case crypto.SHA224:
+		return sha256.New224()
+	case crypto.SHA256:
+		return sha256.New()
+	case crypto.SHA384:
+		return sha512.New384()
+	case crypto.SHA512:
+		return sha512.New()
+	}
+	return nil
+}
+
 // mechString names the mechanism opts ask for.
 func mechString(opts crypto.DecrypterOpts) string {
 	if o, ok := opts.(*rsa.OAEPOptions); ok {
@@ -243,7 +279,11 @@ func (k *RSAKey) selfTest(ctx context.Context, opts crypto.DecrypterOpts) error 
 	)
 	switch o := opts.(type) {
 	case *rsa.OAEPOptions:
-		ct, err = rsa.EncryptOAEP(o.Hash.New(), rand.Reader, k.pub, msg, o.Label)
+		h := newHash(o.Hash)
+		if h == nil {
+			return fmt.Errorf("%w: RSA OAEP with hash %v", ErrMechanismNotSupported, o.Hash)
+		}
+		ct, err = rsa.EncryptOAEP(h, rand.Reader, k.pub, msg, o.Label)
 		opts = &rsa.OAEPOptions{Hash: o.Hash, Label: o.Label}
 	default:
 		ct, err = rsa.EncryptPKCS1v15(rand.Reader, k.pub, msg)
@@ -255,7 +295,7 @@ func (k *RSAKey) selfTest(ctx context.Context, opts crypto.DecrypterOpts) error 
 	got, err := k.DecryptContext(ctx, nil, ct, opts)
 	if err != nil {
 		if errors.Is(err, ErrMechanismNotSupported) {
-			return fmt.Errorf("%w (%s)", err, k.desc)
+			return err
 		}
 		return fmt.Errorf("esdk/pkcs11: %s could not decrypt a test value with %s: %w", k.desc, mechString(opts), err)
 	}

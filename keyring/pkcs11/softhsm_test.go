@@ -54,9 +54,10 @@ func softHSM(t testing.TB) string {
 
 // newToken makes a SoftHSM2 token store in a temporary directory with one
 // token, labelled label, and returns the configuration that reaches it
-// (without a key). The module is finalized when newToken returns, so that
+// (without a key). Lines of confExtra are added to the SoftHSM2
+// configuration. The module is finalized when newToken returns, so that
 // the next open reads the new SOFTHSM2_CONF.
-func newToken(t testing.TB, label string) Config {
+func newToken(t testing.TB, label string, confExtra ...string) Config {
 	t.Helper()
 	module := softHSM(t)
 	dir := t.TempDir()
@@ -66,6 +67,9 @@ func newToken(t testing.TB, label string) Config {
 		t.Fatal(err)
 	}
 	text := fmt.Sprintf("directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n", tokens)
+	for _, l := range confExtra {
+		text += l + "\n"
+	}
 	if err := os.WriteFile(conf, []byte(text), 0o600); err != nil {
 		t.Fatal(err)
 	}
