@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/rsa"
+	"errors"
 	"fmt"
 	"log"
 
+	"github.com/go-esdk/esdk/envelope"
 	"github.com/go-esdk/esdk/format"
 	"github.com/go-esdk/esdk/keyring"
 )
@@ -75,4 +78,48 @@ func ExampleNewMulti() {
 	// encrypted data keys: 2
 	// same data key: true
 	// same data key: true
+}
+
+func ExampleNewRawRSA() {
+	priv, err := rsa.GenerateKey(rand.Reader, 2048) // in practice, from your key store
+	if err != nil {
+		log.Fatal(err)
+	}
+	// A writer holds the public key only, a reader the private key only.
+	writer, err := keyring.NewRawRSA("my-namespace", "rsa-key", keyring.OAEPSHA256, &priv.PublicKey, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	reader, err := keyring.NewRawRSA("my-namespace", "rsa-key", keyring.OAEPSHA256, nil, priv)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	client, err := envelope.New(func(o *envelope.Options) {
+		o.Suite = format.AES256GCMHKDFSHA512CommitKey
+		o.FrameLength = 64 << 10
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ec := map[string]string{"purpose": "example"}
+	msg, err := client.EncryptBytes(ctx, []byte("hello"), envelope.NewDefaultManager(writer), ec)
+	if err != nil {
+		log.Fatal(err)
+	}
+	pt, _, err := client.DecryptBytes(ctx, msg, envelope.NewDefaultManager(reader), ec)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%s\n", pt)
+
+	// Neither can do the other's job.
+	_, err = client.EncryptBytes(ctx, []byte("hello"), envelope.NewDefaultManager(reader), ec)
+	fmt.Println("reader encrypts:", errors.Is(err, keyring.ErrDecryptOnly))
+	_, _, err = client.DecryptBytes(ctx, msg, envelope.NewDefaultManager(writer), ec)
+	fmt.Println("writer decrypts:", errors.Is(err, keyring.ErrEncryptOnly))
+	// Output:
+	// hello
+	// reader encrypts: true
+	// writer decrypts: true
 }

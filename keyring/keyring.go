@@ -9,11 +9,14 @@
 package keyring
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/go-esdk/esdk/format"
 )
@@ -27,14 +30,12 @@ type Keyring interface {
 	// partly changed and must be discarded.
 	OnEncrypt(ctx context.Context, m *EncryptionMaterials) error
 	// OnDecrypt sets m.PlaintextDataKey from the first of edks it can
-	// unwrap. It returns an error matching ErrNoMatchingKey when it can
-	// unwrap none of them, and an error when m already has a data key.
+	// unwrap. It returns an error matching ErrNoMatchingKey (usually a
+	// *NoMatchingKeyError) when it can unwrap none of them, and one
+	// matching ErrDataKeyAlreadySet when m already has a data key. On
+	// error m.PlaintextDataKey stays unset.
 	OnDecrypt(ctx context.Context, m *DecryptionMaterials, edks []format.EncryptedDataKey) error
 }
-
-// ErrNoMatchingKey says a keyring could unwrap none of a message's
-// encrypted data keys: none was its own, or none of its own unwrapped.
-var ErrNoMatchingKey = errors.New("esdk/keyring: no encrypted data key could be unwrapped by this keyring")
 
 // EncryptionMaterials carry everything needed to encrypt one message.
 type EncryptionMaterials struct {
@@ -63,11 +64,52 @@ type DecryptionMaterials struct {
 	VerificationKey *ecdsa.PublicKey
 }
 
+// Clone returns a deep copy of m: its maps, slices and encrypted data keys
+// are copied, so the copy and m can be changed apart. The suite and the
+// signing key are shared; they are read-only. Clone of nil is nil.
+func (m *EncryptionMaterials) Clone() *EncryptionMaterials {
+	if m == nil {
+		return nil
+	}
+	c := *m
+	c.EncryptionContext = maps.Clone(m.EncryptionContext)
+	c.RequiredEncryptionContextKeys = slices.Clone(m.RequiredEncryptionContextKeys)
+	c.PlaintextDataKey = bytes.Clone(m.PlaintextDataKey)
+	if m.EncryptedDataKeys != nil {
+		c.EncryptedDataKeys = make([]format.EncryptedDataKey, len(m.EncryptedDataKeys))
+		for i, e := range m.EncryptedDataKeys {
+			c.EncryptedDataKeys[i] = format.EncryptedDataKey{
+				ProviderID:   e.ProviderID,
+				ProviderInfo: bytes.Clone(e.ProviderInfo),
+				Ciphertext:   bytes.Clone(e.Ciphertext),
+			}
+		}
+	}
+	return &c
+}
+
+// Clone returns a deep copy of m: its maps and slices are copied, so the
+// copy and m can be changed apart. The suite and the verification key are
+// shared; they are read-only. Clone of nil is nil.
+func (m *DecryptionMaterials) Clone() *DecryptionMaterials {
+	if m == nil {
+		return nil
+	}
+	c := *m
+	c.EncryptionContext = maps.Clone(m.EncryptionContext)
+	c.RequiredEncryptionContextKeys = slices.Clone(m.RequiredEncryptionContextKeys)
+	c.PlaintextDataKey = bytes.Clone(m.PlaintextDataKey)
+	return &c
+}
+
 // GenerateDataKey fills m.PlaintextDataKey with fresh random bytes of the
 // suite's key length. Keyrings that are generators call it.
 func GenerateDataKey(m *EncryptionMaterials) error {
 	if m.PlaintextDataKey != nil {
 		return nil
+	}
+	if m.Suite == nil {
+		return errNoSuite
 	}
 	k := make([]byte, m.Suite.KeyLength())
 	if _, err := rand.Read(k); err != nil {
@@ -79,8 +121,13 @@ func GenerateDataKey(m *EncryptionMaterials) error {
 
 // CheckDataKey reports whether key has the right length for suite.
 func CheckDataKey(suite *format.Suite, key []byte) error {
+	if suite == nil {
+		return errNoSuite
+	}
 	if len(key) != suite.KeyLength() {
 		return fmt.Errorf("esdk/keyring: data key is %d bytes, suite %s needs %d", len(key), suite.ID(), suite.KeyLength())
 	}
 	return nil
 }
+
+var errNoSuite = errors.New("esdk/keyring: the materials have no algorithm suite")

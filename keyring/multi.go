@@ -23,11 +23,14 @@ var _ Keyring = (*Multi)(nil)
 // at least one child; such a keyring only wraps a data key that the
 // materials already hold.
 func NewMulti(generator Keyring, children ...Keyring) (*Multi, error) {
+	if isNil(generator) {
+		generator = nil
+	}
 	if generator == nil && len(children) == 0 {
 		return nil, errors.New("esdk/keyring: multi-keyring needs a generator or at least one child")
 	}
 	for i, c := range children {
-		if c == nil {
+		if isNil(c) {
 			return nil, fmt.Errorf("esdk/keyring: multi-keyring child %d is nil", i)
 		}
 	}
@@ -40,7 +43,7 @@ func NewMulti(generator Keyring, children ...Keyring) (*Multi, error) {
 func (k *Multi) OnEncrypt(ctx context.Context, m *EncryptionMaterials) error {
 	if k.generator != nil {
 		if m.PlaintextDataKey != nil {
-			return errors.New("esdk/keyring: multi-keyring has a generator but the materials already have a data key")
+			return fmt.Errorf("%w: a multi-keyring with a generator makes the data key itself", ErrDataKeyAlreadySet)
 		}
 		if err := k.generator.OnEncrypt(ctx, m); err != nil {
 			return fmt.Errorf("esdk/keyring: multi-keyring generator: %w", err)
@@ -63,11 +66,13 @@ func (k *Multi) OnEncrypt(ctx context.Context, m *EncryptionMaterials) error {
 }
 
 // OnDecrypt tries the generator, then each child in order, and stops at
-// the first that sets the data key. When none does it returns a
-// *MultiError holding every keyring's error.
+// the first that sets the data key. Each keyring gets its own copy of the
+// unmodified materials, so a keyring that changes them and then fails
+// does not spoil the next one; only the winner's data key is kept. When
+// none sets one it returns a *MultiError holding every keyring's error.
 func (k *Multi) OnDecrypt(ctx context.Context, m *DecryptionMaterials, edks []format.EncryptedDataKey) error {
 	if m.PlaintextDataKey != nil {
-		return errHasDataKey
+		return ErrDataKeyAlreadySet
 	}
 	all := k.children
 	if k.generator != nil {
@@ -78,12 +83,15 @@ func (k *Multi) OnDecrypt(ctx context.Context, m *DecryptionMaterials, edks []fo
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("esdk/keyring: multi-keyring: %w", err)
 		}
-		err := kr.OnDecrypt(ctx, m, edks)
-		if err == nil && m.PlaintextDataKey == nil {
-			err = errors.New("esdk/keyring: keyring returned no error and no data key")
-		}
+		c := m.Clone()
+		err := kr.OnDecrypt(ctx, c, edks)
 		if err == nil {
-			return nil
+			if c.PlaintextDataKey == nil {
+				err = errors.New("esdk/keyring: keyring returned no error and no data key")
+			} else if err = CheckDataKey(m.Suite, c.PlaintextDataKey); err == nil {
+				m.PlaintextDataKey = c.PlaintextDataKey
+				return nil
+			}
 		}
 		errs = append(errs, err)
 	}

@@ -22,7 +22,7 @@ func newAES(t *testing.T, name string) *keyring.RawAES {
 
 func TestMultiRoundTrip(t *testing.T) {
 	gen := newAES(t, "generator")
-	child, err := keyring.NewRawRSA("ns", "child", keyring.OAEPSHA256, nil, rsaKey())
+	child, err := keyring.NewRawRSA("ns", "child", keyring.OAEPSHA256, &rsaKey().PublicKey, rsaKey())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +123,7 @@ func TestMultiDecryptErrors(t *testing.T) {
 			t.Errorf("errors.Is(err, %v) = false", target)
 		}
 	}
-	for _, want := range []string{"key service down", "no private key", `"ns" "aes"`} {
+	for _, want := range []string{"key service down", "no private key", `raw AES "ns"/"aes"`} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not mention %q", err, want)
 		}
@@ -148,8 +148,8 @@ func TestMultiDecryptHasDataKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := &keyring.DecryptionMaterials{Suite: suite256, PlaintextDataKey: randBytes(32)}
-	if err := multi.OnDecrypt(context.Background(), m, nil); err == nil || errors.Is(err, keyring.ErrNoMatchingKey) {
-		t.Fatalf("got %v, want a fatal error", err)
+	if err := multi.OnDecrypt(context.Background(), m, nil); !errors.Is(err, keyring.ErrDataKeyAlreadySet) {
+		t.Fatalf("got %v, want ErrDataKeyAlreadySet", err)
 	}
 	if c.calls != 0 {
 		t.Fatal("a keyring was called")
@@ -272,5 +272,103 @@ func TestNewMultiErrors(t *testing.T) {
 	}
 	if _, err := keyring.NewMulti(newAES(t, "a"), nil); err == nil {
 		t.Error("nil child: no error")
+	}
+	var nilAES *keyring.RawAES
+	if _, err := keyring.NewMulti(newAES(t, "a"), nilAES); err == nil {
+		t.Error("nil *RawAES child: no error")
+	}
+	if _, err := keyring.NewMulti(nilAES); err == nil {
+		t.Error("nil *RawAES generator and no child: no error")
+	}
+	// A nil generator in an interface is no generator.
+	multi, err := keyring.NewMulti(nilAES, newAES(t, "a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := multi.OnEncrypt(context.Background(), &keyring.EncryptionMaterials{Suite: suite256}); err == nil {
+		t.Error("no generator and no data key: no error")
+	}
+}
+
+// TestMultiDecryptUnmodifiedMaterials checks that each keyring gets the
+// materials as they came in: a keyring that sets a data key, changes the
+// context and then fails does not spoil the next one.
+func TestMultiDecryptUnmodifiedMaterials(t *testing.T) {
+	ec := map[string]string{"k": "v"}
+	good := newAES(t, "good")
+	em := encrypt(t, good, suite256, ec)
+	spoiler := funcKeyring{dec: func(_ context.Context, m *keyring.DecryptionMaterials, _ []format.EncryptedDataKey) error {
+		m.PlaintextDataKey = randBytes(32)
+		m.EncryptionContext["k"] = "spoiled"
+		m.EncryptionContext["extra"] = "x"
+		m.RequiredEncryptionContextKeys = append(m.RequiredEncryptionContextKeys, "extra")
+		return &keyring.NoMatchingKeyError{Keyring: "spoiler"}
+	}}
+	for _, order := range [][]keyring.Keyring{{spoiler, good}, {spoiler, spoiler, good}} {
+		multi, err := keyring.NewMulti(order[0], order[1:]...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := &keyring.DecryptionMaterials{Suite: suite256, EncryptionContext: map[string]string{"k": "v"}, RequiredEncryptionContextKeys: []string{}}
+		if err := multi.OnDecrypt(context.Background(), m, em.EncryptedDataKeys); err != nil {
+			t.Fatalf("the keyring after a spoiler: %v", err)
+		}
+		if !bytes.Equal(m.PlaintextDataKey, em.PlaintextDataKey) {
+			t.Fatal("got the spoiler's data key")
+		}
+		if len(m.EncryptionContext) != 1 || m.EncryptionContext["k"] != "v" || len(m.RequiredEncryptionContextKeys) != 0 {
+			t.Fatalf("the caller's materials changed: %v %v", m.EncryptionContext, m.RequiredEncryptionContextKeys)
+		}
+	}
+	// When all fail, the caller's materials have no data key.
+	multi, err := keyring.NewMulti(spoiler, spoiler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := &keyring.DecryptionMaterials{Suite: suite256, EncryptionContext: map[string]string{"k": "v"}}
+	if err := multi.OnDecrypt(context.Background(), m, em.EncryptedDataKeys); !errors.Is(err, keyring.ErrNoMatchingKey) {
+		t.Fatalf("got %v, want ErrNoMatchingKey", err)
+	}
+	if m.PlaintextDataKey != nil || m.EncryptionContext["k"] != "v" {
+		t.Fatal("a failing keyring changed the caller's materials")
+	}
+}
+
+func TestMultiDecryptWrongKeyLength(t *testing.T) {
+	short := &counter{key: randBytes(16)}
+	right := &counter{key: randBytes(32)}
+	multi, err := keyring.NewMulti(short, right)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := decrypt(multi, suite256, nil, nil)
+	if err != nil || !bytes.Equal(got, right.key) {
+		t.Fatalf("got %v, want the key of the second keyring", err)
+	}
+}
+
+// TestMultiErrorNoMatchingKeyError checks that the *NoMatchingKeyError of
+// each keyring stays reachable through a multi-keyring's error.
+func TestMultiErrorNoMatchingKeyError(t *testing.T) {
+	a, b := newAES(t, "a"), newAES(t, "b")
+	em := encrypt(t, a, suite256, nil)
+	em.EncryptedDataKeys[0].ProviderInfo[0] ^= 1 // a's key no more
+	bad := encrypt(t, b, suite256, nil).EncryptedDataKeys[0]
+	bad.Ciphertext[0] ^= 1
+	multi, err := keyring.NewMulti(a, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = decrypt(multi, suite256, nil, append(em.EncryptedDataKeys, bad))
+	var me *keyring.MultiError
+	if !errors.As(err, &me) || len(me.Errors) != 2 {
+		t.Fatalf("got %v, want a *MultiError of 2", err)
+	}
+	var nm *keyring.NoMatchingKeyError
+	if !errors.As(me.Errors[1], &nm) || nm.Keyring != `raw AES "ns"/"b"` || len(nm.Causes) != 1 {
+		t.Fatalf("second error %v, want a *NoMatchingKeyError of b with one cause", me.Errors[1])
+	}
+	if !errors.As(me.Errors[0], &nm) || nm.Keyring != `raw AES "ns"/"a"` || len(nm.Causes) != 0 {
+		t.Fatalf("first error %v, want a *NoMatchingKeyError of a without causes", me.Errors[0])
 	}
 }

@@ -3,11 +3,10 @@ package keyring
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"unicode/utf8"
 )
-
-var errHasDataKey = errors.New("esdk/keyring: the decryption materials already have a data key")
 
 // checkNames validates the namespace and name of a raw keyring: both
 // non-empty UTF-8, short enough for the header's 2-byte length fields once
@@ -29,27 +28,21 @@ func checkNames(namespace, name string, extraInfo int) error {
 	return nil
 }
 
-// noKeyError is ErrNoMatchingKey with the reasons why the keyring's own
-// encrypted data keys, if any, did not unwrap.
-type noKeyError struct {
-	keyring string
-	causes  []error
+// describe names a raw keyring in errors: kind "AES" or "RSA".
+func describe(kind, namespace, name string) string {
+	return fmt.Sprintf("raw %s %q/%q", kind, namespace, name)
 }
 
-func (e *noKeyError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%v (%s)", ErrNoMatchingKey, e.keyring)
-	for i, c := range e.causes {
-		if i == 0 {
-			b.WriteString(": ")
-		} else {
-			b.WriteString("; ")
-		}
-		b.WriteString(c.Error())
+// isNil reports whether v is nil or a nil pointer, map, slice, channel or
+// function in an interface, so that constructors refuse it with an error
+// instead of panicking later.
+func isNil(v any) bool {
+	if v == nil {
+		return true
 	}
-	return b.String()
-}
-
-func (e *noKeyError) Unwrap() []error {
-	return append([]error{ErrNoMatchingKey}, e.causes...)
+	switch r := reflect.ValueOf(v); r.Kind() {
+	case reflect.Pointer, reflect.Map, reflect.Slice, reflect.Chan, reflect.Func, reflect.Interface:
+		return r.IsNil()
+	}
+	return false
 }

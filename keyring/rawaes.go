@@ -6,6 +6,7 @@ import (
 	"crypto/cipher"
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/go-esdk/esdk/format"
@@ -14,26 +15,51 @@ import (
 // Raw AES provider info: key name ‖ tag length in bits (4) ‖ IV length (4) ‖ IV.
 const (
 	rawAESTagBits  = 128
+	rawAESTagLen   = rawAESTagBits / 8
 	rawAESIVLength = 12
 	rawAESInfoTail = 4 + 4 + rawAESIVLength
 )
 
-// RawAES wraps data keys with a local AES-GCM key, in the wire format of
-// the raw AES keyrings of the other ESDK implementations. The encryption
+// AESWrappingKey is an AES-GCM wrapping key for the raw AES keyring's wire
+// format that may live outside the process, in an HSM or a key service:
+// unlike cipher.AEAD, its calls take a context and can fail.
+// Implementations must be safe for concurrent use.
+type AESWrappingKey interface {
+	// Seal returns the AES-GCM ciphertext of plaintext followed by the
+	// 16-byte tag, under iv (12 bytes) and aad.
+	Seal(ctx context.Context, iv, plaintext, aad []byte) ([]byte, error)
+	// Open checks and removes the tag of ciphertext (which ends with it)
+	// and returns the plaintext; any failure is an error.
+	Open(ctx context.Context, iv, ciphertext, aad []byte) ([]byte, error)
+}
+
+// gcmKey is an in-process AESWrappingKey.
+type gcmKey struct{ aead cipher.AEAD }
+
+func (k gcmKey) Seal(_ context.Context, iv, plaintext, aad []byte) ([]byte, error) {
+	return k.aead.Seal(nil, iv, plaintext, aad), nil
+}
+
+func (k gcmKey) Open(_ context.Context, iv, ciphertext, aad []byte) ([]byte, error) {
+	return k.aead.Open(nil, iv, ciphertext, aad)
+}
+
+// RawAES wraps data keys with an AES-GCM key, in the wire format of the
+// raw AES keyrings of the other ESDK implementations. The encryption
 // context is authenticated as the AAD of the wrapping.
 type RawAES struct {
 	namespace string
 	name      string
-	aead      cipher.AEAD
+	key       AESWrappingKey
 }
 
 var _ Keyring = (*RawAES)(nil)
 
-// NewRawAES returns a raw AES keyring. The wrapping key must be 16, 24 or
-// 32 bytes (AES-128, AES-192 or AES-256); the keyring keeps no reference
-// to it. The namespace is the encrypted data keys' provider id and must not
-// start with "aws-kms"; the name is the key name written in their provider
-// info.
+// NewRawAES returns a raw AES keyring over a key held in memory. The
+// wrapping key must be 16, 24 or 32 bytes (AES-128, AES-192 or AES-256);
+// the keyring keeps no reference to the slice. The namespace is the
+// encrypted data keys' provider id and must not start with "aws-kms"; the
+// name is the key name written in their provider info.
 func NewRawAES(namespace, name string, wrappingKey []byte) (*RawAES, error) {
 	if err := checkNames(namespace, name, rawAESInfoTail); err != nil {
 		return nil, err
@@ -51,12 +77,30 @@ func NewRawAES(namespace, name string, wrappingKey []byte) (*RawAES, error) {
 	if err != nil {
 		return nil, fmt.Errorf("esdk/keyring: raw AES wrapping key: %w", err)
 	}
-	return &RawAES{namespace: namespace, name: name, aead: aead}, nil
+	return NewRawAESWithKey(namespace, name, gcmKey{aead})
 }
+
+// NewRawAESWithKey returns a raw AES keyring over a wrapping key handle,
+// such as a key in an HSM. It writes the same wire format as [NewRawAES]:
+// the provider id is the namespace, the provider info is the name, the tag
+// length in bits, the IV length and the IV; the AAD is the serialized
+// encryption context. The keyring picks a fresh random 12-byte IV for
+// every data key it wraps.
+func NewRawAESWithKey(namespace, name string, key AESWrappingKey) (*RawAES, error) {
+	if err := checkNames(namespace, name, rawAESInfoTail); err != nil {
+		return nil, err
+	}
+	if isNil(key) {
+		return nil, errors.New("esdk/keyring: raw AES keyring needs a wrapping key")
+	}
+	return &RawAES{namespace: namespace, name: name, key: key}, nil
+}
+
+func (k *RawAES) desc() string { return describe("AES", k.namespace, k.name) }
 
 // OnEncrypt generates the data key if m has none, then appends an
 // encrypted data key that wraps it.
-func (k *RawAES) OnEncrypt(_ context.Context, m *EncryptionMaterials) error {
+func (k *RawAES) OnEncrypt(ctx context.Context, m *EncryptionMaterials) error {
 	if err := GenerateDataKey(m); err != nil {
 		return err
 	}
@@ -65,7 +109,7 @@ func (k *RawAES) OnEncrypt(_ context.Context, m *EncryptionMaterials) error {
 	}
 	aad, err := format.MarshalEncryptionContext(m.EncryptionContext)
 	if err != nil {
-		return fmt.Errorf("esdk/keyring: raw AES keyring: %w", err)
+		return fmt.Errorf("esdk/keyring: %s: %w", k.desc(), err)
 	}
 	n := len(k.name)
 	info := make([]byte, n+rawAESInfoTail)
@@ -74,25 +118,35 @@ func (k *RawAES) OnEncrypt(_ context.Context, m *EncryptionMaterials) error {
 	binary.BigEndian.PutUint32(info[n+4:], rawAESIVLength)
 	iv := info[n+8:]
 	if _, err := rand.Read(iv); err != nil {
-		return fmt.Errorf("esdk/keyring: raw AES keyring: generating an IV: %w", err)
+		return fmt.Errorf("esdk/keyring: %s: generating an IV: %w", k.desc(), err)
+	}
+	ct, err := k.key.Seal(ctx, iv, m.PlaintextDataKey, aad)
+	if err != nil {
+		return fmt.Errorf("esdk/keyring: %s: wrapping the data key: %w", k.desc(), err)
+	}
+	if want := len(m.PlaintextDataKey) + rawAESTagLen; len(ct) != want {
+		return fmt.Errorf("esdk/keyring: %s: the wrapping key returned %d bytes, want %d", k.desc(), len(ct), want)
 	}
 	m.EncryptedDataKeys = append(m.EncryptedDataKeys, format.EncryptedDataKey{
 		ProviderID:   k.namespace,
 		ProviderInfo: info,
-		Ciphertext:   k.aead.Seal(nil, iv, m.PlaintextDataKey, aad),
+		Ciphertext:   ct,
 	})
 	return nil
 }
 
 // OnDecrypt sets m.PlaintextDataKey from the first of this keyring's
 // encrypted data keys that unwraps under m's encryption context.
-func (k *RawAES) OnDecrypt(_ context.Context, m *DecryptionMaterials, edks []format.EncryptedDataKey) error {
+func (k *RawAES) OnDecrypt(ctx context.Context, m *DecryptionMaterials, edks []format.EncryptedDataKey) error {
 	if m.PlaintextDataKey != nil {
-		return errHasDataKey
+		return ErrDataKeyAlreadySet
+	}
+	if m.Suite == nil {
+		return errNoSuite
 	}
 	aad, err := format.MarshalEncryptionContext(m.EncryptionContext)
 	if err != nil {
-		return fmt.Errorf("esdk/keyring: raw AES keyring: %w", err)
+		return fmt.Errorf("esdk/keyring: %s: %w", k.desc(), err)
 	}
 	var causes []error
 	for i, edk := range edks {
@@ -100,11 +154,17 @@ func (k *RawAES) OnDecrypt(_ context.Context, m *DecryptionMaterials, edks []for
 		if !ok {
 			continue
 		}
-		if want := m.Suite.KeyLength() + k.aead.Overhead(); len(edk.Ciphertext) != want {
+		if want := m.Suite.KeyLength() + rawAESTagLen; len(edk.Ciphertext) != want {
 			causes = append(causes, fmt.Errorf("encrypted data key %d: ciphertext is %d bytes, want %d", i, len(edk.Ciphertext), want))
 			continue
 		}
-		key, err := k.aead.Open(nil, iv, edk.Ciphertext, aad)
+		key, err := k.key.Open(ctx, iv, edk.Ciphertext, aad)
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			return fmt.Errorf("esdk/keyring: %s: %w", k.desc(), ctxErr)
+		}
+		if err == nil && len(key) != m.Suite.KeyLength() {
+			err = fmt.Errorf("the wrapping key returned %d bytes, want %d", len(key), m.Suite.KeyLength())
+		}
 		if err != nil {
 			causes = append(causes, fmt.Errorf("encrypted data key %d: %w (wrong key or encryption context?)", i, err))
 			continue
@@ -112,7 +172,7 @@ func (k *RawAES) OnDecrypt(_ context.Context, m *DecryptionMaterials, edks []for
 		m.PlaintextDataKey = key
 		return nil
 	}
-	return &noKeyError{keyring: fmt.Sprintf("raw AES keyring %q %q", k.namespace, k.name), causes: causes}
+	return &NoMatchingKeyError{Keyring: k.desc(), Causes: causes}
 }
 
 // iv returns the wrapping IV of edk when edk is this keyring's: same

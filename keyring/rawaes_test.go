@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/go-esdk/esdk/format"
@@ -195,8 +196,8 @@ func TestRawAESHasDataKey(t *testing.T) {
 	em := encrypt(t, kr, suite256, nil)
 	m := &keyring.DecryptionMaterials{Suite: suite256, PlaintextDataKey: randBytes(32)}
 	err = kr.OnDecrypt(context.Background(), m, em.EncryptedDataKeys)
-	if err == nil || errors.Is(err, keyring.ErrNoMatchingKey) {
-		t.Fatalf("got %v, want a fatal error", err)
+	if !errors.Is(err, keyring.ErrDataKeyAlreadySet) || errors.Is(err, keyring.ErrNoMatchingKey) {
+		t.Fatalf("got %v, want ErrDataKeyAlreadySet", err)
 	}
 }
 
@@ -268,5 +269,146 @@ func TestNewRawAESErrors(t *testing.T) {
 	}
 	if _, err := keyring.NewRawAES("ns", strings.Repeat("n", 0xFFFF-20), randBytes(16)); err != nil {
 		t.Errorf("longest name: %v", err)
+	}
+}
+
+// handle is an AESWrappingKey outside crypto/cipher, as an HSM key would
+// be: it records the contexts it is called with and can fail.
+type handle struct {
+	aead    cipher.AEAD
+	err     error
+	extra   int // bytes added to what Seal and Open return
+	ctxs    []context.Context
+	callsMu sync.Mutex
+}
+
+func newHandle(t *testing.T, key []byte) *handle {
+	t.Helper()
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gcm, err := cipher.NewGCM(block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &handle{aead: gcm}
+}
+
+func (h *handle) Seal(ctx context.Context, iv, plaintext, aad []byte) ([]byte, error) {
+	h.callsMu.Lock()
+	h.ctxs = append(h.ctxs, ctx)
+	h.callsMu.Unlock()
+	if h.err != nil {
+		return nil, h.err
+	}
+	return append(h.aead.Seal(nil, iv, plaintext, aad), make([]byte, h.extra)...), nil
+}
+
+func (h *handle) Open(ctx context.Context, iv, ciphertext, aad []byte) ([]byte, error) {
+	h.callsMu.Lock()
+	h.ctxs = append(h.ctxs, ctx)
+	h.callsMu.Unlock()
+	if h.err != nil {
+		return nil, h.err
+	}
+	pt, err := h.aead.Open(nil, iv, ciphertext, aad)
+	if err != nil {
+		return nil, err
+	}
+	return append(pt, make([]byte, h.extra)...), nil
+}
+
+func TestNewRawAESWithKey(t *testing.T) {
+	key := randBytes(32)
+	h := newHandle(t, key)
+	kr, err := keyring.NewRawAESWithKey("ns", "name", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem, err := keyring.NewRawAES("ns", "name", key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ec := map[string]string{"k": "v"}
+	ctx := context.WithValue(context.Background(), ctxKey{}, "caller")
+	// Same wire format as NewRawAES: each unwraps what the other wraps.
+	m := &keyring.EncryptionMaterials{Suite: suite256, EncryptionContext: ec}
+	if err := kr.OnEncrypt(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := decrypt(mem, suite256, ec, m.EncryptedDataKeys); err != nil || !bytes.Equal(got, m.PlaintextDataKey) {
+		t.Fatalf("NewRawAES unwrapping: %v", err)
+	}
+	em := encrypt(t, mem, suite256, ec)
+	dm := &keyring.DecryptionMaterials{Suite: suite256, EncryptionContext: ec}
+	if err := kr.OnDecrypt(ctx, dm, em.EncryptedDataKeys); err != nil || !bytes.Equal(dm.PlaintextDataKey, em.PlaintextDataKey) {
+		t.Fatalf("NewRawAESWithKey unwrapping: %v", err)
+	}
+	if len(h.ctxs) != 2 || h.ctxs[0].Value(ctxKey{}) != "caller" || h.ctxs[1].Value(ctxKey{}) != "caller" {
+		t.Fatalf("the key handle did not get the caller's context: %v", h.ctxs)
+	}
+	// Two wrappings of one data key use two IVs.
+	m2 := &keyring.EncryptionMaterials{Suite: suite256, EncryptionContext: ec, PlaintextDataKey: m.PlaintextDataKey}
+	if err := kr.OnEncrypt(ctx, m2); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(m.EncryptedDataKeys[0].ProviderInfo, m2.EncryptedDataKeys[0].ProviderInfo) {
+		t.Fatal("the IV was reused")
+	}
+}
+
+func TestRawAESKeyHandleFails(t *testing.T) {
+	key := randBytes(32)
+	h := newHandle(t, key)
+	kr, err := keyring.NewRawAESWithKey("ns", "name", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	em := encrypt(t, kr, suite256, nil)
+	errDown := errors.New("hsm: session closed")
+	h.err = errDown
+
+	m := &keyring.EncryptionMaterials{Suite: suite256}
+	if err := kr.OnEncrypt(context.Background(), m); !errors.Is(err, errDown) || len(m.EncryptedDataKeys) != 0 {
+		t.Fatalf("OnEncrypt: got %v and %d encrypted data keys, want the handle's error and none", err, len(m.EncryptedDataKeys))
+	}
+	_, err = decrypt(kr, suite256, nil, em.EncryptedDataKeys)
+	var nm *keyring.NoMatchingKeyError
+	if !errors.As(err, &nm) || !errors.Is(err, errDown) || len(nm.Causes) != 1 {
+		t.Fatalf("OnDecrypt: got %v, want a *NoMatchingKeyError with the handle's error", err)
+	}
+	checkErrText(t, err, key, em.PlaintextDataKey)
+
+	// A handle that returns the wrong number of bytes is an error too.
+	h.err, h.extra = nil, 1
+	if err := kr.OnEncrypt(context.Background(), &keyring.EncryptionMaterials{Suite: suite256}); err == nil {
+		t.Fatal("OnEncrypt: a ciphertext one byte too long was accepted")
+	}
+	if _, err := decrypt(kr, suite256, nil, em.EncryptedDataKeys); !errors.Is(err, keyring.ErrNoMatchingKey) {
+		t.Fatalf("OnDecrypt: got %v for a data key one byte too long, want ErrNoMatchingKey", err)
+	}
+
+	// A canceled context is a failure of the call, not "not my key".
+	h.extra = 0
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	dm := &keyring.DecryptionMaterials{Suite: suite256}
+	if err := kr.OnDecrypt(ctx, dm, em.EncryptedDataKeys); !errors.Is(err, context.Canceled) || errors.Is(err, keyring.ErrNoMatchingKey) || dm.PlaintextDataKey != nil {
+		t.Fatalf("got %v, want context.Canceled and no data key", err)
+	}
+}
+
+func TestNewRawAESWithKeyErrors(t *testing.T) {
+	var nilHandle *handle
+	for _, key := range []keyring.AESWrappingKey{nil, nilHandle} {
+		if kr, err := keyring.NewRawAESWithKey("ns", "name", key); err == nil || kr != nil {
+			t.Errorf("%T: got %v, %v; want an error", key, kr, err)
+		} else {
+			checkErrText(t, err)
+		}
+	}
+	if _, err := keyring.NewRawAESWithKey("aws-kms", "name", newHandle(t, randBytes(16))); err == nil {
+		t.Error("aws-kms namespace: no error")
 	}
 }

@@ -3,23 +3,20 @@ package keyring
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha1"
-	"crypto/sha256"
-	"crypto/sha512"
+	_ "crypto/sha1" // OAEP-SHA1
+	_ "crypto/sha256"
+	_ "crypto/sha512"
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"hash"
+	"io"
 
 	"github.com/go-esdk/esdk/format"
 )
-
-// ErrEncryptOnly says a keyring was asked to decrypt but holds no key that
-// can: a configuration error, not a message that is not for this keyring.
-var ErrEncryptOnly = errors.New("esdk/keyring: keyring can only encrypt")
 
 // RSAPadding is the padding of a raw RSA keyring. OAEP uses MGF1 with the
 // same hash and an empty label. The zero value is not a valid padding.
@@ -27,8 +24,11 @@ type RSAPadding int
 
 const (
 	// PKCS1 is PKCS #1 v1.5 padding. It exists to exchange messages with
-	// systems that use it; whether its decryption fails reveals secret
-	// information to whoever can observe it, so prefer OAEP.
+	// systems that use it; prefer OAEP. Decryption uses implicit
+	// rejection: a ciphertext whose padding is wrong, or whose payload is
+	// not a data key of the suite's length, unwraps to a random key, so it
+	// fails later exactly like a well-formed one for another key, and the
+	// error reveals nothing about the padding (no Bleichenbacher oracle).
 	PKCS1 RSAPadding = iota + 1
 	OAEPSHA1
 	OAEPSHA256
@@ -52,129 +52,214 @@ func (p RSAPadding) String() string {
 	return fmt.Sprintf("RSAPadding(%d)", int(p))
 }
 
-// newHash returns the OAEP hash, or nil for PKCS1.
-func (p RSAPadding) newHash() hash.Hash {
+// hash returns the OAEP hash, or 0 for PKCS1.
+func (p RSAPadding) hash() crypto.Hash {
 	switch p {
 	case OAEPSHA1:
-		return sha1.New()
+		return crypto.SHA1
 	case OAEPSHA256:
-		return sha256.New()
+		return crypto.SHA256
 	case OAEPSHA384:
-		return sha512.New384()
+		return crypto.SHA384
 	case OAEPSHA512:
-		return sha512.New()
+		return crypto.SHA512
 	}
-	return nil
+	return 0
 }
 
-// RawRSA wraps data keys with a local RSA key, in the wire format of the
+// ContextDecrypter is a crypto.Decrypter whose decryption can take the
+// caller's context, such as an HSM or key-service key. A raw RSA keyring
+// over a decrypter that implements it calls DecryptContext instead of
+// Decrypt.
+type ContextDecrypter interface {
+	DecryptContext(ctx context.Context, rand io.Reader, msg []byte, opts crypto.DecrypterOpts) ([]byte, error)
+}
+
+// RawRSA wraps data keys with an RSA key pair, in the wire format of the
 // raw RSA keyrings of the other ESDK implementations. The encryption
 // context plays no part in the wrapping.
 type RawRSA struct {
 	namespace string
 	name      string
 	padding   RSAPadding
-	pub       *rsa.PublicKey
-	priv      *rsa.PrivateKey // nil for an encrypt-only keyring
+	pub       *rsa.PublicKey   // nil for a decrypt-only keyring
+	priv      crypto.Decrypter // nil for an encrypt-only keyring
+	privSize  int              // modulus bytes of priv
 }
 
 var _ Keyring = (*RawRSA)(nil)
 
-// NewRawRSA returns a raw RSA keyring. Either key may be nil, not both;
-// with only a private key its public part encrypts, with only a public key
-// the keyring can encrypt but not decrypt. The keys must not be changed
-// afterwards. The namespace is the encrypted data keys' provider id and
-// must not start with "aws-kms"; the name is their provider info.
+// NewRawRSA returns a raw RSA keyring over keys held in memory. Either key
+// may be nil, not both. The keyring encrypts with the public key only: it
+// never derives one from the private key, as the ESDK specification
+// requires, so a keyring with only a private key can decrypt but not
+// encrypt (OnEncrypt returns an error matching [ErrDecryptOnly]), and one
+// with only a public key can encrypt but not decrypt ([ErrEncryptOnly]).
+// To do both, pass both, such as &priv.PublicKey and priv. The keys must
+// not be changed afterwards. The namespace is the encrypted data keys'
+// provider id and must not start with "aws-kms"; the name is their
+// provider info.
 func NewRawRSA(namespace, name string, padding RSAPadding, publicKey *rsa.PublicKey, privateKey *rsa.PrivateKey) (*RawRSA, error) {
+	if privateKey == nil {
+		return NewRawRSAWithKeys(namespace, name, padding, publicKey, nil)
+	}
+	return NewRawRSAWithKeys(namespace, name, padding, publicKey, privateKey)
+}
+
+// NewRawRSAWithKeys is [NewRawRSA] over a private key handle: priv may be
+// any crypto.Decrypter whose Public method returns an *rsa.PublicKey, such
+// as an *rsa.PrivateKey or a key in an HSM. A decrypter that also
+// implements [ContextDecrypter] is called with the caller's context. It is
+// passed *rsa.OAEPOptions{Hash: h} for the OAEP paddings and
+// *rsa.PKCS1v15DecryptOptions{SessionKeyLen: suite key length} for PKCS1;
+// a decrypter other than *rsa.PrivateKey should then reject implicitly, as
+// crypto/rsa does, and at least must not tell padding failures apart by
+// timing. Either key may be nil, not both; pub, when given, must be the
+// public key of priv.
+func NewRawRSAWithKeys(namespace, name string, padding RSAPadding, pub *rsa.PublicKey, priv crypto.Decrypter) (*RawRSA, error) {
 	if err := checkNames(namespace, name, 0); err != nil {
 		return nil, err
 	}
 	if padding < PKCS1 || padding > OAEPSHA512 {
 		return nil, fmt.Errorf("esdk/keyring: unknown RSA padding %v", padding)
 	}
-	if privateKey != nil {
-		if err := privateKey.Validate(); err != nil {
-			return nil, fmt.Errorf("esdk/keyring: raw RSA private key: %w", err)
-		}
-		if publicKey == nil {
-			publicKey = &privateKey.PublicKey
-		} else if !publicKey.Equal(&privateKey.PublicKey) {
-			return nil, errors.New("esdk/keyring: raw RSA public key does not belong to the private key")
-		}
+	if isNil(priv) {
+		priv = nil
 	}
-	if publicKey == nil {
+	if pub == nil && priv == nil {
 		return nil, errors.New("esdk/keyring: raw RSA keyring needs a public key, a private key or both")
 	}
-	if publicKey.N == nil || publicKey.N.Sign() <= 0 {
-		return nil, errors.New("esdk/keyring: raw RSA public key has no modulus")
+	k := &RawRSA{namespace: namespace, name: name, padding: padding, pub: pub, priv: priv}
+	sizeKey := pub
+	if pub != nil {
+		if err := checkRSAPublicKey(pub); err != nil {
+			return nil, fmt.Errorf("esdk/keyring: raw RSA public key: %w", err)
+		}
+	}
+	if priv != nil {
+		if rk, ok := priv.(*rsa.PrivateKey); ok {
+			if err := rk.Validate(); err != nil {
+				return nil, fmt.Errorf("esdk/keyring: raw RSA private key: %w", err)
+			}
+		}
+		privPub, ok := priv.Public().(*rsa.PublicKey)
+		if !ok || privPub == nil {
+			return nil, fmt.Errorf("esdk/keyring: raw RSA private key's public key is a %T, not an *rsa.PublicKey", priv.Public())
+		}
+		if err := checkRSAPublicKey(privPub); err != nil {
+			return nil, fmt.Errorf("esdk/keyring: raw RSA private key: %w", err)
+		}
+		if pub != nil && !pub.Equal(privPub) {
+			return nil, errors.New("esdk/keyring: raw RSA public key does not belong to the private key")
+		}
+		k.privSize = privPub.Size()
+		sizeKey = privPub
 	}
 	// The longest data key (32 bytes) must fit in one RSA block.
 	overhead := 11
-	if h := padding.newHash(); h != nil {
+	if h := padding.hash(); h != 0 {
 		overhead = 2*h.Size() + 2
 	}
-	if publicKey.Size()-overhead < 32 {
-		return nil, fmt.Errorf("esdk/keyring: a %d-bit RSA key is too small for %v padding", publicKey.N.BitLen(), padding)
+	if sizeKey.Size()-overhead < 32 {
+		return nil, fmt.Errorf("esdk/keyring: a %d-bit RSA key is too small for %v padding", sizeKey.N.BitLen(), padding)
 	}
-	return &RawRSA{namespace: namespace, name: name, padding: padding, pub: publicKey, priv: privateKey}, nil
+	return k, nil
 }
 
-// NewRawRSAFromPEM is [NewRawRSA] with the key read from one PEM block: a
-// PKCS #1 ("RSA PRIVATE KEY") or PKCS #8 ("PRIVATE KEY") private key, or an
-// SPKI ("PUBLIC KEY") or PKCS #1 ("RSA PUBLIC KEY") public key. Encrypted
-// PEM is not supported.
+func checkRSAPublicKey(pub *rsa.PublicKey) error {
+	if pub.N == nil || pub.N.Sign() <= 0 {
+		return errors.New("no modulus")
+	}
+	if pub.E < 3 || pub.E&1 == 0 {
+		return fmt.Errorf("public exponent %d is not an odd number of 3 or more", pub.E)
+	}
+	return nil
+}
+
+// NewRawRSAFromPEM is [NewRawRSA] with the keys read from PEM: one private
+// key block, one public key block, or one of each in either order. A
+// private key is PKCS #1 ("RSA PRIVATE KEY") or PKCS #8 ("PRIVATE KEY"); a
+// public key is SPKI ("PUBLIC KEY") or PKCS #1 ("RSA PUBLIC KEY"). A
+// private key alone gives a keyring that can only decrypt; add the public
+// key block to encrypt too. Encrypted PEM is not supported.
 func NewRawRSAFromPEM(namespace, name string, padding RSAPadding, pemData []byte) (*RawRSA, error) {
-	block, rest := pem.Decode(pemData)
-	if block == nil {
-		return nil, errors.New("esdk/keyring: no PEM block found")
-	}
-	if len(bytes.TrimSpace(rest)) != 0 {
-		return nil, errors.New("esdk/keyring: data after the PEM block; want exactly one key")
-	}
-	if len(block.Headers) != 0 {
-		return nil, errors.New("esdk/keyring: PEM block has headers; encrypted PEM is not supported")
-	}
 	var (
 		pub  *rsa.PublicKey
 		priv *rsa.PrivateKey
-		err  error
+		rest = pemData
+	)
+	for n := 0; ; n++ {
+		var block *pem.Block
+		block, rest = pem.Decode(rest)
+		if block == nil {
+			if n == 0 {
+				return nil, errors.New("esdk/keyring: no PEM block found")
+			}
+			if len(bytes.TrimSpace(rest)) != 0 {
+				return nil, errors.New("esdk/keyring: data after the PEM blocks that is not PEM")
+			}
+			break
+		}
+		if len(block.Headers) != 0 {
+			return nil, errors.New("esdk/keyring: PEM block has headers; encrypted PEM is not supported")
+		}
+		k, err := parseRSAKeyBlock(block)
+		if err != nil {
+			return nil, err
+		}
+		switch k := k.(type) {
+		case *rsa.PrivateKey:
+			if priv != nil {
+				return nil, errors.New("esdk/keyring: two private keys in the PEM data; want at most one")
+			}
+			priv = k
+		case *rsa.PublicKey:
+			if pub != nil {
+				return nil, errors.New("esdk/keyring: two public keys in the PEM data; want at most one")
+			}
+			pub = k
+		}
+	}
+	return NewRawRSA(namespace, name, padding, pub, priv)
+}
+
+// parseRSAKeyBlock returns the *rsa.PrivateKey or *rsa.PublicKey of block.
+func parseRSAKeyBlock(block *pem.Block) (any, error) {
+	var (
+		key any
+		err error
 	)
 	switch block.Type {
 	case "RSA PRIVATE KEY":
-		priv, err = x509.ParsePKCS1PrivateKey(block.Bytes)
+		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
 	case "PRIVATE KEY":
-		var key any
-		if key, err = x509.ParsePKCS8PrivateKey(block.Bytes); err == nil {
-			var ok bool
-			if priv, ok = key.(*rsa.PrivateKey); !ok {
-				return nil, fmt.Errorf("esdk/keyring: PKCS #8 key is a %T, not an RSA key", key)
-			}
-		}
+		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
 	case "PUBLIC KEY":
-		var key any
-		if key, err = x509.ParsePKIXPublicKey(block.Bytes); err == nil {
-			var ok bool
-			if pub, ok = key.(*rsa.PublicKey); !ok {
-				return nil, fmt.Errorf("esdk/keyring: public key is a %T, not an RSA key", key)
-			}
-		}
+		key, err = x509.ParsePKIXPublicKey(block.Bytes)
 	case "RSA PUBLIC KEY":
-		pub, err = x509.ParsePKCS1PublicKey(block.Bytes)
+		key, err = x509.ParsePKCS1PublicKey(block.Bytes)
 	default:
 		return nil, fmt.Errorf("esdk/keyring: PEM block %q is not an RSA key", block.Type)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("esdk/keyring: parsing %q PEM block: %w", block.Type, err)
 	}
-	return NewRawRSA(namespace, name, padding, pub, priv)
+	switch key.(type) {
+	case *rsa.PrivateKey, *rsa.PublicKey:
+		return key, nil
+	}
+	return nil, fmt.Errorf("esdk/keyring: %q PEM block holds a %T, not an RSA key", block.Type, key)
 }
 
-// CanDecrypt reports whether the keyring has a private key.
-func (k *RawRSA) CanDecrypt() bool { return k.priv != nil }
+func (k *RawRSA) desc() string { return describe("RSA", k.namespace, k.name) }
 
 // OnEncrypt generates the data key if m has none, then appends an
-// encrypted data key that wraps it.
+// encrypted data key that wraps it. A keyring without a public key returns
+// an error matching ErrDecryptOnly and leaves m unchanged.
 func (k *RawRSA) OnEncrypt(_ context.Context, m *EncryptionMaterials) error {
+	if k.pub == nil {
+		return fmt.Errorf("%w: %s has a private key and no public key, and does not derive one", ErrDecryptOnly, k.desc())
+	}
 	if err := GenerateDataKey(m); err != nil {
 		return err
 	}
@@ -186,10 +271,10 @@ func (k *RawRSA) OnEncrypt(_ context.Context, m *EncryptionMaterials) error {
 	if k.padding == PKCS1 {
 		ct, err = rsa.EncryptPKCS1v15(rand.Reader, k.pub, m.PlaintextDataKey)
 	} else {
-		ct, err = rsa.EncryptOAEP(k.padding.newHash(), rand.Reader, k.pub, m.PlaintextDataKey, nil)
+		ct, err = rsa.EncryptOAEP(k.padding.hash().New(), rand.Reader, k.pub, m.PlaintextDataKey, nil)
 	}
 	if err != nil {
-		return fmt.Errorf("esdk/keyring: raw RSA keyring: %w", err)
+		return fmt.Errorf("esdk/keyring: %s: %w", k.desc(), err)
 	}
 	m.EncryptedDataKeys = append(m.EncryptedDataKeys, format.EncryptedDataKey{
 		ProviderID:   k.namespace,
@@ -200,14 +285,20 @@ func (k *RawRSA) OnEncrypt(_ context.Context, m *EncryptionMaterials) error {
 }
 
 // OnDecrypt sets m.PlaintextDataKey from the first of this keyring's
-// encrypted data keys that decrypts to a key of the suite's length. A
-// keyring without a private key returns an error matching ErrEncryptOnly.
+// encrypted data keys that decrypts. With PKCS1 padding every one of its
+// encrypted data keys of the right size decrypts, to a random key when the
+// padding or the payload length is wrong (see [PKCS1]). Why a key did not
+// decrypt stays out of the error text. A keyring without a private key
+// returns an error matching ErrEncryptOnly.
 func (k *RawRSA) OnDecrypt(ctx context.Context, m *DecryptionMaterials, edks []format.EncryptedDataKey) error {
 	if m.PlaintextDataKey != nil {
-		return errHasDataKey
+		return ErrDataKeyAlreadySet
+	}
+	if m.Suite == nil {
+		return errNoSuite
 	}
 	if k.priv == nil {
-		return fmt.Errorf("%w: raw RSA keyring %q %q has no private key and cannot decrypt", ErrEncryptOnly, k.namespace, k.name)
+		return fmt.Errorf("%w: %s has no private key and cannot decrypt", ErrEncryptOnly, k.desc())
 	}
 	var causes []error
 	for i, edk := range edks {
@@ -215,28 +306,79 @@ func (k *RawRSA) OnDecrypt(ctx context.Context, m *DecryptionMaterials, edks []f
 			continue
 		}
 		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("esdk/keyring: raw RSA keyring: %w", err)
+			return fmt.Errorf("esdk/keyring: %s: %w", k.desc(), err)
 		}
-		key, err := k.decrypt(edk.Ciphertext)
-		if err == nil && len(key) != m.Suite.KeyLength() {
-			err = fmt.Errorf("data key is %d bytes, suite %s needs %d", len(key), m.Suite.ID(), m.Suite.KeyLength())
+		// The modulus size is public: saying so gives nothing away.
+		if len(edk.Ciphertext) != k.privSize {
+			causes = append(causes, fmt.Errorf("encrypted data key %d: ciphertext is %d bytes, want %d", i, len(edk.Ciphertext), k.privSize))
+			continue
+		}
+		key, err := k.decrypt(ctx, edk.Ciphertext, m.Suite.KeyLength())
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			clear(key)
+			return fmt.Errorf("esdk/keyring: %s: %w", k.desc(), ctxErr)
 		}
 		if err != nil {
-			causes = append(causes, fmt.Errorf("encrypted data key %d: %w", i, err))
+			causes = append(causes, &rsaUnwrapError{index: i, err: err})
 			continue
 		}
 		m.PlaintextDataKey = key
 		return nil
 	}
-	return &noKeyError{keyring: fmt.Sprintf("raw RSA keyring %q %q", k.namespace, k.name), causes: causes}
+	return &NoMatchingKeyError{Keyring: k.desc(), Causes: causes}
 }
 
-func (k *RawRSA) decrypt(ct []byte) ([]byte, error) {
-	if len(ct) != k.priv.Size() {
-		return nil, fmt.Errorf("ciphertext is %d bytes, want %d", len(ct), k.priv.Size())
-	}
+// errRSAKeyLength is the cause, kept out of error text, of an OAEP
+// encrypted data key whose payload is not a data key of the suite's length.
+var errRSAKeyLength = errors.New("esdk/keyring: RSA payload is not a data key of the suite's length")
+
+// decrypt unwraps one ciphertext of the modulus size into a key of keyLen
+// bytes.
+func (k *RawRSA) decrypt(ctx context.Context, ct []byte, keyLen int) ([]byte, error) {
+	var opts crypto.DecrypterOpts = &rsa.OAEPOptions{Hash: k.padding.hash()}
 	if k.padding == PKCS1 {
-		return rsa.DecryptPKCS1v15(nil, k.priv, ct)
+		// *rsa.PrivateKey answers these options with implicit rejection
+		// (rsa.DecryptPKCS1v15SessionKey into a random key), in constant
+		// time.
+		opts = &rsa.PKCS1v15DecryptOptions{SessionKeyLen: keyLen}
 	}
-	return rsa.DecryptOAEP(k.padding.newHash(), nil, k.priv, ct, nil)
+	var key []byte
+	var err error
+	if cd, ok := k.priv.(ContextDecrypter); ok {
+		key, err = cd.DecryptContext(ctx, rand.Reader, ct, opts)
+	} else {
+		key, err = k.priv.Decrypt(rand.Reader, ct, opts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if len(key) == keyLen {
+		return key, nil
+	}
+	clear(key)
+	if k.padding != PKCS1 {
+		return nil, errRSAKeyLength
+	}
+	// A decrypter that ignored SessionKeyLen: reject implicitly here, so
+	// that a payload of the wrong length takes the path of a right one.
+	key = make([]byte, keyLen)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	return key, nil
 }
+
+// rsaUnwrapError says that an encrypted data key did not decrypt without
+// saying why in its text, so that a service that shows or logs errors is
+// no oracle on the RSA key. The cause stays reachable with errors.Is and
+// errors.As, for an HSM that is down, say.
+type rsaUnwrapError struct {
+	index int
+	err   error
+}
+
+func (e *rsaUnwrapError) Error() string {
+	return fmt.Sprintf("encrypted data key %d did not decrypt", e.index)
+}
+
+func (e *rsaUnwrapError) Unwrap() error { return e.err }

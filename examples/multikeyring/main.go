@@ -15,6 +15,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"errors"
 	"fmt"
 	"log"
 
@@ -66,6 +67,9 @@ func run() error {
 	}
 	fmt.Printf("encrypted %d bytes into a %d-byte message\n", len(plaintext), len(msg))
 
+	// Decrypting needs only the private key. A keyring made from it alone
+	// can only decrypt: the RSA keyring never derives the public key from
+	// the private key; pass both to have one keyring do both.
 	rsaPrivate, err := keyring.NewRawRSA("example", "rsa-key", keyring.OAEPSHA256, nil, rsaKey)
 	if err != nil {
 		return err
@@ -89,9 +93,17 @@ func run() error {
 		}
 	}
 
-	// The RSA public key cannot decrypt, and says so.
-	if _, _, err := client.DecryptBytes(ctx, msg, envelope.NewDefaultManager(rsaPublic), ec); err != nil {
-		fmt.Printf("with the RSA public key only: %v\n", err)
+	// The RSA public key cannot decrypt, and the private key alone cannot
+	// encrypt; each says so.
+	_, _, err = client.DecryptBytes(ctx, msg, envelope.NewDefaultManager(rsaPublic), ec)
+	if !errors.Is(err, keyring.ErrEncryptOnly) {
+		return fmt.Errorf("decrypting with the RSA public key: got %v, want keyring.ErrEncryptOnly", err)
 	}
+	fmt.Printf("with the RSA public key only: %v\n", err)
+	_, err = client.EncryptBytes(ctx, plaintext, envelope.NewDefaultManager(rsaPrivate), ec)
+	if !errors.Is(err, keyring.ErrDecryptOnly) {
+		return fmt.Errorf("encrypting with the RSA private key: got %v, want keyring.ErrDecryptOnly", err)
+	}
+	fmt.Printf("with the RSA private key only: %v\n", err)
 	return nil
 }

@@ -3,9 +3,10 @@
 //
 //	go run ./examples/quickstart [-in FILE] [-key KEYFILE]
 //
-// Without -in it encrypts a sample file it writes itself; without -key it
-// makes a fresh key. It writes FILE.esdk (the encrypted message) and
-// FILE.decrypted next to the input.
+// Without -in it encrypts a sample file it writes itself in a temporary
+// folder, which it removes again at the end; without -key it makes a fresh
+// key. Given -in FILE, it writes FILE.esdk (the encrypted message) and
+// FILE.decrypted next to the input and leaves them there.
 package main
 
 import (
@@ -41,12 +42,13 @@ func run(in, keyFile string) error {
 		if err != nil {
 			return err
 		}
+		defer os.RemoveAll(dir)
 		in = filepath.Join(dir, "sample.txt")
 		sample := strings.Repeat("Envelope encryption keeps large data safe with a small key.\n", 2000)
 		if err := os.WriteFile(in, []byte(sample), 0o600); err != nil {
 			return err
 		}
-		fmt.Printf("wrote a sample file: %s\n", in)
+		fmt.Printf("wrote a sample file: %s (the folder is removed at the end)\n", in)
 	}
 	key := make([]byte, 32)
 	if keyFile != "" {
@@ -79,7 +81,7 @@ func run(in, keyFile string) error {
 		return err
 	}
 	decrypted := in + ".decrypted"
-	d, err := decryptFile(ctx, client, mm, encrypted, decrypted)
+	d, err := decryptFile(ctx, client, mm, ec, encrypted, decrypted)
 	if err != nil {
 		return err
 	}
@@ -133,7 +135,9 @@ func encryptFile(ctx context.Context, c *envelope.Client, mm envelope.MaterialsM
 	return dst.Close()
 }
 
-func decryptFile(ctx context.Context, c *envelope.Client, mm envelope.MaterialsManager, from, to string) (*envelope.Decryptor, error) {
+// decryptFile decrypts from into to, after checking that the message's
+// encryption context holds every entry of want.
+func decryptFile(ctx context.Context, c *envelope.Client, mm envelope.MaterialsManager, want map[string]string, from, to string) (*envelope.Decryptor, error) {
 	src, err := os.Open(from)
 	if err != nil {
 		return nil, err
@@ -142,6 +146,17 @@ func decryptFile(ctx context.Context, c *envelope.Client, mm envelope.MaterialsM
 	d, err := c.Decrypt(ctx, src, mm, nil)
 	if err != nil {
 		return nil, err
+	}
+	// The encryption context is authenticated, not secret: any holder of
+	// the key could have encrypted this message for another purpose.
+	// Check it before using the plaintext. (The SDK adds entries of its
+	// own, such as the signing key of signed suites. Passing want as the
+	// last argument of Decrypt has the SDK make the same check.)
+	got := d.EncryptionContext()
+	for k, v := range want {
+		if got[k] != v {
+			return nil, fmt.Errorf("%s: encryption context %q is %q, want %q", from, k, got[k], v)
+		}
 	}
 	dst, err := os.Create(to)
 	if err != nil {
