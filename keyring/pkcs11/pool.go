@@ -101,6 +101,16 @@ func (p *pool) do(ctx context.Context, f func(p11.SessionHandle) error) error {
 	return err
 }
 
+// isClosed reports whether close was called.
+func (p *pool) isClosed() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // close waits for the sessions in use to come back, then closes them all.
 // Callers waiting for a session get ErrClosed.
 func (p *pool) close() error {
