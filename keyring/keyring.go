@@ -4,8 +4,13 @@
 // keyring makes the plaintext data key, every keyring wraps it into an
 // encrypted data key. On decryption a keyring looks through the message's
 // encrypted data keys for one it can unwrap. A keyring that finds none of
-// its own returns an error that matches [ErrNoMatchingKey]; any other
-// error is a real failure.
+// its own returns an error that matches [ErrNoMatchingKey] (a
+// [*NoMatchingKeyError] with the reasons); any other error is a real
+// failure.
+//
+// The raw keyrings work over key handles as well as keys in memory: an
+// [AESWrappingKey] for raw AES, a crypto.Decrypter for raw RSA, so that
+// keys in an HSM or a key service use the same wire formats.
 package keyring
 
 import (

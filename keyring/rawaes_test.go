@@ -366,7 +366,7 @@ func TestRawAESKeyHandleFails(t *testing.T) {
 		t.Fatal(err)
 	}
 	em := encrypt(t, kr, suite256, nil)
-	errDown := errors.New("hsm: session closed")
+	errDown := errors.New("hsm: device not responding")
 	h.err = errDown
 
 	m := &keyring.EncryptionMaterials{Suite: suite256}

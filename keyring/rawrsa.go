@@ -29,6 +29,8 @@ const (
 	// not a data key of the suite's length, unwraps to a random key, so it
 	// fails later exactly like a well-formed one for another key, and the
 	// error reveals nothing about the padding (no Bleichenbacher oracle).
+	// So of several encrypted data keys under this keyring's names, the
+	// first of the modulus size is the one taken.
 	PKCS1 RSAPadding = iota + 1
 	OAEPSHA1
 	OAEPSHA256
