@@ -90,7 +90,7 @@ func (c Config) keyString() string {
 func (c Config) check(wantType string) error {
 	switch {
 	case c.ModulePath == "":
-		return errors.New("esdk/pkcs11: no module path: set Config.ModulePath (module-path in a URI) to the PKCS #11 library")
+		return fmt.Errorf("%w: no module path: set Config.ModulePath (module-path in a URI) to the PKCS #11 library", ErrModuleNotFound)
 	case c.KeyLabel == "" && c.KeyID == nil:
 		return errors.New("esdk/pkcs11: no key given: set Config.KeyLabel or Config.KeyID (object or id in a URI)")
 	case c.KeyType != "" && c.KeyType != wantType:

@@ -7,7 +7,8 @@
 // message wrapped in the HSM decrypts with a raw AES keyring that holds the
 // same key material, and the reverse. The IV of every wrapping is 12 fresh
 // random bytes chosen by this package and passed to the token; a token that
-// replaces it is refused.
+// replaces it with one of its own is refused (such a token can still hold
+// the key of the RSA keyring).
 //
 // [NewRSA] unwraps data keys with an RSA private key in the HSM
 // (CKM_RSA_PKCS_OAEP or CKM_RSA_PKCS) and wraps them in Go with the public
@@ -22,6 +23,6 @@
 // the module once nothing else in the process uses it.
 //
 // The package needs cgo: it loads the PKCS #11 module with dlopen through
-// github.com/miekg/pkcs11. Built without cgo it holds only [Config] and
-// [ParseURI]. No other package of this module imports it.
+// github.com/miekg/pkcs11. Built without cgo it holds only [Config],
+// [ParseURI] and the error values. No other package of this module imports it.
 package pkcs11
