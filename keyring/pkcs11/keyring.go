@@ -6,7 +6,9 @@ import (
 	"context"
 	"crypto"
 	"crypto/rsa"
+	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/go-esdk/esdk/format"
 	"github.com/go-esdk/esdk/keyring"
@@ -55,12 +57,13 @@ func (k *AES) OnEncrypt(ctx context.Context, m *keyring.EncryptionMaterials) err
 // OnDecrypt unwraps the first of the keyring's encrypted data keys that
 // the token authenticates under m's encryption context. Data keys that do
 // not authenticate give an error matching keyring.ErrNoMatchingKey, with
-// causes that match ErrAuthentication.
+// causes that match ErrAuthentication. When the token itself failed on
+// one of them the error is a [*DecryptError] instead.
 func (k *AES) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []format.EncryptedDataKey) error {
 	if k.key.tok.pool.isClosed() {
 		return fmt.Errorf("%w (%s)", ErrClosed, k.key.desc)
 	}
-	return k.raw.OnDecrypt(ctx, m, edks)
+	return tokenFailure(k.raw.OnDecrypt(ctx, m, edks))
 }
 
 // Key returns the key in the token.
@@ -136,12 +139,100 @@ func (k *RSA) OnEncrypt(ctx context.Context, m *keyring.EncryptionMaterials) err
 }
 
 // OnDecrypt unwraps the first of the keyring's encrypted data keys that
-// decrypts in the token.
+// decrypts in the token. When none does the error matches
+// keyring.ErrNoMatchingKey, or is a [*DecryptError] when the token itself
+// failed on one of them.
 func (k *RSA) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []format.EncryptedDataKey) error {
 	if k.key.tok.pool.isClosed() {
 		return fmt.Errorf("%w (%s)", ErrClosed, k.key.desc)
 	}
-	return k.raw.OnDecrypt(ctx, m, edks)
+	return tokenFailure(k.raw.OnDecrypt(ctx, m, edks))
+}
+
+// DecryptError is the decrypt error of a keyring whose token failed for a
+// reason other than the encrypted data keys it was given: the session or
+// the login was lost, the token removed, the key or mechanism refused, the
+// keyring closed meanwhile. It does not match keyring.ErrNoMatchingKey, so
+// that a failing HSM is not reported as a message that is not for these
+// keys, or was tampered with. Causes holds every encrypted data key's
+// error; the PKCS #11 codes are reachable with errors.As (*Error).
+type DecryptError struct {
+	Keyring string
+	Causes  []error
+}
+
+func (e *DecryptError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "esdk/pkcs11: %s could not unwrap a data key: the token failed", e.Keyring)
+	for _, c := range e.Causes {
+		if tokenFailed(c) {
+			// The RSA keyring keeps the reason out of the cause's text; a
+			// failing token is no secret.
+			fmt.Fprintf(&b, ": %v", rootFailure(c))
+			break
+		}
+	}
+	for i, c := range e.Causes {
+		if i == 0 {
+			b.WriteString(" (")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(c.Error())
+		if i == len(e.Causes)-1 {
+			b.WriteString(")")
+		}
+	}
+	return b.String()
+}
+
+// Unwrap returns the causes.
+func (e *DecryptError) Unwrap() []error { return e.Causes }
+
+// tokenFailure turns a "no matching key" error with a cause that is a
+// failure of the token into a *DecryptError.
+func tokenFailure(err error) error {
+	var nm *keyring.NoMatchingKeyError
+	if !errors.As(err, &nm) {
+		return err
+	}
+	for _, c := range nm.Causes {
+		if tokenFailed(c) {
+			return &DecryptError{Keyring: nm.Keyring, Causes: nm.Causes}
+		}
+	}
+	return err
+}
+
+// tokenFailed reports whether err, the cause of a data key not
+// unwrapping, was the token failing rather than refusing the data key. An
+// AES-GCM decryption that fails is a refusal whatever the code; so is an
+// RSA decryption that fails with a code other than those of a lost
+// session, login or token.
+func tokenFailed(err error) bool {
+	if errors.Is(err, ErrClosed) {
+		return true
+	}
+	if errors.Is(err, ErrAuthentication) {
+		return false
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return !decryptRefused(err)
+}
+
+// rootFailure returns the PKCS #11 error in err, or err.
+func rootFailure(err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	if errors.Is(err, ErrClosed) {
+		return ErrClosed
+	}
+	return err
 }
 
 // Key returns the key in the token.

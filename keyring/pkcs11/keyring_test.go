@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 
+	p11 "github.com/miekg/pkcs11"
+
 	"github.com/go-esdk/esdk/envelope"
 	"github.com/go-esdk/esdk/format"
 	"github.com/go-esdk/esdk/keyring"
@@ -268,5 +270,62 @@ func TestKeyringsConcurrent(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// TestTokenFailureIsNotNoMatch deletes the keys from the token under
+// open keyrings: unwrapping then fails with a *DecryptError that names the
+// PKCS #11 error, not with "no matching key", which would read as a
+// message that is not for these keys.
+func TestTokenFailureIsNotNoMatch(t *testing.T) {
+	cfg := newToken(t, "token-failure")
+	a, r := cfg, cfg
+	a.KeyLabel, r.KeyLabel = "aes", "rsa"
+	if err := GenerateAESKey(a, 32); err != nil {
+		t.Fatal(err)
+	}
+	if err := GenerateRSAKey(r, 2048); err != nil {
+		t.Fatal(err)
+	}
+	ak, err := NewAES("esdk-test", "aes", a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeAtEnd(t, ak)
+	rk, err := NewRSA("esdk-test", "rsa", keyring.OAEPSHA1, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeAtEnd(t, rk)
+	suite := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
+	ctx := context.Background()
+	edks := map[keyring.Keyring][]format.EncryptedDataKey{}
+	for _, kr := range []keyring.Keyring{ak, rk} {
+		em := &keyring.EncryptionMaterials{Suite: suite}
+		if err := kr.OnEncrypt(ctx, em); err != nil {
+			t.Fatal(err)
+		}
+		edks[kr] = em.EncryptedDataKeys
+	}
+	withRWSession(t, cfg, func(c *p11.Ctx, s p11.SessionHandle) {
+		for _, label := range []string{"aes", "rsa"} {
+			c.FindObjectsInit(s, []*p11.Attribute{p11.NewAttribute(p11.CKA_LABEL, label)})
+			objs, _, _ := c.FindObjects(s, 10)
+			c.FindObjectsFinal(s)
+			for _, o := range objs {
+				if err := c.DestroyObject(s, o); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+	})
+	for kr, e := range edks {
+		err := kr.OnDecrypt(ctx, &keyring.DecryptionMaterials{Suite: suite}, e)
+		var de *DecryptError
+		var pe *Error
+		if !errors.As(err, &de) || errors.Is(err, keyring.ErrNoMatchingKey) || !errors.As(err, &pe) || !strings.Contains(err.Error(), "CKR_") {
+			t.Errorf("%T after the key was deleted: %v; want a *DecryptError naming the PKCS #11 error", kr, err)
+		}
+		t.Logf("%T: %v", kr, err)
 	}
 }
