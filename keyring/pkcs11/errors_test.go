@@ -138,10 +138,21 @@ func TestMissingTokenAndKey(t *testing.T) {
 	}
 	anyToken := aesCfg
 	anyToken.TokenLabel = ""
-	if k, err := OpenAESKey(anyToken); err != nil {
-		t.Errorf("the only token, by no label: %v", err)
+	k, err := OpenAESKey(anyToken)
+	if err != nil {
+		t.Fatalf("the only token, by no label: %v", err)
+	}
+	bySlot := anyToken
+	bySlot.SlotID = &k.tok.slot
+	k.Close()
+	if k, err := OpenAESKey(bySlot); err != nil {
+		t.Errorf("the token by its slot id: %v", err)
 	} else {
 		k.Close()
+	}
+	bySlot.TokenLabel = "absent"
+	if _, err := OpenAESKey(bySlot); !errors.Is(err, ErrTokenNotFound) {
+		t.Errorf("the right slot with the wrong label: %v", err)
 	}
 
 	for name, c := range map[string]struct {

@@ -329,3 +329,40 @@ func TestTokenFailureIsNotNoMatch(t *testing.T) {
 		t.Logf("%T: %v", kr, err)
 	}
 }
+
+// TestKeyringFromURI reaches keys through pkcs11: URIs, by label and by
+// percent-encoded id.
+func TestKeyringFromURI(t *testing.T) {
+	cfg := newToken(t, "uri token")
+	a, r := cfg, cfg
+	a.KeyLabel, a.KeyID = "aes key", []byte{0x00, 0xa5, ';'}
+	r.KeyLabel = "rsa"
+	if err := GenerateAESKey(a, 32); err != nil {
+		t.Fatal(err)
+	}
+	importRSAKey(t, r, rsaKey(t), false)
+	query := "?module-path=" + cfg.ModulePath + "&pin-value=" + cfg.PIN
+	aesURI, err := ParseURI("pkcs11:token=uri%20token;id=%00%a5%3b;type=secret-key" + query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ak, err := NewAES("esdk-test", "aes", aesURI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeAtEnd(t, ak)
+	rsaURI, err := ParseURI("pkcs11:token=uri%20token;object=rsa;type=private" + query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rk, err := NewRSA("esdk-test", "rsa", keyring.PKCS1, rsaURI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeAtEnd(t, rk)
+	roundTrip(t, ak, ak)
+	roundTrip(t, rk, rk)
+	if _, err := NewRSA("esdk-test", "rsa", keyring.PKCS1, aesURI); err == nil || !strings.Contains(err.Error(), `"secret-key"`) {
+		t.Errorf("an RSA keyring from a secret-key URI: %v", err)
+	}
+}
