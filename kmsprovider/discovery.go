@@ -107,9 +107,10 @@ func (k *DiscoveryKeyring) OnEncrypt(context.Context, *keyring.EncryptionMateria
 
 // OnDecrypt tries, one at a time, the message's AWS KMS encrypted data keys
 // that the filter allows, and sets m's data key from the first that KMS
-// decrypts. When none does, the error matches keyring.ErrNoMatchingKey,
-// holds every KMS error (reachable with errors.As) and says which keys the
-// filter or the region skipped.
+// decrypts. When none does, the error holds every KMS error (reachable
+// with errors.As) and says which keys the filter or the region skipped; it
+// matches keyring.ErrNoMatchingKey unless KMS itself failed (see
+// [DecryptError]).
 func (k *DiscoveryKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []format.EncryptedDataKey) error {
 	if err := checkDecryptionMaterials(m, k.desc); err != nil {
 		return err

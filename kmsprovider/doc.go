@@ -40,9 +40,13 @@
 // KMS errors stay reachable: errors.As(err, new(*types.NotFoundException)),
 // *types.DisabledException, or smithy.APIError's ErrorCode() for
 // ThrottlingException and AccessDeniedException. A keyring that decrypts
-// none of a message's data keys returns a *keyring.NoMatchingKeyError that
-// holds the error of every key it tried, and says which keys it skipped
-// and why.
+// none of a message's data keys returns an error that holds the error of
+// every key it tried, and says which keys it skipped and why: a
+// *keyring.NoMatchingKeyError when KMS refused the ciphertexts
+// (InvalidCiphertextException, IncorrectKeyException) or no key was the
+// keyring's, and a [*DecryptError] when KMS itself failed (throttling past
+// the client's retries, a disabled key, denied access, an endpoint out of
+// reach), so that a service failure never reads as a tampered message.
 //
 // # The specification, and where this package differs
 //

@@ -148,8 +148,9 @@ func onEncrypt(ctx context.Context, client Client, keyID string, grantTokens []s
 // OnDecrypt tries, one at a time, the message's AWS KMS encrypted data keys
 // that belong to the keyring's key (for the MRK-aware keyring, to the key
 // or one of its replicas), and sets m's data key from the first that KMS
-// decrypts. When none does, the error matches keyring.ErrNoMatchingKey and
-// holds every KMS error, reachable with errors.As.
+// decrypts. When none does, the error holds every KMS error, reachable with
+// errors.As; it matches keyring.ErrNoMatchingKey unless KMS itself failed
+// (see [DecryptError]).
 func (k *Keyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []format.EncryptedDataKey) error {
 	if err := checkDecryptionMaterials(m, k.desc); err != nil {
 		return err

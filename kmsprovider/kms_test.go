@@ -299,7 +299,7 @@ func TestKMSErrorsAreReachable(t *testing.T) {
 		defer c.EnableKey(ctx, &kms.EnableKeyInput{KeyId: aws.String(keyARN)})
 		err = unwrap(t, kr, m)
 		t.Log(err)
-		require.ErrorIs(t, err, keyring.ErrNoMatchingKey)
+		requireServiceFailure(t, err)
 		var disabled *types.DisabledException
 		require.ErrorAs(t, err, &disabled)
 		err = kr.OnEncrypt(ctx, encMaterials(format.AES256GCMHKDFSHA512CommitKey, nil))
@@ -346,14 +346,24 @@ func TestEveryCauseReported(t *testing.T) {
 	require.NoError(t, err)
 	for _, kr := range []keyring.Keyring{disc, multi} {
 		err = unwrap(t, kr, m)
-		t.Log(err)
-		require.ErrorIs(t, err, keyring.ErrNoMatchingKey)
+		requireServiceFailure(t, err)
 		var disabled *types.DisabledException
 		require.ErrorAs(t, err, &disabled)
 		require.Equal(t, "AccessDeniedException", apiErrorCode(errWithCode(err, "AccessDeniedException")))
 		require.ErrorContains(t, err, a)
 		require.ErrorContains(t, err, b)
 	}
+}
+
+// requireServiceFailure requires err to say that AWS KMS failed, not that
+// the message holds no data key for this keyring: a service failure must
+// never read as a tampered message.
+func requireServiceFailure(t *testing.T, err error) {
+	t.Helper()
+	require.NotErrorIs(t, err, keyring.ErrNoMatchingKey)
+	var de *kmsprovider.DecryptError
+	require.ErrorAs(t, err, &de)
+	require.ErrorContains(t, err, "AWS KMS failed")
 }
 
 // errWithCode finds, in err's tree, the API error with the code.
@@ -425,7 +435,7 @@ func TestThrottledPastRetryBudget(t *testing.T) {
 	}()
 	srv.ResetCalls()
 	err = unwrap(t, kr, m)
-	require.ErrorIs(t, err, keyring.ErrNoMatchingKey)
+	requireServiceFailure(t, err)
 	require.Equal(t, "ThrottlingException", apiErrorCode(err))
 	require.Equal(t, 4, srv.Count("Decrypt"))
 }
