@@ -86,11 +86,12 @@ func startsOption(s string) bool {
 
 // parseKeySpec parses one --wrapping-key value. See keysUsage.
 func parseKeySpec(s string) (*keySpec, error) {
+	shown := redactPIN(s)
 	bad := func(format string, args ...any) error {
-		return usagef("--wrapping-key %q: %s (see \"esdk help keys\")", s, fmt.Sprintf(format, args...))
+		return usagef("--wrapping-key %q: %s (see \"esdk help keys\")", shown, fmt.Sprintf(format, args...))
 	}
 	parts := splitKeySpec(s)
-	k := &keySpec{text: s, opts: map[string][]string{}}
+	k := &keySpec{text: shown, opts: map[string][]string{}}
 	kind, value, hasValue := strings.Cut(parts[0], "=")
 	switch {
 	case strings.HasPrefix(parts[0], "pkcs11:"):
@@ -141,6 +142,28 @@ func parseKeySpec(s string) (*keySpec, error) {
 	return k, nil
 }
 
+// redactPIN hides the value of a pkcs11: URI's pin-value in s, which
+// error messages repeat.
+func redactPIN(s string) string {
+	const attr = "pin-value="
+	var b strings.Builder
+	for {
+		i := strings.Index(s, attr)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i+len(attr)])
+		b.WriteString("(hidden)")
+		s = s[i+len(attr):]
+		end := strings.IndexAny(s, "&,")
+		if end < 0 {
+			return b.String()
+		}
+		s = s[end:]
+	}
+}
+
 func (k *keySpec) opt(name string) string {
 	if v := k.opts[name]; len(v) > 0 {
 		return v[0]
@@ -181,7 +204,7 @@ func parseKeys(list []string, cmd string) (*keys, error) {
 			return nil, err
 		}
 		if k.kind == "kms-discovery" && cmd == cmdEncrypt {
-			return nil, usagef("--wrapping-key %q: a KMS discovery key only decrypts; encrypt with kms=KEY_ARN", s)
+			return nil, usagef("--wrapping-key %q: a KMS discovery key only decrypts; encrypt with kms=KEY_ARN", k.text)
 		}
 		if k.kind == "rsa" || k.kind == "pkcs11" {
 			if _, err := k.padding(); err != nil {

@@ -23,7 +23,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(testscript.RunMain(m, map[string]func() int{
+	cmds := map[string]func() int{
 		"esdk": func() int {
 			return run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 		},
@@ -44,7 +44,11 @@ func TestMain(m *testing.M) {
 			}
 			return 0
 		},
-	}))
+	}
+	for name, f := range softHSMCommands() {
+		cmds[name] = f
+	}
+	os.Exit(testscript.RunMain(m, cmds))
 }
 
 // Accounts and regions of the KMS keys the scripts get.
@@ -98,6 +102,9 @@ func setupScript(env *testscript.Env) error {
 	}); err != nil {
 		return err
 	}
+	if m := softHSMModule(); m != "" {
+		env.Setenv("SOFTHSM_MODULE", m)
+	}
 	for k, v := range map[string]string{
 		kmsEndpointEnv:                srv.URL,
 		"AWS_ACCESS_KEY_ID":           kmstest.DefaultAccount,
@@ -118,6 +125,9 @@ func setupScript(env *testscript.Env) error {
 }
 
 func scriptCondition(cond string) (bool, error) {
+	if cond == "softhsm" {
+		return softHSMCondition()
+	}
 	return false, fmt.Errorf("unknown condition %q", cond)
 }
 

@@ -3,24 +3,39 @@
 package main
 
 import (
-	"errors"
+	"fmt"
 	"io"
 
 	"github.com/go-esdk/esdk/keyring"
+	"github.com/go-esdk/esdk/keyring/pkcs11"
 )
 
-// hsmOpener opens the keyring of a key in a PKCS #11 token named by an
-// RFC 7512 URI.
-type hsmOpener interface {
-	open(uri, namespace, name string, padding keyring.RSAPadding, paddingSet bool) (keyring.Keyring, io.Closer, error)
-}
-
-// hsm is the PKCS #11 keyring provider of this build.
-var hsm hsmOpener
-
+// newPKCS11Keyring opens the keyring of the key a pkcs11: URI names: an
+// AES key (type=secret-key) or an RSA private key (type=private). The
+// closer ends its sessions and logs out.
 func newPKCS11Keyring(uri, namespace, name string, padding keyring.RSAPadding, paddingSet bool) (keyring.Keyring, io.Closer, error) {
-	if hsm == nil {
-		return nil, nil, errors.New("PKCS #11 keys are not supported by this esdk yet")
+	cfg, err := pkcs11.ParseURI(uri)
+	if err != nil {
+		return nil, nil, err
 	}
-	return hsm.open(uri, namespace, name, padding, paddingSet)
+	switch cfg.KeyType {
+	case "secret-key":
+		if paddingSet {
+			return nil, nil, fmt.Errorf("padding= is for RSA keys (type=private), and this URI names an AES key (type=secret-key)")
+		}
+		kr, err := pkcs11.NewAES(namespace, name, cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		return kr, kr, nil
+	case "private":
+		kr, err := pkcs11.NewRSA(namespace, name, padding, cfg)
+		if err != nil {
+			return nil, nil, err
+		}
+		return kr, kr, nil
+	case "":
+		return nil, nil, fmt.Errorf("the URI does not say what key it names: add type=secret-key (an AES key) or type=private (an RSA private key) to it")
+	}
+	return nil, nil, fmt.Errorf("the URI names a key of type=%s: esdk uses AES keys (type=secret-key) and RSA private keys (type=private)", cfg.KeyType)
 }
