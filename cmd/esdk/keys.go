@@ -136,6 +136,9 @@ func parseKeySpec(s string) (*keySpec, error) {
 	if m := k.opt("mrk"); m != "" && m != "true" && m != "false" {
 		return nil, bad("mrk= is true or false")
 	}
+	if k.opt("mrk") == "true" && kind == "kms-discovery" && len(k.opts["region"]) == 0 {
+		return nil, bad("mrk=true needs region=: the regions whose replicas of multi-Region keys to call")
+	}
 	if k.opt("partition") != "" && len(k.opts["account"]) == 0 {
 		return nil, bad("partition= filters by account: give account= too")
 	}
@@ -291,17 +294,10 @@ func (ks *keys) build(ctx context.Context, k *keySpec, cmd string) (keyring.Keyr
 				filter.Partition = "aws"
 			}
 		}
-		mrk := k.opt("mrk") == "true"
-		if regions := k.opts["region"]; len(regions) > 0 {
-			if mrk {
-				return kmsprovider.NewMRKDiscoveryMultiKeyring(clients, regions, filter)
-			}
-			return kmsprovider.NewDiscoveryMultiKeyring(clients, regions, filter)
+		if k.opt("mrk") == "true" {
+			return kmsprovider.NewMRKDiscoveryMultiKeyring(clients, k.opts["region"], filter)
 		}
-		if mrk {
-			return nil, errors.New("mrk=true needs region=: the region whose replicas to call")
-		}
-		return &anyRegionDiscovery{clients: clients, filter: filter}, nil
+		return &regionalDiscovery{clients: clients, filter: filter, regions: k.opts["region"]}, nil
 	case "pkcs11":
 		padding, _ := k.padding()
 		kr, closer, err := newPKCS11Keyring(k.value, k.opt("namespace"), k.opt("name"), padding, k.opt("padding") != "")
@@ -380,34 +376,74 @@ func (c *kmsClients) supplier(ctx context.Context, defaultRegion string) (kmspro
 	}), nil
 }
 
-// anyRegionDiscovery is a KMS discovery keyring that calls each key in
-// the region its ARN names, as aws-encryption-cli's discovery does: it
-// makes a discovery keyring for the regions of the message's KMS keys.
-type anyRegionDiscovery struct {
+// regionalDiscovery is a KMS discovery keyring that calls each key in the
+// region its ARN names, as aws-encryption-cli's discovery does, limited to
+// some regions when regions is not empty: for each message it makes a
+// discovery keyring for the regions of the message's KMS keys.
+type regionalDiscovery struct {
 	clients kmsprovider.ClientSupplier
 	filter  *kmsprovider.DiscoveryFilter
+	regions []string
 }
 
-func (k *anyRegionDiscovery) OnEncrypt(context.Context, *keyring.EncryptionMaterials) error {
+func (k *regionalDiscovery) OnEncrypt(context.Context, *keyring.EncryptionMaterials) error {
 	return fmt.Errorf("%w: a KMS discovery key has no key to encrypt with", keyring.ErrDecryptOnly)
 }
 
-func (k *anyRegionDiscovery) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []format.EncryptedDataKey) error {
+func (k *regionalDiscovery) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []format.EncryptedDataKey) error {
 	var regions []string
-	for _, e := range edks {
+	var skipped []error
+	for i, e := range edks {
 		if e.ProviderID != kmsprovider.ProviderID {
 			continue
 		}
-		if r := arnRegion(string(e.ProviderInfo)); r != "" && !slices.Contains(regions, r) {
+		r := arnRegion(string(e.ProviderInfo))
+		switch {
+		case r == "" || slices.Contains(regions, r):
+		case len(k.regions) > 0 && !slices.Contains(k.regions, r):
+			skipped = append(skipped, fmt.Errorf("encrypted data key %d (%s): skipped, its region %s is not in region=%s", i, e.ProviderInfo, r, strings.Join(k.regions, ",")))
+		default:
 			regions = append(regions, r)
 		}
 	}
 	if len(regions) == 0 {
-		return &keyring.NoMatchingKeyError{Keyring: "AWS KMS discovery", Causes: []error{errors.New("the message has no AWS KMS encrypted data key")}}
+		if len(skipped) == 0 {
+			skipped = append(skipped, errors.New("the message has no AWS KMS encrypted data key"))
+		}
+		return &keyring.NoMatchingKeyError{Keyring: "AWS KMS discovery", Causes: skipped}
 	}
-	kr, err := kmsprovider.NewDiscoveryMultiKeyring(k.clients, regions, k.filter)
+	// One discovery keyring per region, each given its region's keys only.
+	krs := make([]keyring.Keyring, len(regions))
+	for i, r := range regions {
+		c, err := k.clients.Client(r)
+		if err != nil {
+			return err
+		}
+		kr, err := kmsprovider.NewDiscoveryKeyring(c, k.filter)
+		if err != nil {
+			return err
+		}
+		krs[i] = inRegion{kr, r}
+	}
+	multi, err := keyring.NewMulti(krs[0], krs[1:]...)
 	if err != nil {
 		return err
 	}
-	return kr.OnDecrypt(ctx, m, edks)
+	return multi.OnDecrypt(ctx, m, edks)
+}
+
+// inRegion gives a keyring the AWS KMS encrypted data keys of one region.
+type inRegion struct {
+	*kmsprovider.DiscoveryKeyring
+	region string
+}
+
+func (k inRegion) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []format.EncryptedDataKey) error {
+	var mine []format.EncryptedDataKey
+	for _, e := range edks {
+		if e.ProviderID == kmsprovider.ProviderID && arnRegion(string(e.ProviderInfo)) == k.region {
+			mine = append(mine, e)
+		}
+	}
+	return k.DiscoveryKeyring.OnDecrypt(ctx, m, mine)
 }
