@@ -193,8 +193,11 @@ func (r *runner) one(ctx context.Context, j job) error {
 
 func (r *runner) encrypt(ctx context.Context, dst io.Writer, src io.Reader, j job) (*format.Header, error) {
 	w, err := r.client.Encrypt(ctx, dst, r.mm, r.ec)
+	if errors.Is(err, envelope.ErrTooManyEncryptedDataKeys) {
+		return nil, fmt.Errorf("%w\n  (the wrapping keys make more encrypted data keys than --max-encrypted-data-keys allows: raise it or give fewer keys)", err)
+	}
 	if err != nil {
-		return nil, explain(err, j, nil)
+		return nil, err
 	}
 	if _, err := io.Copy(w, src); err != nil {
 		return nil, err

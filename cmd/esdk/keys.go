@@ -51,16 +51,14 @@ var reqOptions = map[string][]string{
 // repeatable options may be given more than once.
 var repeatable = map[string]bool{"account": true, "region": true}
 
-// splitKeySpec splits s at the commas that start a new "option=" (or a
-// key kind): values such as a pkcs11: URI may hold other commas.
+// splitKeySpec splits s at the commas that start a new "option=": a
+// comma followed by a word of letters, digits and dashes and "=". Values
+// such as file names may hold other commas.
 func splitKeySpec(s string) []string {
 	var parts []string
 	start := 0
 	for i := 0; i < len(s); i++ {
-		if s[i] != ',' {
-			continue
-		}
-		if startsOption(s[i+1:]) {
+		if s[i] == ',' && startsOption(s[i+1:]) {
 			parts = append(parts, s[start:i])
 			start = i + 1
 		}
@@ -70,18 +68,16 @@ func splitKeySpec(s string) []string {
 
 func startsOption(s string) bool {
 	name, _, ok := strings.Cut(s, "=")
-	if !ok {
+	if !ok || name == "" {
 		return false
 	}
-	if slices.Contains(keyKinds, name) {
-		return true
-	}
-	for _, opts := range keyOptions {
-		if slices.Contains(opts, name) {
-			return true
+	for i, c := range name {
+		letter := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+		if !letter && (i == 0 || c != '-' && (c < '0' || c > '9')) {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 // parseKeySpec parses one --wrapping-key value. See keysUsage.

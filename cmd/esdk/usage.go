@@ -173,8 +173,8 @@ AWS KMS keys use the AWS SDK's default credential chain and configuration
 (AWS_PROFILE, AWS_REGION, ~/.aws/config, ...). For tests, ESDK_KMS_ENDPOINT
 sends every KMS request to another endpoint, such as a local KMS emulator.
 
-A value may hold commas, except before a word that is an option name and
-"=" (",name=" in a value would start a new option).
+A value may hold commas, except before a word and "=": ",word=" always
+starts a new option (so a mistyped option is an error, not part of a value).
 `
 
 var (
