@@ -632,3 +632,91 @@ func TestNotESDKHints(t *testing.T) {
 		}
 	}
 }
+
+func TestEncryptedDataKeySerialization(t *testing.T) {
+	keys := []format.EncryptedDataKey{
+		{ProviderID: "aws-kms", ProviderInfo: []byte("arn"), Ciphertext: []byte{1, 2}},
+		{ProviderID: "", ProviderInfo: nil, Ciphertext: []byte{}},
+	}
+	want, _ := hex.DecodeString("0002" + "0007" + hex.EncodeToString([]byte("aws-kms")) + "0003" + hex.EncodeToString([]byte("arn")) + "0002" + "0102" + "0000" + "0000" + "0000")
+	got := format.MarshalEncryptedDataKeys([]byte("prefix"), keys)
+	if !bytes.Equal(got, append([]byte("prefix"), want...)) {
+		t.Errorf("MarshalEncryptedDataKeys = %x, want prefix and %x", got, want)
+	}
+	one := format.AppendEncryptedDataKey(nil, keys[0])
+	if !bytes.Equal(one, want[2:2+len(one)]) || len(one) != 2+7+2+3+2+2 {
+		t.Errorf("AppendEncryptedDataKey = %x", one)
+	}
+	if got := format.MarshalEncryptedDataKeys(nil, nil); !bytes.Equal(got, []byte{0, 0}) {
+		t.Errorf("no keys: %x", got)
+	}
+	// The header holds exactly these bytes after its context.
+	s := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
+	h := &format.Header{
+		Suite: s, MessageID: make([]byte, 32), EncryptedDataKeys: keys,
+		ContentType: format.Framed, FrameLength: 1, SuiteData: make([]byte, 32),
+	}
+	body, err := h.MarshalBody()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if at := 1 + 2 + 32 + 2; !bytes.Equal(body[at:at+len(want)], want) {
+		t.Errorf("header body %x does not hold %x after its empty context", body, want)
+	}
+	for name, f := range map[string]func(){
+		"long field": func() {
+			format.AppendEncryptedDataKey(nil, format.EncryptedDataKey{Ciphertext: make([]byte, 0x10000)})
+		},
+		"65536 keys": func() { format.MarshalEncryptedDataKeys(nil, make([]format.EncryptedDataKey, 0x10000)) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}
+
+// chunkReader returns at most n bytes per Read.
+type chunkReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) { return c.r.Read(p[:min(len(p), c.n)]) }
+
+func TestAppendFull(t *testing.T) {
+	data := bytes.Repeat([]byte("0123456789"), 10000)
+	got, err := format.AppendFull([]byte("x"), &chunkReader{bytes.NewReader(data), 777}, len(data))
+	if err != nil || !bytes.Equal(got, append([]byte("x"), data...)) {
+		t.Fatalf("AppendFull: %d bytes, %v", len(got), err)
+	}
+	// Spare capacity is read into in place.
+	buf := make([]byte, 0, 200)
+	got, err = format.AppendFull(buf, bytes.NewReader(data), 150)
+	if err != nil || &got[0] != &buf[:1][0] || !bytes.Equal(got, data[:150]) {
+		t.Errorf("AppendFull into spare capacity: %v", err)
+	}
+	// A claimed length far beyond the input costs memory only as bytes arrive.
+	got, err = format.AppendFull(nil, bytes.NewReader(data[:10]), 1<<30)
+	if !errors.Is(err, io.ErrUnexpectedEOF) || !bytes.Equal(got, data[:10]) || cap(got) > 64<<10 {
+		t.Errorf("short input: %d bytes (cap %d), %v; want 10 and io.ErrUnexpectedEOF", len(got), cap(got), err)
+	}
+	got, err = format.AppendFull([]byte("x"), bytes.NewReader(nil), 5)
+	if err != io.EOF || !bytes.Equal(got, []byte("x")) {
+		t.Errorf("empty input: %q, %v; want io.EOF", got, err)
+	}
+	got, err = format.AppendFull(nil, bytes.NewReader(data[:pastOneStep+3]), pastOneStep+10)
+	if !errors.Is(err, io.ErrUnexpectedEOF) || len(got) != pastOneStep+3 {
+		t.Errorf("input ending in the second step: %d bytes, %v", len(got), err)
+	}
+	if got, err := format.AppendFull(nil, bytes.NewReader(data), 0); err != nil || len(got) != 0 {
+		t.Errorf("n = 0: %d bytes, %v", len(got), err)
+	}
+}
+
+// pastOneStep is more than one growth step of AppendFull.
+const pastOneStep = 40 << 10
