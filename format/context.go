@@ -72,9 +72,11 @@ func AppendEncryptionContext(dst []byte, ec map[string]string) ([]byte, error) {
 	return dst, nil
 }
 
-// ParseEncryptionContext parses a serialized encryption context. It rejects
-// duplicate keys, keys out of canonical order, invalid UTF-8 and trailing
-// bytes, so that a parsed context marshals back to exactly b.
+// ParseEncryptionContext parses a serialized encryption context. It
+// rejects duplicate keys, invalid UTF-8 and trailing bytes. Entries out of
+// canonical order are accepted (old JavaScript ESDKs sorted keys by
+// locale), so a context that parses marshals back to the same bytes only
+// when its entries were in canonical order.
 func ParseEncryptionContext(b []byte) (map[string]string, error) {
 	if len(b) == 0 {
 		return map[string]string{}, nil
@@ -95,8 +97,7 @@ func ParseEncryptionContext(b []byte) (map[string]string, error) {
 		return nil, malformed("encryption context count %d exceeds its %d bytes", n, len(b))
 	}
 	ec := make(map[string]string, n)
-	prev := ""
-	for i := range n {
+	for range n {
 		k, err := c.vec16()
 		if err != nil {
 			return nil, err
@@ -109,14 +110,10 @@ func ParseEncryptionContext(b []byte) (map[string]string, error) {
 		if err := checkContextEntry(key, value); err != nil {
 			return nil, malformed("%w", err)
 		}
-		if i > 0 && prev >= key {
-			if prev == key {
-				return nil, malformed("encryption context has duplicate key %.32q", key)
-			}
-			return nil, malformed("encryption context keys are not in sorted order")
+		if _, dup := ec[key]; dup {
+			return nil, malformed("encryption context has duplicate key %.32q", key)
 		}
 		ec[key] = value
-		prev = key
 	}
 	if c.off != len(b) {
 		return nil, malformed("encryption context has %d trailing bytes", len(b)-c.off)

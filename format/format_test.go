@@ -207,7 +207,7 @@ func TestParseHeaderLimits(t *testing.T) {
 
 // testHeader marshals a header of suite id with the given context and
 // number of data keys.
-func testHeader(t *testing.T, id format.SuiteID, ec map[string]string, keys int) []byte {
+func testHeader(t testing.TB, id format.SuiteID, ec map[string]string, keys int) []byte {
 	t.Helper()
 	s := format.MustSuite(id)
 	h := &format.Header{
@@ -430,9 +430,7 @@ func TestEncryptionContextParseRejects(t *testing.T) {
 	for name, b := range map[string][]byte{
 		"duplicate keys":          ecBytes(2, "a", "1", "a", "2"),
 		"duplicate, same value":   ecBytes(2, "a", "1", "a", "1"),
-		"unsorted":                ecBytes(2, "b", "1", "a", "2"),
-		"longer before prefix":    ecBytes(2, "aa", "1", "a", "2"),
-		"UTF-16 order":            ecBytes(2, "\U00010000", "1", "\uFFFF", "2"),
+		"duplicate, not adjacent": ecBytes(3, "b", "1", "a", "2", "b", "3"),
 		"trailing byte":           append(bytes.Clone(valid), 0),
 		"trailing entry":          append(ecBytes(1, "a", "1"), ecBytes(0, "b", "2")[2:]...),
 		"count 0 with entries":    ecBytes(0, "a", "1"),
@@ -720,3 +718,68 @@ func TestAppendFull(t *testing.T) {
 
 // pastOneStep is more than one growth step of AppendFull.
 const pastOneStep = 40 << 10
+
+// TestEncryptionContextAnyOrder checks that a context whose entries are not
+// in canonical order, as old JavaScript ESDKs wrote with a locale-dependent
+// sort, parses to the same map as the canonical serialization.
+func TestEncryptionContextAnyOrder(t *testing.T) {
+	for name, b := range map[string][]byte{
+		"reversed":             ecBytes(2, "b", "1", "a", "2"),
+		"longer before prefix": ecBytes(2, "aa", "1", "a", "2"),
+		"UTF-16 order":         ecBytes(2, "\U00010000", "1", "\uFFFF", "2"),
+		"case-insensitive":     ecBytes(3, "a", "1", "B", "2", "c", "3"),
+	} {
+		ec, err := format.ParseEncryptionContext(b)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		canon, err := format.MarshalEncryptionContext(ec)
+		if err != nil || len(canon) != len(b) || bytes.Equal(canon, b) {
+			t.Errorf("%s: canonical form %x (%v), want a reordering of %x", name, canon, err, b)
+		}
+		back, err := format.ParseEncryptionContext(canon)
+		if err != nil || !maps.Equal(back, ec) {
+			t.Errorf("%s: canonical form parses to %v, %v; want %v", name, back, err, ec)
+		}
+	}
+}
+
+// unsortedHeader returns a version 2 header whose context entries are in
+// reverse canonical order, and the context.
+func unsortedHeader(t testing.TB) ([]byte, map[string]string) {
+	t.Helper()
+	ec := map[string]string{"a": "1", "b": "22", "c": "333"}
+	b := testHeader(t, format.AES256GCMHKDFSHA512CommitKey, ec, 1)
+	canon, err := format.MarshalEncryptionContext(ec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reversed := ecBytes(3, "c", "333", "b", "22", "a", "1")
+	i := bytes.Index(b, canon)
+	if i < 0 || len(reversed) != len(canon) {
+		t.Fatal("context not found in the header")
+	}
+	copy(b[i:], reversed)
+	return b, ec
+}
+
+func TestHeaderUnsortedContext(t *testing.T) {
+	b, ec := unsortedHeader(t)
+	h, n, err := format.ParseHeader(b, format.Limits{})
+	if err != nil || n != len(b) {
+		t.Fatalf("ParseHeader: %d, %v", n, err)
+	}
+	if !maps.Equal(h.EncryptionContext, ec) {
+		t.Errorf("context %v, want %v", h.EncryptionContext, ec)
+	}
+	h2, raw, err := format.ReadHeader(bytes.NewReader(b), format.Limits{})
+	if err != nil || !bytes.Equal(raw, b) || !reflect.DeepEqual(h, h2) {
+		t.Errorf("ReadHeader: raw bytes equal %v, headers equal %v, %v", bytes.Equal(raw, b), reflect.DeepEqual(h, h2), err)
+	}
+	// A duplicate key is still refused.
+	dup := bytes.Replace(b, ecBytes(3, "c", "333", "b", "22", "a", "1"), ecBytes(3, "c", "333", "b", "22", "c", "1"), 1)
+	if _, _, err := format.ParseHeader(dup, format.Limits{}); !errors.Is(err, format.ErrMalformed) || !strings.Contains(err.Error(), "duplicate") {
+		t.Errorf("duplicate context key: %v, want ErrMalformed about the duplicate", err)
+	}
+}
