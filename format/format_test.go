@@ -783,3 +783,39 @@ func TestHeaderUnsortedContext(t *testing.T) {
 		t.Errorf("duplicate context key: %v, want ErrMalformed about the duplicate", err)
 	}
 }
+
+// TestHeaderProviderIDUTF8 checks that a provider id must be UTF-8, both
+// when parsing a header and when marshalling one; provider info is bytes.
+func TestHeaderProviderIDUTF8(t *testing.T) {
+	b := testHeader(t, format.AES256GCMHKDFSHA512CommitKey, nil, 2)
+	i := bytes.LastIndex(b, []byte("provider"))
+	b[i+3] = 0xFF // "pro\xffider"
+	for _, api := range []string{"ParseHeader", "ReadHeader"} {
+		var err error
+		if api == "ParseHeader" {
+			_, _, err = format.ParseHeader(b, format.Limits{})
+		} else {
+			_, _, err = format.ReadHeader(bytes.NewReader(b), format.Limits{})
+		}
+		if !errors.Is(err, format.ErrMalformed) || !strings.Contains(err.Error(), "UTF-8") {
+			t.Errorf("%s: %v, want ErrMalformed about UTF-8", api, err)
+		}
+	}
+	s := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
+	h := &format.Header{
+		Suite:             s,
+		MessageID:         make([]byte, 32),
+		EncryptedDataKeys: []format.EncryptedDataKey{{ProviderID: "p\xc3", ProviderInfo: []byte{0xFF}}},
+		ContentType:       format.Framed,
+		FrameLength:       1,
+		SuiteData:         make([]byte, 32),
+		AuthTag:           make([]byte, 16),
+	}
+	if _, err := h.Marshal(); err == nil || !strings.Contains(err.Error(), "UTF-8") {
+		t.Errorf("Marshal of a provider id that is not UTF-8: %v", err)
+	}
+	h.EncryptedDataKeys[0].ProviderID = "p"
+	if _, err := h.Marshal(); err != nil {
+		t.Errorf("provider info that is not UTF-8: %v", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 )
 
 // ContentType says whether a message body is framed.
@@ -34,7 +35,7 @@ const (
 
 // EncryptedDataKey is one wrapped copy of the data key.
 type EncryptedDataKey struct {
-	ProviderID   string
+	ProviderID   string // UTF-8, as the specification requires
 	ProviderInfo []byte
 	Ciphertext   []byte
 }
@@ -162,10 +163,13 @@ func (h *Header) appendBody(b []byte) ([]byte, error) {
 }
 
 // check validates one encrypted data key: every field fits its 2-byte
-// length.
+// length, and the provider id is UTF-8.
 func (k *EncryptedDataKey) check() error {
 	if max(len(k.ProviderID), len(k.ProviderInfo), len(k.Ciphertext)) > 0xFFFF {
 		return errors.New("a field is longer than 65535 bytes")
+	}
+	if !utf8.ValidString(k.ProviderID) {
+		return fmt.Errorf("provider id %.32q is not valid UTF-8", k.ProviderID)
 	}
 	return nil
 }
