@@ -6,13 +6,10 @@ import (
 	"crypto/elliptic"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -20,9 +17,8 @@ import (
 	"testing"
 
 	"github.com/go-esdk/esdk/format"
+	"github.com/go-esdk/esdk/internal/testvectors"
 )
-
-const vectorsDir = "../testdata/vectors/esdk-public"
 
 // vectorMessage is one ciphertext of the public test vectors with what the
 // manifest says about its header.
@@ -38,59 +34,23 @@ type vectorMessage struct {
 // loadVectorMessages reads every ciphertext the manifest lists.
 func loadVectorMessages(t testing.TB) []vectorMessage {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(vectorsDir, "manifest.json"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	var m struct {
-		Tests map[string]struct {
-			Ciphertext string `json:"ciphertext"`
-			Header     struct {
-				Version     int    `json:"message-format-version"`
-				Suite       string `json:"algorithm-suite-id"`
-				ContentType string `json:"content-type"`
-				FrameLength int64  `json:"frame-length"`
-			} `json:"header"`
-		} `json:"tests"`
-	}
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatal(err)
-	}
+	set := testvectors.LoadPublic(t)
 	var out []vectorMessage
-	for _, id := range slices.Sorted(maps.Keys(m.Tests)) {
-		tc := m.Tests[id]
-		rel, ok := strings.CutPrefix(tc.Ciphertext, "file://")
-		if !ok {
-			t.Fatalf("%s: ciphertext URI %q", id, tc.Ciphertext)
-		}
-		data, err := os.ReadFile(filepath.Join(vectorsDir, filepath.FromSlash(rel)))
-		if err != nil {
-			t.Fatal(err)
+	for _, id := range set.IDs() {
+		h := set.Tests[id].Header
+		if h == nil || h.MessageFormatVersion == nil || h.FrameLength == nil {
+			t.Fatalf("%s: the manifest describes no header", id)
 		}
 		out = append(out, vectorMessage{
-			name: id, data: data, suite: tc.Header.Suite, version: tc.Header.Version,
-			framed: tc.Header.ContentType == "framed", frameLength: tc.Header.FrameLength,
+			name: id, data: set.Ciphertext(t, id), suite: h.AlgorithmSuiteID, version: *h.MessageFormatVersion,
+			framed: h.ContentType == "framed", frameLength: *h.FrameLength,
 		})
-	}
-	// Every ciphertext file is in the manifest.
-	files, err := filepath.Glob(filepath.Join(vectorsDir, "ciphertexts", "*", "*"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) != len(out) {
-		t.Fatalf("%d ciphertext files, %d in the manifest", len(files), len(out))
 	}
 	return out
 }
 
 func TestVectorHeaders(t *testing.T) {
-	msgs := loadVectorMessages(t)
-	if len(msgs) == 0 {
-		t.Fatal("no test vectors: they are part of the repository, under testdata/")
-	}
-	for _, v := range msgs {
+	for _, v := range loadVectorMessages(t) {
 		h, n, err := format.ParseHeader(v.data, format.Limits{})
 		if err != nil {
 			t.Errorf("%s: %v", v.name, err)
