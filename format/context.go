@@ -97,7 +97,7 @@ func ParseEncryptionContext(b []byte) (map[string]string, error) {
 		return nil, malformed("encryption context count %d exceeds its %d bytes", n, len(b))
 	}
 	ec := make(map[string]string, n)
-	for range n {
+	for i := range n {
 		k, err := c.vec16()
 		if err != nil {
 			return nil, err
@@ -110,10 +110,10 @@ func ParseEncryptionContext(b []byte) (map[string]string, error) {
 		if err := checkContextEntry(key, value); err != nil {
 			return nil, malformed("%w", err)
 		}
-		if _, dup := ec[key]; dup {
+		ec[key] = value
+		if len(ec) != i+1 {
 			return nil, malformed("encryption context has duplicate key %.32q", key)
 		}
-		ec[key] = value
 	}
 	if c.off != len(b) {
 		return nil, malformed("encryption context has %d trailing bytes", len(b)-c.off)

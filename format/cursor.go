@@ -78,10 +78,10 @@ func (c *cursor) vec16() ([]byte, error) {
 const growStep = 32 << 10
 
 // AppendFull appends exactly n bytes read from r to dst and returns the
-// extended slice. It reads into dst's spare capacity first and otherwise
-// grows dst by at most 32 KiB ahead of the bytes that have arrived, so a
-// length taken from untrusted input costs memory only as the input backs
-// it. As with [io.ReadFull], the error is io.EOF only if no byte was read
+// extended slice. It reads into dst's spare capacity first; beyond it, it
+// grows dst step by step, never more than 32 KiB ahead of the bytes that
+// have arrived, so a length taken from untrusted input costs memory only
+// as the input backs it. As with [io.ReadFull], the error is io.EOF only if no byte was read
 // and io.ErrUnexpectedEOF if some but not all were; on error the returned
 // slice holds the bytes that did arrive.
 func AppendFull(dst []byte, r io.Reader, n int) ([]byte, error) {
@@ -89,7 +89,11 @@ func AppendFull(dst []byte, r io.Reader, n int) ([]byte, error) {
 	for need := n; need > 0; {
 		step := min(need, max(growStep, cap(dst)-len(dst)))
 		off := len(dst)
-		dst = slices.Grow(dst, step)[:off+step]
+		if cap(dst)-off < step {
+			// Double, but stay within growStep of the bytes that arrived.
+			dst = slices.Grow(dst, max(step, min(off, growStep)))
+		}
+		dst = dst[:off+step]
 		m, err := io.ReadFull(r, dst[off:])
 		if err != nil {
 			if errors.Is(err, io.EOF) && off > start {

@@ -221,7 +221,8 @@ func ParseHeader(b []byte, lim Limits) (*Header, int, error) {
 // header. Memory grows only with bytes actually read, so a hostile length
 // field cannot make it allocate more than the input holds.
 func ReadHeader(r io.Reader, lim Limits) (*Header, []byte, error) {
-	c := &cursor{r: r, max: lim.MaxHeaderSize, what: "header"}
+	// Most headers fit in 1 KiB: one allocation for them.
+	c := &cursor{b: make([]byte, 0, 1024), r: r, max: lim.MaxHeaderSize, what: "header"}
 	h, err := parseHeader(c, lim)
 	if err != nil {
 		return nil, nil, err
@@ -303,8 +304,8 @@ func parseEncryptedDataKeys(c *cursor, max int) ([]EncryptedDataKey, error) {
 	if max > 0 && count > max {
 		return nil, &LimitError{Limit: LimitEncryptedDataKeys, Max: int64(max), Got: int64(count)}
 	}
-	// Grow the slice as keys arrive rather than trusting count up front.
-	var keys []EncryptedDataKey
+	// Trust count for a few keys only; beyond, grow as keys arrive.
+	keys := make([]EncryptedDataKey, 0, min(count, 16))
 	for range count {
 		var f [3][]byte
 		for j := range f {
