@@ -217,9 +217,10 @@ func ParseHeader(b []byte, lim Limits) (*Header, int, error) {
 }
 
 // ReadHeader reads exactly one header from r and returns it with its raw
-// bytes (authentication fields included). It reads nothing past the
-// header. Memory grows only with bytes actually read, so a hostile length
-// field cannot make it allocate more than the input holds.
+// bytes (authentication fields included), which are what the header tag
+// authenticates. It reads nothing past the header. Beyond a first 1 KiB,
+// memory grows only with bytes actually read, so a hostile length field
+// cannot make it allocate more than the input holds.
 func ReadHeader(r io.Reader, lim Limits) (*Header, []byte, error) {
 	// Most headers fit in 1 KiB: one allocation for them.
 	c := &cursor{b: make([]byte, 0, 1024), r: r, max: lim.MaxHeaderSize, what: "header"}
