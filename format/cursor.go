@@ -11,7 +11,9 @@ import (
 // cursor walks the fields of a header or an encryption context in order.
 // Over a slice (r == nil) b holds the whole input; over a reader it holds
 // every byte read so far, and each field is read only when asked for, so
-// nothing past the last field is read.
+// nothing past the last field is read. (cryptobyte.String needs the whole
+// input up front, and a header has no overall length to read it by, so
+// one hand cursor serves both ways in.)
 type cursor struct {
 	b    []byte
 	off  int
