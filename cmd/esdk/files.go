@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // job is one input and where its output goes.
@@ -77,10 +78,13 @@ func planJobs(e *env, o *options, cmd string, operands []string) ([]job, error) 
 		if err != nil {
 			return nil, inputError(operands[0], err)
 		}
-		if !fi.Mode().IsRegular() {
-			return nil, fmt.Errorf("%s is not a regular file", operands[0])
+		// A named pipe or a device (such as the /dev/fd/N of a shell's
+		// process substitution) is read like a file of unknown size.
+		size := int64(-1)
+		if fi.Mode().IsRegular() {
+			size = fi.Size()
 		}
-		return []job{{in: operands[0], out: out, size: fi.Size()}}, nil
+		return []job{{in: operands[0], out: out, size: size}}, nil
 	}
 	return inputJobs(e, o, operands, out, o.suffix)
 }
@@ -102,16 +106,17 @@ func inputJobs(e *env, o *options, operands []string, outDir, suffix string) ([]
 		if err != nil {
 			return nil, inputError(in, err)
 		}
-		if fi.Mode().IsRegular() {
-			j := job{in: in, size: fi.Size()}
+		if !fi.IsDir() {
+			size := int64(-1)
+			if fi.Mode().IsRegular() {
+				size = fi.Size()
+			}
+			j := job{in: in, size: size}
 			if outDir != "" {
 				j.out = filepath.Join(outDir, filepath.Base(in)+suffix)
 			}
 			jobs = append(jobs, j)
 			continue
-		}
-		if !fi.IsDir() {
-			return nil, fmt.Errorf("%s is not a regular file or a directory", in)
 		}
 		if !o.recursive {
 			return nil, usagef("%s is a directory: add -r (--recursive) to process the files in it", in)
@@ -216,7 +221,38 @@ func createOut(target string, force bool) (*outFile, error) {
 	if err != nil {
 		return nil, err
 	}
+	temps.add(f.Name())
 	return &outFile{f: f, tmp: f.Name(), target: target, force: force}, nil
+}
+
+// temps are the temporary files of outputs in progress, for an interrupt
+// to remove.
+var temps = tempFiles{m: map[string]bool{}}
+
+type tempFiles struct {
+	sync.Mutex
+	m map[string]bool
+}
+
+func (t *tempFiles) add(name string) {
+	t.Lock()
+	t.m[name] = true
+	t.Unlock()
+}
+
+func (t *tempFiles) done(name string) {
+	t.Lock()
+	delete(t.m, name)
+	t.Unlock()
+}
+
+// removeTemps removes the temporary files of outputs in progress. It
+// holds the lock until the process exits, so no commit runs after it.
+func removeTemps() {
+	temps.Lock()
+	for name := range temps.m {
+		os.Remove(name)
+	}
 }
 
 func (o *outFile) Write(p []byte) (int, error) { return o.f.Write(p) }
@@ -224,8 +260,14 @@ func (o *outFile) Write(p []byte) (int, error) { return o.f.Write(p) }
 // commit flushes the file to disk and gives it its name. Without force it
 // never replaces a file that appeared meanwhile.
 func (o *outFile) commit() error {
+	// Holding the lock, an interrupt cannot remove the file while it is
+	// being moved into place.
+	temps.Lock()
+	defer temps.Unlock()
+	delete(temps.m, o.tmp)
 	if err := o.f.Sync(); err != nil {
-		o.abort()
+		o.f.Close()
+		os.Remove(o.tmp)
 		return err
 	}
 	if err := o.f.Close(); err != nil {
@@ -264,6 +306,7 @@ func (o *outFile) commit() error {
 func (o *outFile) abort() {
 	o.f.Close()
 	os.Remove(o.tmp)
+	temps.done(o.tmp)
 }
 
 var _ io.Writer = (*outFile)(nil)

@@ -32,11 +32,25 @@ const (
 	exitUsage = 2 // the command line is wrong
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+func main() { os.Exit(realMain()) }
+
+// realMain runs the command line. An interrupt (SIGINT, SIGTERM) ends it
+// at once with status 1, after removing the temporary files of outputs
+// in progress: whatever the run was waiting for (a stalled pipe, a slow
+// KMS), no partial output is left.
+func realMain() int {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sig
+		cancel()
+		removeTemps()
+		fmt.Fprintf(os.Stderr, "esdk: %v: stopped; no partial output was left\n", s)
+		os.Exit(exitError)
+	}()
+	return run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 }
 
 // usageError is a mistake on the command line: exit code 2.

@@ -24,9 +24,7 @@ import (
 
 func TestMain(m *testing.M) {
 	cmds := map[string]func() int{
-		"esdk": func() int {
-			return run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-		},
+		"esdk": realMain,
 		// exit-code N PROG ARGS... runs PROG and fails unless it exits
 		// with status N; PROG's output passes through.
 		"exit-code": func() int {
@@ -220,6 +218,48 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 			all = append(all, b...)
 		}
 		ts.Check(os.WriteFile(ts.MkAbs(args[0]), all, 0o644))
+	},
+	// fifo NAME SRC N: makes a named pipe NAME and, in the background,
+	// writes the first N bytes of SRC to it and then holds it open, as a
+	// stalled producer, until the script ends.
+	"fifo": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 3 {
+			ts.Fatalf("usage: fifo NAME SRC N")
+		}
+		b, err := os.ReadFile(ts.MkAbs(args[1]))
+		ts.Check(err)
+		n, err := strconv.Atoi(args[2])
+		ts.Check(err)
+		name := ts.MkAbs(args[0])
+		ts.Check(mkfifo(name))
+		done := make(chan struct{})
+		ts.Defer(func() { close(done) })
+		go func() {
+			f, err := os.OpenFile(name, os.O_WRONLY, 0)
+			if err != nil {
+				return
+			}
+			defer f.Close()
+			f.Write(b[:n])
+			<-done
+		}()
+	},
+	// waittmp DIR: waits (up to a minute) until DIR holds a temporary
+	// output file.
+	"waittmp": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 1 {
+			ts.Fatalf("usage: waittmp DIR")
+		}
+		for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			entries, err := os.ReadDir(ts.MkAbs(args[0]))
+			ts.Check(err)
+			for _, e := range entries {
+				if strings.Contains(e.Name(), tmpMarker) {
+					return
+				}
+			}
+		}
+		ts.Fatalf("no temporary output file appeared in %s", args[0])
 	},
 	// size FILE N: fails unless FILE has N bytes.
 	"size": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -24,10 +24,15 @@ func newProgress(e *env, quiet bool, j job) *progress {
 	if !showProgress(quiet, isTerminal(e.stderr), j.size) {
 		return nil
 	}
-	return &progress{bar: progressbar.NewOptions64(j.size,
-		progressbar.OptionSetWriter(e.stderr),
-		progressbar.OptionSetDescription(name(j.in)),
+	return newProgressBar(e.stderr, name(j.in), j.size)
+}
+
+func newProgressBar(w io.Writer, desc string, size int64) *progress {
+	return &progress{bar: progressbar.NewOptions64(size,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(desc),
 		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowCount(),
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionClearOnFinish(),
