@@ -58,6 +58,12 @@ func planJobs(e *env, o *options, cmd string, operands []string) ([]job, error) 
 	outDir := false
 	if fi, err := os.Stat(out); err == nil && fi.IsDir() {
 		outDir = true
+	} else if errors.Is(err, fs.ErrNotExist) && endsWithSlash(out) {
+		// -o dir/ asks for a directory: make it.
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			return nil, err
+		}
+		outDir = true
 	}
 	if !outDir {
 		single := len(operands) == 1
@@ -70,9 +76,7 @@ func planJobs(e *env, o *options, cmd string, operands []string) ([]job, error) 
 		case !single && out == stdio:
 			return nil, usagef("several files cannot go to standard output: give -o an existing directory")
 		case !single:
-			return nil, usagef("-o %s: several inputs or a directory need -o to name an existing directory", out)
-		case strings.HasSuffix(out, "/") || strings.HasSuffix(out, string(filepath.Separator)):
-			return nil, fmt.Errorf("output directory %s does not exist: create it first", out)
+			return nil, usagef("-o %s: several inputs or a directory need -o to name a directory: an existing one, or end it with / to have it made", out)
 		}
 		fi, err := os.Stat(operands[0])
 		if err != nil {
@@ -160,6 +164,10 @@ func inputJobs(e *env, o *options, operands []string, outDir, suffix string) ([]
 		}
 	}
 	return jobs, nil
+}
+
+func endsWithSlash(p string) bool {
+	return strings.HasSuffix(p, "/") || strings.HasSuffix(p, string(filepath.Separator))
 }
 
 func contains(list []string, s string) bool {

@@ -24,7 +24,8 @@ Usage:
   esdk version
 
 INPUT is a file, a directory (with -r), or - for standard input.
-OUTPUT is a file, an existing directory, or - for standard output.
+OUTPUT is a file, a directory (made if it ends with /), or - for standard
+output.
 
 Examples:
   head -c 32 /dev/urandom > backup.key
@@ -44,8 +45,9 @@ Run "esdk help keys" for the --wrapping-key syntax.
 `
 
 const commonOptions = `  -w, --wrapping-key KEY       a wrapping key (repeatable); see "esdk help keys"
-  -o, --output PATH            output file, existing directory, or - for standard
-                               output (the default when the input is -)
+  -o, --output PATH            output file, directory (made when PATH ends with /),
+                               or - for standard output (the default when the
+                               input is -)
   -r, --recursive              process the files of directories, recursively
       --suffix S               appended to each output name when the output is a
                                directory (default %s)
