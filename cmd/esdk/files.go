@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -30,7 +31,7 @@ func planJobs(e *env, o *options, cmd string, operands []string) ([]job, error) 
 	if len(operands) == 0 {
 		return nil, usagef("%s needs an input: a file, a directory with -r, or - for standard input", cmd)
 	}
-	if len(operands) > 1 && contains(operands, stdio) {
+	if len(operands) > 1 && slices.Contains(operands, stdio) {
 		return nil, usagef("- (standard input) must be the only input")
 	}
 	if !o.suffixSet {
@@ -168,15 +169,6 @@ func inputJobs(e *env, o *options, operands []string, outDir, suffix string) ([]
 
 func endsWithSlash(p string) bool {
 	return strings.HasSuffix(p, "/") || strings.HasSuffix(p, string(filepath.Separator))
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func inputError(name string, err error) error {
