@@ -74,13 +74,13 @@ func peakChild(spec string, out io.Writer) error {
 	}
 	suite, op, which := uint16(suite64), f[1], f[2]
 	ctx := context.Background()
-	o, err := newOurs(suite)
+	o, err := newOurs(suite, wrappingKey)
 	if err != nil {
 		return err
 	}
 	var s sdk = o
 	if which == "official" {
-		if s, err = newOfficial(suite); err != nil {
+		if s, err = newOfficial(suite, wrappingKey); err != nil {
 			return err
 		}
 	}
@@ -246,7 +246,7 @@ func (m *messageFiles) get(tb testing.TB, suite uint16) string {
 		}
 		m.dir = d
 	}
-	a, err := newOfficial(suite)
+	a, err := newOfficial(suite, wrappingKey)
 	if err != nil {
 		tb.Fatal(err)
 	}

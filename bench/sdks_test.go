@@ -56,8 +56,8 @@ type ours struct {
 	mm envelope.MaterialsManager
 }
 
-func newOurs(suite uint16) (*ours, error) {
-	kr, err := keyring.NewRawAES(keyNamespace, keyName, wrappingKey)
+func newOurs(suite uint16, key []byte) (*ours, error) {
+	kr, err := keyring.NewRawAES(keyNamespace, keyName, key)
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,7 @@ type official struct {
 	suite mpltypes.ESDKAlgorithmSuiteId
 }
 
-func newOfficial(suite uint16) (*official, error) {
+func newOfficial(suite uint16, key []byte) (*official, error) {
 	ctx := context.Background()
 	mp, err := mpl.NewClient(mpltypes.MaterialProvidersConfig{})
 	if err != nil {
@@ -103,7 +103,7 @@ func newOfficial(suite uint16) (*official, error) {
 	kr, err := mp.CreateRawAesKeyring(ctx, mpltypes.CreateRawAesKeyringInput{
 		KeyNamespace: keyNamespace,
 		KeyName:      keyName,
-		WrappingKey:  wrappingKey,
+		WrappingKey:  key,
 		WrappingAlg:  mpltypes.AesWrappingAlgAlgAes256GcmIv12Tag16,
 	})
 	if err != nil {
@@ -147,14 +147,17 @@ func (o *official) decrypt(ctx context.Context, ct []byte) ([]byte, map[string]s
 	return out.Plaintext, out.EncryptionContext, nil
 }
 
-// newSDKs returns both SDKs set up for suite, ours first.
-func newSDKs(tb testing.TB, suite uint16) []sdk {
+// newSDKs returns both SDKs set up for suite and the shared wrapping key,
+// ours first.
+func newSDKs(tb testing.TB, suite uint16) []sdk { return newSDKsWithKey(tb, suite, wrappingKey) }
+
+func newSDKsWithKey(tb testing.TB, suite uint16, key []byte) []sdk {
 	tb.Helper()
-	o, err := newOurs(suite)
+	o, err := newOurs(suite, key)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	a, err := newOfficial(suite)
+	a, err := newOfficial(suite, key)
 	if err != nil {
 		tb.Fatal(err)
 	}
