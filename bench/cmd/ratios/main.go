@@ -1,7 +1,7 @@
 // Command ratios reads the `go test -bench` output of this module on
 // standard input and prints the side-by-side tables of README.md: each
 // SDK's throughput over the other's and over the AES-GCM baseline of the
-// same size and run, allocations, and the peak memory of a 256 MiB message.
+// same group (op, suite and size), measured next to it, allocations, and the peak memory of a 256 MiB message.
 // When a benchmark ran more than once (-count), the median is used.
 //
 //	go test -run '^$' -bench . -benchmem -count 3 > bench.txt
@@ -87,8 +87,8 @@ func run(in io.Reader, out io.Writer) error {
 	for _, op := range []string{"Encrypt", "Decrypt"} {
 		for _, suite := range suites {
 			for _, size := range sizes {
-				base, okB := r.get("AESGCMBaseline/"+size, "MB/s")
 				prefix := fmt.Sprintf("%s/%s/%s/", op, suite, size)
+				base, okB := r.get(prefix+"baseline", "MB/s")
 				o, okO := r.get(prefix+"ours", "MB/s")
 				a, okA := r.get(prefix+"official", "MB/s")
 				s, okS := r.get(prefix+"ours-stream", "MB/s")

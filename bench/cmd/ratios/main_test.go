@@ -7,9 +7,9 @@ import (
 )
 
 const sample = `goos: linux
-BenchmarkAESGCMBaseline/4KiB-2   100  1000 ns/op  4000.00 MB/s  0 B/op  0 allocs/op
-BenchmarkAESGCMBaseline/4KiB-2   100  1000 ns/op  5000.00 MB/s  0 B/op  0 allocs/op
-BenchmarkAESGCMBaseline/4KiB-2   100  1000 ns/op  6000.00 MB/s  0 B/op  0 allocs/op
+BenchmarkEncrypt/0478/4KiB/baseline-2   100  1000 ns/op  4000.00 MB/s  0 B/op  0 allocs/op
+BenchmarkEncrypt/0478/4KiB/baseline-2   100  1000 ns/op  5000.00 MB/s  0 B/op  0 allocs/op
+BenchmarkEncrypt/0478/4KiB/baseline-2   100  1000 ns/op  6000.00 MB/s  0 B/op  0 allocs/op
 BenchmarkEncrypt/0478/4KiB/ours-2   100  1000 ns/op  500.00 MB/s  9000 B/op  60 allocs/op
 BenchmarkEncrypt/0478/4KiB/official-2   100  1000 ns/op  100.00 MB/s  90000 B/op  600 allocs/op
 BenchmarkEncrypt/0478/4KiB/ours-stream-2   100  1000 ns/op  250.00 MB/s  9000 B/op  55 allocs/op
