@@ -50,7 +50,7 @@ type sdk interface {
 	decrypt(ctx context.Context, ct []byte) ([]byte, map[string]string, error)
 }
 
-// ours is this SDK through its one-shot helpers.
+// ours is this SDK through EncryptBytes and DecryptBytes.
 type ours struct {
 	c  *envelope.Client
 	mm envelope.MaterialsManager
