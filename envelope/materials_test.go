@@ -101,7 +101,7 @@ func TestMaxEncryptedDataKeysOnEncrypt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mm := envelope.NewDefaultManager(multi)
+	mm := mustManager(t, multi)
 	two := newClient(t, func(o *envelope.Options) { o.MaxEncryptedDataKeys = 2 })
 	_, err = two.EncryptBytes(ctx, []byte("x"), mm, nil)
 	if !errors.Is(err, envelope.ErrTooManyEncryptedDataKeys) || !errors.Is(err, envelope.ErrLimitExceeded) || !strings.Contains(err.Error(), "MaxEncryptedDataKeys") {
@@ -117,7 +117,7 @@ func TestMaxEncryptedDataKeysOnEncrypt(t *testing.T) {
 	}
 	// Each of the three keys alone decrypts.
 	for i, kr := range krs {
-		if _, _, err := three.DecryptBytes(ctx, ct, envelope.NewDefaultManager(kr), nil); err != nil {
+		if _, _, err := three.DecryptBytes(ctx, ct, mustManager(t, kr), nil); err != nil {
 			t.Fatalf("key %d: %v", i, err)
 		}
 	}

@@ -60,7 +60,11 @@ func run() error {
 	}
 	plaintext := []byte("readable with either key")
 	ec := map[string]string{"department": "finance"}
-	msg, err := client.EncryptBytes(ctx, plaintext, envelope.NewDefaultManager(both), ec)
+	mm, err := envelope.NewDefaultManager(both)
+	if err != nil {
+		return err
+	}
+	msg, err := client.EncryptBytes(ctx, plaintext, mm, ec)
 	if err != nil {
 		return err
 	}
@@ -74,7 +78,11 @@ func run() error {
 		name string
 		kr   keyring.Keyring
 	}{{"AES key alone", aesRing}, {"RSA private key alone", rsaPrivate}} {
-		pt, h, err := client.DecryptBytes(ctx, msg, envelope.NewDefaultManager(r.kr), ec)
+		mm, err := envelope.NewDefaultManager(r.kr)
+		if err != nil {
+			return err
+		}
+		pt, h, err := client.DecryptBytes(ctx, msg, mm, ec)
 		if err != nil {
 			return fmt.Errorf("decrypting with the %s: %w", r.name, err)
 		}
@@ -90,7 +98,11 @@ func run() error {
 	}
 
 	// The RSA public key cannot decrypt, and says so.
-	if _, _, err := client.DecryptBytes(ctx, msg, envelope.NewDefaultManager(rsaPublic), ec); err != nil {
+	mm, err = envelope.NewDefaultManager(rsaPublic)
+	if err != nil {
+		return err
+	}
+	if _, _, err := client.DecryptBytes(ctx, msg, mm, ec); err != nil {
 		fmt.Printf("with the RSA public key only: %v\n", err)
 	}
 	return nil
