@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"strconv"
+	"strings"
 
 	"github.com/go-esdk/esdk/format"
 	"github.com/go-esdk/esdk/internal/engine"
@@ -106,7 +108,7 @@ func (c *Client) Decrypt(ctx context.Context, src io.Reader, mm MaterialsManager
 		if errors.Is(err, ErrNoMatchingKey) {
 			// A damaged encrypted data key cannot be told apart from one
 			// for another key: both fail like any other tampering.
-			return nil, fmt.Errorf("%w: %w", ErrAuthentication, err)
+			return nil, fmt.Errorf("%w: %w%s", ErrAuthentication, err, extraKeysHint(ec, h.EncryptionContext))
 		}
 		return nil, err
 	}
@@ -130,6 +132,23 @@ func (c *Client) Decrypt(ctx context.Context, src io.Reader, mm MaterialsManager
 		return nil, withOption(err)
 	}
 	return &Decryptor{o: o, header: h, ec: mat.EncryptionContext}, nil
+}
+
+// extraKeysHint names the keys of the context given on decryption that
+// the message does not store. Keyrings authenticate the whole context, so
+// such a key makes every data key fail to unwrap unless the message was
+// encrypted with it as a required key.
+func extraKeysHint(given, stored map[string]string) string {
+	var extra []string
+	for _, k := range format.SortedKeys(given) {
+		if _, ok := stored[k]; !ok {
+			extra = append(extra, strconv.Quote(k))
+		}
+	}
+	if len(extra) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (the encryption context given on decryption adds %s, which the message does not store: leave out any key it was not encrypted with as a required key)", strings.Join(extra, ", "))
 }
 
 // checkDecryptionMaterials checks what a materials manager returned and

@@ -128,7 +128,8 @@ func (c *Client) checkEncryptionMaterials(mat *keyring.EncryptionMaterials) erro
 	}
 	for k, v := range mat.EncryptionContext {
 		if k == format.PublicKeyContextKey && s.Signed() {
-			if mat.SigningKey != nil && v != engine.MarshalPublicKey(&mat.SigningKey.PublicKey) {
+			// (A key on another curve is refused by the engine.)
+			if mat.SigningKey != nil && mat.SigningKey.Curve == s.Curve() && v != engine.MarshalPublicKey(&mat.SigningKey.PublicKey) {
 				return fmt.Errorf("esdk: the materials' %s is not the signing key's public key", format.PublicKeyContextKey)
 			}
 			continue

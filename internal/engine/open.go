@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"hash"
 	"io"
-	"math"
 	"strings"
 
 	"github.com/go-esdk/esdk/format"
@@ -62,9 +61,9 @@ func NewOpener(src io.Reader, p OpenParams) (*Opener, error) {
 	if err := checkCurve(s, "verification", curve); err != nil {
 		return nil, err
 	}
-	if h.ContentType == format.Framed && int64(h.FrameLength) > math.MaxInt-finalHeaderLength-format.TagLength {
+	if h.ContentType == format.Framed && int64(h.FrameLength) > MaxFrameLength {
 		// Only on 32-bit platforms, where a slice holds less.
-		return nil, &format.LimitError{Limit: format.LimitFrameLength, Max: math.MaxInt - finalHeaderLength - format.TagLength, Got: int64(h.FrameLength)}
+		return nil, &format.LimitError{Limit: format.LimitFrameLength, Max: MaxFrameLength, Got: int64(h.FrameLength)}
 	}
 	aead, commitment, err := messageKeys(s, p.DataKey, h.MessageID)
 	if err != nil {
@@ -130,6 +129,9 @@ func (o *Opener) Read(p []byte) (int, error) {
 	}
 	n := copy(p, o.out)
 	o.out = o.out[n:]
+	if len(o.out) == 0 && o.err == io.EOF {
+		o.r.Wipe() // the last plaintext is the caller's now
+	}
 	return n, nil
 }
 
