@@ -168,8 +168,8 @@ func New(optFns ...func(*Options)) (*Client, error) {
 	if o.FrameLength == 0 {
 		o.FrameLength = DefaultFrameLength
 	}
-	if o.FrameLength < 0 || o.FrameLength > format.MaxFrameLength {
-		return nil, fmt.Errorf("esdk: frame length %d is not in 1..%d", o.FrameLength, format.MaxFrameLength)
+	if o.FrameLength < 0 || int64(o.FrameLength) > engine.MaxFrameLength {
+		return nil, fmt.Errorf("esdk: frame length %d is not in 1..%d", o.FrameLength, int64(engine.MaxFrameLength))
 	}
 	if o.MaxEncryptedDataKeys < 0 || o.MaxEncryptedDataKeys > 0xFFFF {
 		return nil, fmt.Errorf("esdk: MaxEncryptedDataKeys %d is not in 1..65535 (0 for the default)", o.MaxEncryptedDataKeys)

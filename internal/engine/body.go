@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/binary"
+	"math"
 
 	"github.com/go-esdk/esdk/format"
 )
@@ -16,6 +17,11 @@ const FinalFrameMarker = 0xFFFFFFFF
 // the sequence numbers 1 to 2^32-2 (2^32-1 would read as the final-frame
 // marker), and the final frame may carry 2^32-1.
 const MaxFrames = 1<<32 - 1
+
+// MaxFrameLength is the largest frame length this platform can seal or
+// open: the format's own limit, less on 32-bit platforms, where a frame,
+// its header and its tag must fit in one slice.
+const MaxFrameLength = min(format.MaxFrameLength, math.MaxInt-finalHeaderLength-format.TagLength)
 
 // MaxNonFramedLength is the largest non-framed body content (2^36 - 32
 // bytes, the AES-GCM limit for one IV).

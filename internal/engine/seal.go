@@ -77,8 +77,8 @@ func NewSealer(dst io.Writer, p SealParams) (*Sealer, error) {
 	sl := &Sealer{dst: dst, header: h, sig: signatureHash(s), key: p.SigningKey, seq: 1}
 	switch h.ContentType {
 	case format.Framed:
-		if h.FrameLength == 0 || int64(h.FrameLength) > min(format.MaxFrameLength, math.MaxInt-ptOff-format.TagLength) {
-			return nil, fmt.Errorf("esdk: frame length %d is not in 1..%d", h.FrameLength, min(format.MaxFrameLength, math.MaxInt-ptOff-format.TagLength))
+		if h.FrameLength == 0 || int64(h.FrameLength) > MaxFrameLength {
+			return nil, fmt.Errorf("esdk: frame length %d is not in 1..%d", h.FrameLength, MaxFrameLength)
 		}
 		sl.fl = int(h.FrameLength)
 	case format.NonFramed:
