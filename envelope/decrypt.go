@@ -158,7 +158,10 @@ func checkDecryptionMaterials(s *format.Suite, mat *keyring.DecryptionMaterials)
 	if mat.Suite != nil && mat.Suite != s {
 		return nil, fmt.Errorf("esdk: materials are for suite %s, the message uses %s", mat.Suite.ID(), s.ID())
 	}
-	required := make(map[string]string, len(mat.RequiredEncryptionContextKeys))
+	var required map[string]string
+	if len(mat.RequiredEncryptionContextKeys) > 0 {
+		required = make(map[string]string, len(mat.RequiredEncryptionContextKeys))
+	}
 	for _, k := range mat.RequiredEncryptionContextKeys {
 		v, ok := mat.EncryptionContext[k]
 		if !ok {

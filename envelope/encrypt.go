@@ -74,9 +74,12 @@ func (c *Client) encrypt(ctx context.Context, dst io.Writer, mm MaterialsManager
 	if c.opts.nonFramed {
 		h.ContentType, h.FrameLength = format.NonFramed, 0
 	}
-	required := make(map[string]string, len(mat.RequiredEncryptionContextKeys))
+	var required map[string]string
 	for k, v := range mat.EncryptionContext {
 		if slices.Contains(mat.RequiredEncryptionContextKeys, k) {
+			if required == nil {
+				required = make(map[string]string, len(mat.RequiredEncryptionContextKeys))
+			}
 			required[k] = v
 		} else {
 			h.EncryptionContext[k] = v
@@ -96,9 +99,17 @@ func (c *Client) encrypt(ctx context.Context, dst io.Writer, mm MaterialsManager
 
 // cloneEDKs copies encrypted data keys, so that the header owns its own.
 func cloneEDKs(edks []format.EncryptedDataKey) []format.EncryptedDataKey {
+	n := 0
+	for _, k := range edks {
+		n += len(k.ProviderInfo) + len(k.Ciphertext)
+	}
+	b := make([]byte, 0, n) // one array for every key's bytes
 	out := make([]format.EncryptedDataKey, len(edks))
 	for i, k := range edks {
-		out[i] = format.EncryptedDataKey{ProviderID: k.ProviderID, ProviderInfo: slices.Clone(k.ProviderInfo), Ciphertext: slices.Clone(k.Ciphertext)}
+		b = append(b, k.ProviderInfo...)
+		info := b[len(b)-len(k.ProviderInfo):]
+		b = append(b, k.Ciphertext...)
+		out[i] = format.EncryptedDataKey{ProviderID: k.ProviderID, ProviderInfo: info[:len(info):len(info)], Ciphertext: b[len(b)-len(k.Ciphertext):]}
 	}
 	return out
 }

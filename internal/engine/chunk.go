@@ -1,6 +1,9 @@
 package engine
 
-import "io"
+import (
+	"io"
+	"sync"
+)
 
 // chunkSize is how much a chunkReader asks its source for at once.
 const chunkSize = 64 << 10
@@ -15,14 +18,27 @@ type chunkReader struct {
 	err  error
 }
 
-// Buffered returns src itself when it lends its bytes (as a *bytes.Buffer
+// chunks holds the buffers of finished chunkReaders. They only ever hold
+// ciphertext.
+var chunks = sync.Pool{New: func() any { return new([chunkSize]byte) }}
+
+// buffered returns src itself when it lends its bytes (as a *bytes.Buffer
 // does), and otherwise a reader that reads src in large chunks.
-func Buffered(src io.Reader) io.Reader {
+func buffered(src io.Reader) io.Reader {
 	switch src.(type) {
 	case nexter, *chunkReader:
 		return src
 	}
-	return &chunkReader{src: src, buf: make([]byte, chunkSize)}
+	return &chunkReader{src: src, buf: chunks.Get().(*[chunkSize]byte)[:]}
+}
+
+// release returns the buffer to the pool once nothing will read from it.
+func (c *chunkReader) release() {
+	if c.buf != nil {
+		chunks.Put((*[chunkSize]byte)(c.buf))
+		c.buf, c.r, c.w = nil, 0, 0
+		c.err = io.ErrClosedPipe
+	}
 }
 
 func (c *chunkReader) Read(p []byte) (int, error) {

@@ -117,7 +117,13 @@ type nexter interface {
 // the header to it. maxNonFramed bounds the non-framed body the reader
 // buffers (0: only the format's own limit).
 func NewFrameReader(src io.Reader, h *format.Header, sig hash.Hash, maxNonFramed int64) *FrameReader {
-	r := &FrameReader{
+	r := new(FrameReader)
+	r.init(src, h, sig, maxNonFramed)
+	return r
+}
+
+func (r *FrameReader) init(src io.Reader, h *format.Header, sig hash.Hash, maxNonFramed int64) {
+	*r = FrameReader{
 		src:          src,
 		nonFramed:    h.ContentType == format.NonFramed,
 		frameLength:  int(h.FrameLength),
@@ -131,7 +137,6 @@ func NewFrameReader(src io.Reader, h *format.Header, sig hash.Hash, maxNonFramed
 	case nexter:
 		r.lender, r.lendMax = s, math.MaxInt
 	}
-	return r
 }
 
 // Next reads the next body part; after the final part it returns io.EOF.
@@ -264,6 +269,15 @@ func (r *FrameReader) lendErr() error {
 		return c.readErr()
 	}
 	return io.ErrUnexpectedEOF
+}
+
+// release gives back the chunk buffer of a source the engine buffered;
+// nothing may be read after it.
+func (r *FrameReader) release() {
+	if c, ok := r.src.(*chunkReader); ok {
+		c.release()
+	}
+	r.lender = nil
 }
 
 // Wipe clears the reader's buffer.

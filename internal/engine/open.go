@@ -36,8 +36,8 @@ type OpenParams struct {
 // plaintext only after the frame's tag verifies, and for signed suites
 // the final frame only after the signature verifies.
 type Opener struct {
-	r   *FrameReader
-	fc  *FrameCipher
+	r   FrameReader
+	fc  FrameCipher
 	sig hash.Hash // nil when unsigned
 	key *ecdsa.PublicKey
 	out []byte // authenticated plaintext not yet returned
@@ -86,11 +86,11 @@ func NewOpener(src io.Reader, p OpenParams) (*Opener, error) {
 	if _, err := aead.Open(nil, iv, h.AuthTag, aad); err != nil {
 		return nil, headerAuthFailed(p.RequiredContext)
 	}
-	o := &Opener{fc: NewFrameCipher(aead, h.MessageID), sig: signatureHash(s), key: p.VerificationKey}
+	o := &Opener{fc: FrameCipher{aead: aead, messageID: h.MessageID}, sig: signatureHash(s), key: p.VerificationKey}
 	if o.sig != nil {
 		o.sig.Write(p.RawHeader)
 	}
-	o.r = NewFrameReader(Buffered(src), h, o.sig, p.MaxNonFramedBodySize)
+	o.r.init(buffered(src), h, o.sig, p.MaxNonFramedBodySize)
 	return o, nil
 }
 
@@ -157,6 +157,7 @@ func (o *Opener) fail(err error) {
 	o.err = err
 	o.out = nil
 	o.r.Wipe()
+	o.r.release()
 }
 
 // next reads and opens one body part. A regular frame is opened into p
@@ -202,6 +203,7 @@ func (o *Opener) finish(pt []byte) error {
 	if err := o.r.CheckEnd(); err != nil {
 		return err
 	}
+	o.r.release()
 	o.out = pt
 	o.err = io.EOF
 	return nil

@@ -40,7 +40,7 @@ type SealParams struct {
 type Sealer struct {
 	dst    io.Writer
 	header *format.Header
-	fc     *FrameCipher
+	fc     FrameCipher
 	fl     int       // frame length; 0 for a non-framed body
 	sig    hash.Hash // nil when unsigned
 	key    *ecdsa.PrivateKey
@@ -110,7 +110,7 @@ func NewSealer(dst io.Writer, p SealParams) (*Sealer, error) {
 		return nil, err
 	}
 	h.AuthTag = aead.Seal(nil, headerIV[:], nil, aad)
-	sl.fc = NewFrameCipher(aead, h.MessageID)
+	sl.fc = FrameCipher{aead: aead, messageID: h.MessageID}
 	if sl.fl > 0 {
 		sl.buf = make([]byte, ptOff+sl.fl+format.TagLength)
 	} else {
