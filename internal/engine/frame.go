@@ -146,7 +146,7 @@ func (r *FrameReader) init(src io.Reader, h *format.Header, sig hash.Hash, maxNo
 // into dst and must not write to the ciphertext), or read into dst when
 // len(dst) can take the whole ciphertext; otherwise, and for the final
 // frame and a non-framed body, it lands in the reader's own buffer. The
-// ciphertext is valid until the next call.
+// frame's IV and ciphertext are valid until the next call.
 func (r *FrameReader) Next(dst []byte) (Frame, error) {
 	if r.done {
 		return Frame{}, io.EOF
