@@ -69,7 +69,11 @@ func newOurs(suite uint16, key []byte) (*ours, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &ours{c: c, mm: envelope.NewDefaultManager(kr)}, nil
+	mm, err := envelope.NewDefaultManager(kr)
+	if err != nil {
+		return nil, err
+	}
+	return &ours{c: c, mm: mm}, nil
 }
 
 func (*ours) name() string { return "ours" }

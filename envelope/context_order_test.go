@@ -40,7 +40,10 @@ func (k fixedKey) OnDecrypt(_ context.Context, m *keyring.DecryptionMaterials, _
 func TestDecryptUnsortedContext(t *testing.T) {
 	ctx := context.Background()
 	dataKey := fixedKey(bytes.Repeat([]byte{7}, 32))
-	mm := envelope.NewDefaultManager(dataKey)
+	mm, err := envelope.NewDefaultManager(dataKey)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ec := map[string]string{"a": "1", "b": "22", "c": "333"}
 	msg := encryptFor(t, mm, format.AES256GCMHKDFSHA512CommitKey, []byte("plaintext"), ec)
 	h, n, err := format.ParseHeader(msg, format.Limits{})
