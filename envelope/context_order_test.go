@@ -40,7 +40,10 @@ func (k fixedKey) OnDecrypt(_ context.Context, m *keyring.DecryptionMaterials, _
 func TestDecryptUnsortedContext(t *testing.T) {
 	ctx := context.Background()
 	dataKey := fixedKey(bytes.Repeat([]byte{7}, 32))
-	mm := envelope.NewDefaultManager(dataKey)
+	mm, err := envelope.NewDefaultManager(dataKey)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ec := map[string]string{"a": "1", "b": "22", "c": "333"}
 	msg := encryptFor(t, mm, format.AES256GCMHKDFSHA512CommitKey, []byte("plaintext"), ec)
 	h, n, err := format.ParseHeader(msg, format.Limits{})
@@ -97,5 +100,50 @@ func TestDecryptUnsortedContext(t *testing.T) {
 	spt, shdr, err := decryptStream(ctx, c, msg, mm, nil)
 	if err != nil || string(spt) != "plaintext" || !maps.Equal(shdr.EncryptionContext, ec) {
 		t.Fatalf("streaming Decrypt: %q, %v", spt, err)
+	}
+}
+
+// failingKeyring fails every decryption with err.
+type failingKeyring struct{ err error }
+
+func (failingKeyring) OnEncrypt(context.Context, *keyring.EncryptionMaterials) error {
+	return errors.New("not for encryption")
+}
+
+func (k failingKeyring) OnDecrypt(context.Context, *keyring.DecryptionMaterials, []format.EncryptedDataKey) error {
+	return k.err
+}
+
+// TestKeyringFailureIsNotTampering checks that Decrypt reports a keyring
+// that really failed (a key service down) as that failure, and only a
+// message none of whose data keys is for these keyrings as an
+// authentication failure.
+func TestKeyringFailureIsNotTampering(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t)
+	msg, err := c.EncryptBytes(ctx, []byte("hello"), aesManager(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := keyring.NewRawAES("other", "key", make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := errors.New("key service unavailable")
+	multi, err := keyring.NewMulti(other, failingKeyring{down})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = c.DecryptBytes(ctx, msg, mustManager(t, multi), nil)
+	if !errors.Is(err, down) || errors.Is(err, envelope.ErrAuthentication) {
+		t.Errorf("a keyring down beside one without a match: %v, want the failure and no ErrAuthentication", err)
+	}
+	multi, err = keyring.NewMulti(other, failingKeyring{&keyring.NoMatchingKeyError{Keyring: "failing"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = c.DecryptBytes(ctx, msg, mustManager(t, multi), nil)
+	if !errors.Is(err, envelope.ErrAuthentication) || !errors.Is(err, envelope.ErrNoMatchingKey) {
+		t.Errorf("no keyring with a match: %v, want ErrAuthentication and ErrNoMatchingKey", err)
 	}
 }

@@ -52,7 +52,7 @@ func fuzzManager(tb testing.TB) envelope.MaterialsManager {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return envelope.NewDefaultManager(multi)
+	return mustManager(tb, multi)
 }
 
 // fuzzVectorSeeds picks about n vector ciphertexts spread over suites and
@@ -152,7 +152,7 @@ func FuzzDecrypt(f *testing.F) {
 				o.CommitmentPolicy = policyFor(s)
 				o.Suite = s.ID()
 				o.FrameLength = l.frame
-				o.NonFramed = l.nonFramed
+				envelope.SetNonFramed(o, l.nonFramed)
 			})
 			pt := bytes.Repeat([]byte{byte(i), byte(j)}, size)[:size]
 			ct, err := enc.EncryptBytes(ctx, pt, mm, map[string]string{"seed": fmt.Sprint(i, j)})
@@ -206,7 +206,7 @@ func FuzzDecrypt(f *testing.F) {
 			o.CommitmentPolicy = policyFor(h.Suite)
 			o.Suite = h.Suite.ID()
 			if h.ContentType == format.NonFramed {
-				o.NonFramed = true
+				envelope.SetNonFramed(o, true)
 			} else {
 				o.FrameLength = int(h.FrameLength)
 			}

@@ -395,7 +395,10 @@ func newMulti(first keyring.Keyring, rest ...keyring.Keyring) (keyring.Keyring, 
 
 // manager builds the materials manager a vector asks for.
 func (s *vectorSet) manager(tc *vectorTest, kr keyring.Keyring) (envelope.MaterialsManager, error) {
-	def := envelope.NewDefaultManager(kr)
+	def, err := envelope.NewDefaultManager(kr)
+	if err != nil {
+		return nil, err
+	}
 	switch tc.CMM {
 	case "", "Default":
 		return def, nil

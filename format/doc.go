@@ -1,7 +1,7 @@
 // Package format reads and writes the bytes of AWS Encryption SDK
 // messages: the algorithm-suite table, message headers of versions 1 and
-// 2, the canonical encryption-context serialization, encrypted data keys,
-// and the layout of framed and non-framed bodies and of the footer.
+// 2, the canonical encryption-context serialization and encrypted data
+// keys. Message bodies are read and written by package envelope.
 //
 // Parsing is strict and bounded: every length is checked against what is
 // left before anything sized by the input is allocated, and a header that

@@ -538,43 +538,6 @@ func TestSuiteTable(t *testing.T) {
 	}()
 }
 
-func TestBodyLayout(t *testing.T) {
-	mid := bytes.Repeat([]byte{0xAB}, 32)
-	for kind, s := range map[format.BodyKind]string{
-		format.RegularFrame: "AWSKMSEncryptionClient Frame",
-		format.FinalFrame:   "AWSKMSEncryptionClient Final Frame",
-		format.SingleBlock:  "AWSKMSEncryptionClient Single Block",
-	} {
-		aad := format.AppendBodyAAD(nil, mid, kind, 7, 1<<33)
-		want := append(bytes.Clone(mid), s...)
-		want = append(want, 0, 0, 0, 7, 0, 0, 0, 2, 0, 0, 0, 0)
-		if !bytes.Equal(aad, want) {
-			t.Errorf("kind %d: AAD %x, want %x", kind, aad, want)
-		}
-		if len(aad) > format.MaxBodyAADLength {
-			t.Errorf("kind %d: AAD of %d bytes exceeds MaxBodyAADLength %d", kind, len(aad), format.MaxBodyAADLength)
-		}
-	}
-	iv := format.FrameIV(0x01020304)
-	if !bytes.Equal(iv[:], []byte{0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4}) {
-		t.Errorf("FrameIV = %x", iv)
-	}
-	if b := format.AppendRegularFrameHeader(nil, 2, iv[:]); len(b) != format.RegularFrameHeaderLength || binary.BigEndian.Uint32(b) != 2 {
-		t.Errorf("regular frame header %x", b)
-	}
-	b := format.AppendFinalFrameHeader(nil, 3, iv[:], 9)
-	if len(b) != format.FinalFrameHeaderLength || binary.BigEndian.Uint32(b) != format.FinalFrameMarker ||
-		binary.BigEndian.Uint32(b[4:]) != 3 || binary.BigEndian.Uint32(b[20:]) != 9 {
-		t.Errorf("final frame header %x", b)
-	}
-	if b := format.AppendNonFramedHeader(nil, iv[:], 1<<35); len(b) != format.NonFramedHeaderLength || binary.BigEndian.Uint64(b[12:]) != 1<<35 {
-		t.Errorf("non-framed header %x", b)
-	}
-	if b := format.AppendFooter(nil, []byte{1, 2, 3}); !bytes.Equal(b, []byte{0, 3, 1, 2, 3}) {
-		t.Errorf("footer %x", b)
-	}
-}
-
 func TestNotESDKHints(t *testing.T) {
 	for _, tc := range []struct {
 		first  byte

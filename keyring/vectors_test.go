@@ -64,7 +64,7 @@ func TestVectors(t *testing.T) {
 				}
 				return unwrapErr
 			}}
-			pt, _, err := client.DecryptBytes(context.Background(), msg, envelope.NewDefaultManager(probe), tc.EncryptionContext)
+			pt, _, err := client.DecryptBytes(context.Background(), msg, mustManager(t, probe), tc.EncryptionContext)
 			if tc.Result.Output == nil {
 				if err == nil {
 					t.Fatal("negative test: the message decrypts")

@@ -87,7 +87,11 @@ func runSoftHSM(w io.Writer) error {
 	}
 	plaintext := []byte("wrapped by keys that never leave the HSM")
 	ec := map[string]string{"department": "finance"}
-	msg, err := client.EncryptBytes(ctx, plaintext, envelope.NewDefaultManager(both), ec)
+	mm, err := envelope.NewDefaultManager(both)
+	if err != nil {
+		return err
+	}
+	msg, err := client.EncryptBytes(ctx, plaintext, mm, ec)
 	if err != nil {
 		return err
 	}
@@ -96,7 +100,11 @@ func runSoftHSM(w io.Writer) error {
 		name string
 		kr   keyring.Keyring
 	}{{"the AES key in the token", aesRing}, {"the RSA private key in the token", rsaRing}} {
-		pt, _, err := client.DecryptBytes(ctx, msg, envelope.NewDefaultManager(r.kr), ec)
+		mm, err := envelope.NewDefaultManager(r.kr)
+		if err != nil {
+			return err
+		}
+		pt, _, err := client.DecryptBytes(ctx, msg, mm, ec)
 		if err != nil {
 			return fmt.Errorf("decrypting with %s: %w", r.name, err)
 		}
@@ -114,11 +122,17 @@ func runSoftHSM(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	msg2, err := client.EncryptBytes(ctx, []byte("for the HSM"), envelope.NewDefaultManager(outside), nil)
+	if mm, err = envelope.NewDefaultManager(outside); err != nil {
+		return err
+	}
+	msg2, err := client.EncryptBytes(ctx, []byte("for the HSM"), mm, nil)
 	if err != nil {
 		return err
 	}
-	pt, _, err := client.DecryptBytes(ctx, msg2, envelope.NewDefaultManager(rsaRing), nil)
+	if mm, err = envelope.NewDefaultManager(rsaRing); err != nil {
+		return err
+	}
+	pt, _, err := client.DecryptBytes(ctx, msg2, mm, nil)
 	if err != nil {
 		return err
 	}
@@ -183,7 +197,10 @@ func runURI(w io.Writer, uri, padding string) error {
 		return err
 	}
 	plaintext := []byte("wrapped by a key that never leaves the HSM")
-	mm := envelope.NewDefaultManager(kr)
+	mm, err := envelope.NewDefaultManager(kr)
+	if err != nil {
+		return err
+	}
 	msg, err := client.EncryptBytes(ctx, plaintext, mm, map[string]string{"purpose": "example"})
 	if err != nil {
 		return err

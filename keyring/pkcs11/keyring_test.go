@@ -47,11 +47,11 @@ func roundTrip(t *testing.T, enc, dec keyring.Keyring) {
 			t.Fatal(err)
 		}
 		pt := randBytes(5000)
-		msg, err := c.EncryptBytes(ctx, pt, envelope.NewDefaultManager(enc), ec)
+		msg, err := c.EncryptBytes(ctx, pt, mustManager(t, enc), ec)
 		if err != nil {
 			t.Fatalf("suite %v: encrypt: %v", id, err)
 		}
-		got, _, err := client.DecryptBytes(ctx, msg, envelope.NewDefaultManager(dec), ec)
+		got, _, err := client.DecryptBytes(ctx, msg, mustManager(t, dec), ec)
 		if err != nil || !bytes.Equal(got, pt) {
 			t.Fatalf("suite %v: decrypt: %v", id, err)
 		}
@@ -235,7 +235,7 @@ func TestKeyringsConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mm := envelope.NewDefaultManager(multi)
+	mm := mustManager(t, multi)
 	client, err := envelope.New()
 	if err != nil {
 		t.Fatal(err)
@@ -254,9 +254,9 @@ func TestKeyringsConcurrent(t *testing.T) {
 					errs <- err
 					return
 				}
-				dec := envelope.NewDefaultManager(ak)
+				dec := mustManager(t, ak)
 				if g%2 == 1 {
-					dec = envelope.NewDefaultManager(rk)
+					dec = mustManager(t, rk)
 				}
 				got, _, err := client.DecryptBytes(ctx, msg, dec, nil)
 				if err != nil || !bytes.Equal(got, pt) {
@@ -365,4 +365,14 @@ func TestKeyringFromURI(t *testing.T) {
 	if _, err := NewRSA("esdk-test", "rsa", keyring.PKCS1, aesURI); err == nil || !strings.Contains(err.Error(), `"secret-key"`) {
 		t.Errorf("an RSA keyring from a secret-key URI: %v", err)
 	}
+}
+
+// mustManager is envelope.NewDefaultManager for keyrings known to be valid.
+func mustManager(tb testing.TB, kr keyring.Keyring) *envelope.DefaultManager {
+	tb.Helper()
+	mm, err := envelope.NewDefaultManager(kr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return mm
 }

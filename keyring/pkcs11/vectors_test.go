@@ -175,7 +175,7 @@ func TestVectorsThroughToken(t *testing.T) {
 			t.Fatal(err)
 		}
 		ran++
-		pt, _, err := client.DecryptBytes(context.Background(), msg, envelope.NewDefaultManager(kr), tc.EncryptionContext)
+		pt, _, err := client.DecryptBytes(context.Background(), msg, mustManager(t, kr), tc.EncryptionContext)
 		if tc.Result.Output == nil {
 			if err == nil {
 				t.Errorf("%s: negative vector decrypted", id)
