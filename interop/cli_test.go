@@ -29,7 +29,7 @@ type cliKey struct {
 	name string
 	flag string
 	js   jsKeyring
-	kr   keyring.Keyring
+	mm   envelope.MaterialsManager
 }
 
 // cliCase is one message of TestInteropCLI.
@@ -143,7 +143,7 @@ func TestInteropCLI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		libMessages[c], err = client.EncryptBytes(ctx, c.plaintext, envelope.NewDefaultManager(c.key.kr), c.context("lib-to-cli"))
+		libMessages[c], err = client.EncryptBytes(ctx, c.plaintext, c.key.mm, c.context("lib-to-cli"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -180,7 +180,7 @@ func TestInteropCLI(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			pt, h, err := client.DecryptBytes(ctx, msg, envelope.NewDefaultManager(c.key.kr), nil)
+			pt, h, err := client.DecryptBytes(ctx, msg, c.key.mm, nil)
 			if err != nil {
 				t.Fatalf("library DecryptBytes: %v", err)
 			}
@@ -206,7 +206,7 @@ func TestInteropCLI(t *testing.T) {
 	// decrypts it when given the entries with --encryption-context.
 	t.Run("lib-to-cli/required-context", func(t *testing.T) {
 		k := keys[0]
-		mm, err := envelope.NewRequiredContextManager(envelope.NewDefaultManager(k.kr), []string{"tenant"})
+		mm, err := envelope.NewRequiredContextManager(k.mm, []string{"tenant"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -337,25 +337,32 @@ func newCLIKeys(t *testing.T, dir, keyARN, kmsEndpoint string, kmsClient kmsprov
 	if err != nil {
 		t.Fatal(err)
 	}
+	mm := func(kr keyring.Keyring) envelope.MaterialsManager {
+		m, err := envelope.NewDefaultManager(kr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
 	return []*cliKey{
 		{
 			name: "aes",
 			flag: fmt.Sprintf("aes=%s,namespace=%s,name=cli-aes", aesFile, keyNamespace),
 			js:   jsKeyring{Type: "aes", KeyNamespace: keyNamespace, KeyName: "cli-aes", Key: aesKey},
-			kr:   aesKR,
+			mm:   mm(aesKR),
 		},
 		{
 			name: "rsa",
 			flag: fmt.Sprintf("rsa=%s,namespace=%s,name=cli-rsa,padding=oaep-sha256", rsaFile, keyNamespace),
 			js: jsKeyring{Type: "rsa", KeyNamespace: keyNamespace, KeyName: "cli-rsa", Padding: "OAEP-SHA256",
 				PublicKeyPEM: string(pubPEM), PrivateKeyPEM: string(privPEM)},
-			kr: rsaKR,
+			mm: mm(rsaKR),
 		},
 		{
 			name: "kms",
 			flag: "kms=" + keyARN,
 			js:   jsKeyring{Type: "kms", KMSKeyID: keyARN, KMSEndpoint: kmsEndpoint, KMSAccessKeyID: kmstest.DefaultAccount},
-			kr:   kmsKR,
+			mm:   mm(kmsKR),
 		},
 	}
 }

@@ -104,7 +104,9 @@ func runCrypt(ctx context.Context, e *env, cmd string, args []string) (err error
 	if err != nil {
 		return err
 	}
-	r.mm = envelope.NewDefaultManager(kr)
+	if r.mm, err = envelope.NewDefaultManager(kr); err != nil {
+		return err
+	}
 
 	failed := 0
 	for _, j := range jobs {
@@ -284,7 +286,7 @@ func (r *runner) explainDecrypt(err error, j job, h *format.Header) error {
 func explain(err error, j job, h *format.Header) error {
 	var hint string
 	switch {
-	case errors.Is(err, keyring.ErrNoMatchingKey):
+	case keyring.IsNoMatch(err):
 		hint = "none of the --wrapping-key keys can decrypt it"
 		if h != nil {
 			hint += "; its data keys are for: " + describeKeys(h)
@@ -302,8 +304,10 @@ func explain(err error, j job, h *format.Header) error {
 		hint = "if you trust it, raise --max-encrypted-data-keys"
 	case errors.Is(err, envelope.ErrNotESDK):
 		hint = "it is not an AWS Encryption SDK message"
-	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, envelope.ErrMalformed):
-		hint = "the message is damaged or incomplete"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		hint = "the message is truncated: it ends before it is complete"
+	case errors.Is(err, envelope.ErrMalformed):
+		hint = "the message is damaged"
 	}
 	if hint == "" {
 		return err

@@ -74,6 +74,7 @@ func TestScripts(t *testing.T) {
 func setupScript(env *testscript.Env) error {
 	srv := kmstest.NewServer()
 	env.Defer(srv.Close)
+	env.Values[kmsServerKey{}] = srv
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	newKey := func(region, account string) (string, error) {
@@ -121,6 +122,9 @@ func setupScript(env *testscript.Env) error {
 	}
 	return nil
 }
+
+// kmsServerKey finds a script's KMS server in its values.
+type kmsServerKey struct{}
 
 func scriptCondition(cond string) (bool, error) {
 	if cond == "softhsm" {
@@ -260,6 +264,14 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 			}
 		}
 		ts.Fatalf("no temporary output file appeared in %s", args[0])
+	},
+	// kmsfail KEY ERROR: the script's KMS answers every request for KEY
+	// with the KMS error type ERROR.
+	"kmsfail": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 2 {
+			ts.Fatalf("usage: kmsfail KEY ERROR")
+		}
+		ts.Value(kmsServerKey{}).(*kmstest.Server).FailKey(args[0], args[1])
 	},
 	// size FILE N: fails unless FILE has N bytes.
 	"size": func(ts *testscript.TestScript, neg bool, args []string) {
