@@ -51,10 +51,6 @@ func runCrypt(ctx context.Context, e *env, cmd string, args []string) (err error
 	if err != nil {
 		return err
 	}
-	jobs, err := planJobs(e, o, cmd, operands)
-	if err != nil {
-		return err
-	}
 	r := &runner{e: e, o: o, cmd: cmd}
 	r.ec, r.ecKeys, err = parseContext(o.context, cmd == cmdDecrypt)
 	if err != nil {
@@ -68,6 +64,11 @@ func runCrypt(ctx context.Context, e *env, cmd string, args []string) (err error
 		return usagef("%v", err)
 	}
 	ks, err := parseKeys(o.keys, cmd)
+	if err != nil {
+		return err
+	}
+	// Last of the checks: it may make the output directory.
+	jobs, err := planJobs(e, o, cmd, operands)
 	if err != nil {
 		return err
 	}
