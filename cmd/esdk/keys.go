@@ -48,6 +48,9 @@ var reqOptions = map[string][]string{
 	"pkcs11": {"namespace", "name"},
 }
 
+// cliAliases are aws-encryption-cli's names of discovery options.
+var cliAliases = map[string]string{"discovery-account": "account", "discovery-partition": "partition"}
+
 // repeatable options may be given more than once.
 var repeatable = map[string]bool{"account": true, "region": true}
 
@@ -94,8 +97,14 @@ func parseKeySpec(s string) (*keySpec, error) {
 		// A bare RFC 7512 URI.
 		kind, value, hasValue = "pkcs11", parts[0], true
 	case strings.HasPrefix(parts[0], "arn:aws"):
-		// A bare KMS key ARN, as aws-encryption-cli's key=ARN.
+		// A bare KMS key ARN.
 		kind, value, hasValue = "kms", parts[0], true
+	case kind == "key":
+		// aws-encryption-cli's key=KEY.
+		kind = "kms"
+	case kind == "discovery" && value == "true":
+		// aws-encryption-cli's discovery=true.
+		kind = "kms-discovery"
 	}
 	if !slices.Contains(keyKinds, kind) {
 		return nil, bad("it must start with aes=FILE, rsa=FILE, kms=KEY, kms-discovery or pkcs11=URI")
@@ -113,6 +122,9 @@ func parseKeySpec(s string) (*keySpec, error) {
 	}
 	for _, p := range parts[1:] {
 		name, v, ok := strings.Cut(p, "=")
+		if a, isAlias := cliAliases[name]; isAlias && kind == "kms-discovery" {
+			name = a
+		}
 		if !ok || !slices.Contains(keyOptions[kind], name) {
 			return nil, bad("%q is not an option of %s keys; they take %s", p, kind, strings.Join(keyOptions[kind], ", "))
 		}

@@ -168,6 +168,9 @@ A key is a kind and its value, then options, separated by commas:
       an RSA private key (of rsa=; the public key is read from the token).
       Needs an esdk built with cgo.
 
+aws-encryption-cli's key=KEY and discovery=true,discovery-account=ID,
+discovery-partition=P are understood too (with commas between them).
+
 Several keys: on encrypt the message can be decrypted with any of them and
 the first one makes the data key; on decrypt each is tried in turn.
 
