@@ -6,6 +6,12 @@
 // algorithm suite, with raw AES and raw RSA keyrings and several message
 // sizes. The JavaScript side is the batch script in the js folder; one
 // Node process runs all JavaScript jobs. It needs Node.js 20 or later.
+//
+// TestInteropKMS does the same for the AWS KMS keyrings (suites 0x0478
+// and 0x0578): the JavaScript KmsKeyringNode, whose @aws-sdk/client-kms
+// clients point at an in-process KMS endpoint (kmsprovider/kmstest) that
+// the Go test starts on the loopback interface, and this SDK's strict and
+// discovery KMS keyrings.
 // To run it:
 //
 //	npm ci --prefix interop/js

@@ -64,13 +64,18 @@ var sizes = []int{0, 1, frameLength, 3*frameLength + 7}
 
 // jsKeyring describes a keyring to batch.js.
 type jsKeyring struct {
-	Type          string `json:"type"` // "aes" or "rsa"
+	Type          string `json:"type"` // "aes", "rsa" or "kms"
 	KeyNamespace  string `json:"keyNamespace"`
 	KeyName       string `json:"keyName"`
 	Key           []byte `json:"key,omitempty"`
 	Padding       string `json:"padding,omitempty"`
 	PublicKeyPEM  string `json:"publicKeyPem,omitempty"`
 	PrivateKeyPEM string `json:"privateKeyPem,omitempty"`
+	// Type "kms": a strict KMS keyring for the key ARN, whose KMS
+	// clients call the endpoint as the account.
+	KMSKeyID       string `json:"kmsKeyId,omitempty"`
+	KMSEndpoint    string `json:"kmsEndpoint,omitempty"`
+	KMSAccessKeyID string `json:"kmsAccessKeyId,omitempty"`
 }
 
 type jsJob struct {

@@ -14,7 +14,9 @@
 //       "<ref>": {"type": "aes", "keyNamespace": "...", "keyName": "...", "key": "<base64>"},
 //       "<ref>": {"type": "rsa", "keyNamespace": "...", "keyName": "...",
 //                 "padding": "PKCS1" | "OAEP-SHA1" | "OAEP-SHA256" | "OAEP-SHA384" | "OAEP-SHA512",
-//                 "publicKeyPem": "...", "privateKeyPem": "..."}
+//                 "publicKeyPem": "...", "privateKeyPem": "..."},
+//       "<ref>": {"type": "kms", "kmsKeyId": "<key ARN>", "kmsEndpoint": "http://127.0.0.1:port",
+//                 "kmsAccessKeyId": "<12-digit account>"}
 //     },
 //     "jobs": [
 //       {"id": "...", "op": "encrypt" | "decrypt", "keyring": "<ref>",
@@ -51,7 +53,9 @@ const {
   RawAesKeyringNode,
   RawAesWrappingSuiteIdentifier,
   RawRsaKeyringNode,
+  KmsKeyringNode,
 } = require('@aws-crypto/client-node')
+const { KMS } = require('@aws-sdk/client-kms')
 
 const aesWrappingSuites = {
   16: RawAesWrappingSuiteIdentifier.AES128_GCM_IV12_TAG16_NO_PADDING,
@@ -104,6 +108,20 @@ function buildKeyring(spec) {
         keyName: spec.keyName,
         rsaKey: { publicKey: spec.publicKeyPem, privateKey: spec.privateKeyPem },
         ...padding,
+      })
+    }
+    case 'kms': {
+      // A strict KMS keyring whose clients, one per region, call the
+      // endpoint given (a test KMS) with dummy credentials.
+      const clientProvider = (region) =>
+        new KMS({
+          region,
+          endpoint: spec.kmsEndpoint,
+          credentials: { accessKeyId: spec.kmsAccessKeyId, secretAccessKey: 'test' },
+        })
+      return new KmsKeyringNode({
+        clientProvider,
+        generatorKeyId: spec.kmsKeyId,
       })
     }
     default:

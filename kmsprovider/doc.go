@@ -1,0 +1,82 @@
+// Package kmsprovider holds the AWS KMS keyrings: data keys wrapped by AWS
+// Key Management Service, in the wire format of the other AWS Encryption
+// SDKs (provider id "aws-kms", provider info the key ARN that KMS answered
+// with, ciphertext the KMS ciphertext blob; "aws-kms-rsa" for the RSA
+// keyring), so messages move between them both ways.
+//
+// # Keyrings
+//
+//   - [NewKeyring]: one KMS key. It encrypts (GenerateDataKey as a
+//     generator, Encrypt otherwise) and decrypts only that key's encrypted
+//     data keys. To decrypt it must be configured with a key ARN: a message
+//     names its keys by key ARN, and an alias or a bare key id never equals
+//     one ([ErrCannotMatchKeyARN] says so).
+//   - [NewMRKKeyring]: the same, aware of multi-Region keys: configured with
+//     the ARN of a replica, it decrypts what any replica of the key
+//     encrypted, calling the configured replica.
+//   - [NewDiscoveryKeyring]: decrypts with whatever key a message names,
+//     limited by an optional [DiscoveryFilter] of partition and accounts.
+//     It cannot encrypt.
+//   - [NewMRKDiscoveryKeyring]: discovery for one region: multi-Region keys
+//     are called in that region, single-Region keys of other regions are
+//     skipped.
+//   - [NewRSAKeyring]: an asymmetric KMS RSA key. It encrypts with the
+//     public key alone (no AWS access needed) and decrypts with KMS.
+//   - [NewMultiKeyring], [NewMRKMultiKeyring], [NewDiscoveryMultiKeyring],
+//     [NewMRKDiscoveryMultiKeyring]: several keys or regions at once, each
+//     with the client of its region from a [ClientSupplier] such as
+//     [NewRegionalClients].
+//
+// # The KMS client
+//
+// Each keyring takes the narrowest interface of the KMS operations it
+// calls ([Client], [DecryptAPI], [GetPublicKeyAPI]); a *kms.Client from
+// github.com/aws/aws-sdk-go-v2/service/kms satisfies them all, and tests
+// can pass a fake. The caller's context reaches every KMS call, and a call
+// cut short by it returns at once with an error matching ctx.Err().
+// Throttling and transient failures are retried by the client's own
+// retryer (aws.Config.Retryer, kms.Options.RetryMaxAttempts, ...), with
+// its backoff and retry budget; this package never retries on its own.
+// KMS errors stay reachable: errors.As(err, new(*types.NotFoundException)),
+// *types.DisabledException, or smithy.APIError's ErrorCode() for
+// ThrottlingException and AccessDeniedException. A keyring that decrypts
+// none of a message's data keys returns an error that holds the error of
+// every key it tried, and says which keys it skipped and why: a
+// *keyring.NoMatchingKeyError when KMS refused the ciphertexts
+// (InvalidCiphertextException, IncorrectKeyException) or no key was the
+// keyring's, and a [*DecryptError] when KMS itself failed (throttling past
+// the client's retries, a disabled key, denied access, an endpoint out of
+// reach), so that a service failure never reads as a tampered message.
+//
+// # The specification, and where this package differs
+//
+// The keyrings follow the AWS Encryption SDK specification
+// (framework/aws-kms/ in awslabs/aws-encryption-sdk-specification: the AWS
+// KMS, discovery, MRK, MRK discovery, RSA and multi-keyrings, key ARNs and
+// MRK matching). Deliberate differences:
+//
+//   - A keyring configured with an alias or a bare key id is asked to
+//     decrypt: the specification filters out every encrypted data key and
+//     fails with nothing to say; this package returns
+//     [ErrCannotMatchKeyARN], which names the problem and the key ARNs the
+//     message holds. It is a configuration error, not a
+//     keyring.ErrNoMatchingKey.
+//   - Decryption materials that already hold a data key: every keyring
+//     returns keyring.ErrDataKeyAlreadySet, the MRK keyring included (the
+//     specification has that one return the materials unchanged).
+//   - When the context ends during a KMS call, OnDecrypt returns at once
+//     instead of collecting the error and calling KMS for the next key.
+//   - The RSA keyring collects a context-digest mismatch like any other
+//     failure and tries the message's next encrypted data key of the same
+//     key; the materials are unchanged unless a key fully checks out.
+//   - The multi-keyring constructors take a list of identifiers whose first is
+//     the generator, and need a [ClientSupplier]: Go programs load their
+//     aws.Config themselves (config.LoadDefaultConfig), so there is no
+//     hidden default client. They accept any key identifier (not only
+//     ARNs, as the specification's text says while also naming the default
+//     region for the others): identifiers that are not ARNs get the
+//     supplier's default region.
+//   - Errors of OnDecrypt also carry hints: which of the message's keys a
+//     discovery filter or a region skipped, or which keys the message holds
+//     when none is the keyring's.
+package kmsprovider

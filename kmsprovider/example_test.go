@@ -1,0 +1,75 @@
+package kmsprovider_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+
+	"github.com/go-esdk/esdk/envelope"
+	"github.com/go-esdk/esdk/kmsprovider"
+	"github.com/go-esdk/esdk/kmsprovider/kmstest"
+)
+
+// A KMS keyring over a *kms.Client. Here the client calls an in-process
+// test KMS; in production it comes from config.LoadDefaultConfig and
+// kms.NewFromConfig, or from kmsprovider.NewRegionalClients.
+func ExampleNewKeyring() {
+	ctx := context.Background()
+	srv := kmstest.NewServer()
+	defer srv.Close()
+	client := srv.Client("us-west-2", "111122223333")
+	key, err := client.CreateKey(ctx, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	kr, err := kmsprovider.NewKeyring(client, *key.KeyMetadata.Arn)
+	if err != nil {
+		log.Fatal(err)
+	}
+	mm := envelope.NewDefaultManager(kr)
+	esdk, err := envelope.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	msg, err := esdk.EncryptBytes(ctx, []byte("hello"), mm, map[string]string{"tenant": "acme"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	pt, h, err := esdk.DecryptBytes(ctx, msg, mm, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(pt), h.EncryptedDataKeys[0].ProviderID)
+	// Output: hello aws-kms
+}
+
+// A discovery keyring decrypts with whatever key a message names, limited
+// to the accounts of its filter.
+func ExampleNewDiscoveryKeyring() {
+	ctx := context.Background()
+	srv := kmstest.NewServer()
+	defer srv.Close()
+	client := srv.Client("us-west-2", "111122223333")
+	key, err := client.CreateKey(ctx, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	strict, _ := kmsprovider.NewKeyring(client, *key.KeyMetadata.Arn)
+	esdk, _ := envelope.New()
+	msg, err := esdk.EncryptBytes(ctx, []byte("hello"), envelope.NewDefaultManager(strict), nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	discovery, err := kmsprovider.NewDiscoveryKeyring(client, &kmsprovider.DiscoveryFilter{
+		Partition:  "aws",
+		AccountIDs: []string{"111122223333"},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	pt, _, err := esdk.DecryptBytes(ctx, msg, envelope.NewDefaultManager(discovery), nil)
+	fmt.Println(string(pt), err)
+	// Output: hello <nil>
+}

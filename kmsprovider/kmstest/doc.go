@@ -1,0 +1,90 @@
+// Package kmstest runs an in-process AWS KMS endpoint for tests.
+//
+// A [Server] is a [net/http/httptest] server on the loopback interface that
+// speaks the KMS wire protocol (AWS JSON 1.1: POST, X-Amz-Target
+// TrentService.<Operation>, base64 blobs, typed JSON errors). The real
+// aws-sdk-go-v2 KMS client talks to it unchanged, so code under test runs its
+// own KMS calls, retries and error handling without AWS:
+//
+//	srv := kmstest.NewServer()
+//	defer srv.Close()
+//	client := srv.Client("us-west-2", "111122223333")
+//	key, _ := client.CreateKey(ctx, &kms.CreateKeyInput{})
+//	out, _ := client.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{
+//		KeyId: key.KeyMetadata.Arn, KeySpec: types.DataKeySpecAes256})
+//
+// # Operations
+//
+// CreateKey (SYMMETRIC_DEFAULT; RSA_2048, RSA_3072 and RSA_4096 for
+// ENCRYPT_DECRYPT; single- or multi-Region), ReplicateKey, CreateAlias,
+// DescribeKey, EnableKey, DisableKey, ScheduleKeyDeletion, CancelKeyDeletion,
+// GenerateDataKey, GenerateDataKeyWithoutPlaintext, Encrypt, Decrypt,
+// ReEncrypt, GetPublicKey and GenerateRandom. Any other operation answers
+// UnknownOperationException.
+//
+// # Regions and accounts
+//
+// One Server holds keys for any number of (region, account) pairs. The region
+// of a request is the one in its SigV4 credential scope (the client's
+// region); the account is the access key id when that is a 12-digit number,
+// and [DefaultAccount] otherwise. [Server.Config] and [Server.Client] set both
+// up. The signature itself is not verified. Any AWS SDK's KMS client works
+// the same way (the JavaScript one in an interoperability test, say): point
+// its endpoint at [Server.URL] and give it credentials whose access key id is
+// the account. Key ARNs are real
+// (arn:PARTITION:kms:REGION:ACCOUNT:key/ID, with the partition of the region:
+// aws, aws-cn, aws-us-gov), every response names a key by its full ARN, and a
+// multi-Region key keeps its mrk- id in every region it is replicated to, with
+// the same key material.
+//
+// # What it checks
+//
+//   - Symmetric ciphertexts are AES-256-GCM under the key's material, with the
+//     key's ARN and the canonical encryption context in the additional data:
+//     another key or another encryption context gives
+//     InvalidCiphertextException, and so does a changed byte (unless the
+//     change is in the key ARN the blob carries, which then names another
+//     key: IncorrectKeyException, or NotFoundException for no key). The blob
+//     names its key, so Decrypt needs no KeyId; given one that is not the
+//     blob's key, Decrypt answers IncorrectKeyException. A multi-Region ciphertext decrypts under any
+//     replica of its key, in the replica's region.
+//   - RSA keys encrypt and decrypt with RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256
+//     (MGF1 with the same hash, no label), byte-compatible with a local
+//     [crypto/rsa.EncryptOAEP] under the public key from GetPublicKey. Decrypt
+//     of an RSA ciphertext needs the KeyId and the EncryptionAlgorithm.
+//   - Key states: a disabled key answers DisabledException, a key pending
+//     deletion KMSInvalidStateException, an unknown key or alias
+//     NotFoundException. A key ARN of another account resolves to that
+//     account's key; an ARN of another region does not resolve.
+//   - Limits of the real service: plaintext up to 4,096 bytes, ciphertext up
+//     to 6,144 bytes, 1 to 1,024 bytes for NumberOfBytes, at most 10 grant
+//     tokens, KeySpec or NumberOfBytes but not both; a violation answers
+//     ValidationException. DryRun answers DryRunOperationException after the
+//     request and key checks, without the cryptographic work.
+//
+// Error types are KMS's own, so callers match them as they would against AWS:
+// errors.As with *types.NotFoundException, *types.DisabledException,
+// *types.InvalidCiphertextException, *types.IncorrectKeyException,
+// *types.KMSInvalidStateException; AccessDeniedException, ThrottlingException
+// and ValidationException are not modelled by the SDK and are matched by
+// smithy.APIError's ErrorCode. ThrottlingException is retried by the SDK's
+// retryer like the real one.
+//
+// # Faults and observation
+//
+// [Server.ThrottleNext], [Server.ThrottleRate], [Server.SetLatency] and
+// [Server.FailKey] inject throttling, delay (a request whose client gives up
+// ends at once) and per-key errors such as AccessDeniedException.
+// [Server.Calls] and [Server.Count] report every request served, throttled
+// and failed ones included, for assertions on retries and key use.
+//
+// # Limits
+//
+// There is no IAM, no key policy and no grant: every caller may use every key
+// of every account (grant tokens are accepted and ignored), so permission
+// failures exist only when injected with [Server.FailKey]. Keys are never
+// really deleted (a key pending deletion stays so). Key rotation, imported
+// key material, custom key stores, signing, HMAC, ECC and key agreement are
+// not implemented, and the ciphertext blob layout is this package's own, not
+// the service's.
+package kmstest

@@ -1,0 +1,263 @@
+package kmsprovider
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"crypto/subtle"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"hash"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+
+	"github.com/go-esdk/esdk/format"
+	"github.com/go-esdk/esdk/keyring"
+)
+
+// RSAProviderID is the provider id of the encrypted data keys that the
+// AWS KMS RSA keyring writes and reads.
+const RSAProviderID = "aws-kms-rsa"
+
+// rsaDigestLength is the length of the SHA-384 digest of the encryption
+// context that the RSA keyring encrypts together with the data key.
+const rsaDigestLength = sha512.Size384
+
+// RSAKeyring is the AWS KMS RSA keyring, for an asymmetric KMS key with
+// key usage ENCRYPT_DECRYPT. It encrypts locally with the key's public key,
+// so encrypting needs no AWS access at all, and decrypts by calling KMS
+// Decrypt with the key and its encryption algorithm. What RSA encrypts is
+// the SHA-384 digest of the encryption context followed by the data key;
+// decryption checks the digest, which binds the context to the data key
+// (asymmetric KMS keys take no encryption context of their own).
+type RSAKeyring struct {
+	client      DecryptAPI // nil for an encrypt-only keyring
+	id          identifier
+	alg         types.EncryptionAlgorithmSpec
+	newHash     func() hash.Hash
+	pub         *rsa.PublicKey // nil for a decrypt-only keyring
+	grantTokens []string
+	desc        string
+}
+
+var _ keyring.Keyring = (*RSAKeyring)(nil)
+
+// NewRSAKeyring returns the AWS KMS RSA keyring for keyID, a key ARN or a
+// key id (not an alias: the key must not change under the public key).
+// The algorithm is types.EncryptionAlgorithmSpecRsaesOaepSha1 or
+// types.EncryptionAlgorithmSpecRsaesOaepSha256. publicKeyPEM is the key's
+// public key as a PEM "PUBLIC KEY" block of at least 2048 bits (see
+// [FetchPublicKey]); without it the keyring cannot encrypt. Without a
+// client it cannot decrypt. Decrypting needs keyID to be a key ARN.
+func NewRSAKeyring(client DecryptAPI, keyID string, alg types.EncryptionAlgorithmSpec, publicKeyPEM []byte, optFns ...func(*Options)) (*RSAKeyring, error) {
+	id, err := parseIdentifier(keyID)
+	if err != nil {
+		return nil, fmt.Errorf("esdk/kms: %w", err)
+	}
+	if (id.isARN && id.arn.resourceType == "alias") || (!id.isARN && id.raw != id.resourceID()) {
+		return nil, fmt.Errorf("esdk/kms: the AWS KMS RSA keyring needs a key ARN or key id, not %s (%q)", id.kind(), keyID)
+	}
+	var newHash func() hash.Hash
+	switch alg {
+	case types.EncryptionAlgorithmSpecRsaesOaepSha1:
+		newHash = sha1.New
+	case types.EncryptionAlgorithmSpecRsaesOaepSha256:
+		newHash = sha256.New
+	default:
+		return nil, fmt.Errorf("esdk/kms: the AWS KMS RSA keyring supports %s and %s, not %q", types.EncryptionAlgorithmSpecRsaesOaepSha1, types.EncryptionAlgorithmSpecRsaesOaepSha256, alg)
+	}
+	var pub *rsa.PublicKey
+	if publicKeyPEM != nil {
+		if pub, err = parseRSAPublicKey(publicKeyPEM); err != nil {
+			return nil, err
+		}
+	}
+	if isNil(client) {
+		client = nil
+	}
+	if client == nil && pub == nil {
+		return nil, errors.New("esdk/kms: the AWS KMS RSA keyring needs a public key, a KMS client or both")
+	}
+	o := buildOptions(optFns)
+	return &RSAKeyring{
+		client: client, id: id, alg: alg, newHash: newHash, pub: pub,
+		grantTokens: o.GrantTokens, desc: "AWS KMS RSA keyring " + keyID,
+	}, nil
+}
+
+func parseRSAPublicKey(b []byte) (*rsa.PublicKey, error) {
+	block, _ := pem.Decode(b)
+	if block == nil || block.Type != "PUBLIC KEY" {
+		return nil, errors.New("esdk/kms: the RSA public key is not a PEM \"PUBLIC KEY\" block")
+	}
+	k, err := x509.ParsePKIXPublicKey(block.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("esdk/kms: the RSA public key: %w", err)
+	}
+	pub, ok := k.(*rsa.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("esdk/kms: the public key is a %T, not an RSA key", k)
+	}
+	if n := pub.N.BitLen(); n < 2048 {
+		return nil, fmt.Errorf("esdk/kms: the RSA public key has %d bits, at least 2048 are needed", n)
+	}
+	return pub, nil
+}
+
+// FetchPublicKey asks KMS for the public key of an asymmetric RSA key with
+// key usage ENCRYPT_DECRYPT and returns it as PEM, for [NewRSAKeyring]. It
+// is one KMS call: keep the result rather than calling it for every
+// keyring.
+func FetchPublicKey(ctx context.Context, client GetPublicKeyAPI, keyID string, optFns ...func(*Options)) ([]byte, error) {
+	o := buildOptions(optFns)
+	out, err := client.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: aws.String(keyID), GrantTokens: o.GrantTokens})
+	if err != nil {
+		return nil, callError(ctx, "public key of "+keyID, "GetPublicKey", err)
+	}
+	if out.KeyUsage != types.KeyUsageTypeEncryptDecrypt {
+		return nil, fmt.Errorf("esdk/kms: KMS key %s has key usage %s, not %s", keyID, out.KeyUsage, types.KeyUsageTypeEncryptDecrypt)
+	}
+	b := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: out.PublicKey})
+	if _, err := parseRSAPublicKey(b); err != nil {
+		return nil, fmt.Errorf("%w (KMS key %s, key spec %s)", err, keyID, out.KeySpec)
+	}
+	return b, nil
+}
+
+// KeyID returns the key identifier the keyring was configured with.
+func (k *RSAKeyring) KeyID() string { return k.id.raw }
+
+// String describes the keyring.
+func (k *RSAKeyring) String() string { return k.desc }
+
+// contextDigest is the SHA-384 digest of the serialized encryption context.
+func contextDigest(ec map[string]string) ([]byte, error) {
+	b, err := format.MarshalEncryptionContext(ec)
+	if err != nil {
+		return nil, err
+	}
+	d := sha512.Sum384(b)
+	return d[:], nil
+}
+
+// OnEncrypt generates the data key if m has none, then appends an
+// encrypted data key: RSA-OAEP of the context digest and the data key
+// under the public key. It calls no KMS API. On error m is unchanged.
+func (k *RSAKeyring) OnEncrypt(_ context.Context, m *keyring.EncryptionMaterials) error {
+	if k.pub == nil {
+		return fmt.Errorf("%w: %s has no public key and cannot encrypt", keyring.ErrDecryptOnly, k.desc)
+	}
+	if m.Suite == nil {
+		return fmt.Errorf("esdk/kms: %s: the encryption materials have no algorithm suite", k.desc)
+	}
+	key := m.PlaintextDataKey
+	if key == nil {
+		key = make([]byte, m.Suite.KeyLength())
+		if _, err := rand.Read(key); err != nil {
+			return fmt.Errorf("esdk/kms: %s: generating a data key: %w", k.desc, err)
+		}
+	} else if err := keyring.CheckDataKey(m.Suite, key); err != nil {
+		return err
+	}
+	digest, err := contextDigest(m.EncryptionContext)
+	if err != nil {
+		return fmt.Errorf("esdk/kms: %s: %w", k.desc, err)
+	}
+	pt := append(digest, key...)
+	ct, err := rsa.EncryptOAEP(k.newHash(), rand.Reader, k.pub, pt, nil)
+	clear(pt)
+	if err != nil {
+		return fmt.Errorf("esdk/kms: %s: %w", k.desc, err)
+	}
+	m.PlaintextDataKey = key
+	m.EncryptedDataKeys = append(m.EncryptedDataKeys, format.EncryptedDataKey{
+		ProviderID:   RSAProviderID,
+		ProviderInfo: []byte(k.id.raw),
+		Ciphertext:   ct,
+	})
+	return nil
+}
+
+// OnDecrypt tries, one at a time, the message's AWS KMS RSA encrypted data
+// keys of the keyring's key (or, for a multi-Region key, of a replica),
+// calling KMS Decrypt with the keyring's key and algorithm, and sets m's
+// data key from the first whose context digest matches m's context.
+func (k *RSAKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []format.EncryptedDataKey) error {
+	if err := checkDecryptionMaterials(m, k.desc); err != nil {
+		return err
+	}
+	if isNil(k.client) {
+		return fmt.Errorf("%w: %s has no KMS client", keyring.ErrEncryptOnly, k.desc)
+	}
+	if !k.id.isKeyARN() {
+		return cannotMatch(k.desc, k.id, storedARNs(edks, RSAProviderID))
+	}
+	cands, stored, err := filterKMS(edks, RSAProviderID, k.desc)
+	if err != nil {
+		return err
+	}
+	digest, err := contextDigest(m.EncryptionContext)
+	if err != nil {
+		return fmt.Errorf("esdk/kms: %s: %w", k.desc, err)
+	}
+	var causes []error
+	tried := 0
+	for i, a := range cands {
+		if a == nil || !mrkMatch(k.id, *a) {
+			continue
+		}
+		tried++
+		key, err := k.decrypt(ctx, edks[i].Ciphertext, digest, m.Suite)
+		if err == nil {
+			m.PlaintextDataKey = key
+			return nil
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		causes = append(causes, fmt.Errorf("encrypted data key %d (%s): %w", i, a, err))
+	}
+	if tried == 0 {
+		causes = append(causes, noCandidates(stored))
+	}
+	return noMatchingKey(k.desc, causes)
+}
+
+func (k *RSAKeyring) decrypt(ctx context.Context, ciphertext, digest []byte, suite *format.Suite) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("esdk/kms: %s: %w", k.desc, err)
+	}
+	out, err := k.client.Decrypt(ctx, &kms.DecryptInput{
+		KeyId:               aws.String(k.id.raw),
+		CiphertextBlob:      ciphertext,
+		EncryptionAlgorithm: k.alg,
+		GrantTokens:         k.grantTokens,
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, contextDone(ctx, k.desc+": Decrypt", err)
+		}
+		return nil, err
+	}
+	pt := out.Plaintext
+	if got := aws.ToString(out.KeyId); got != k.id.raw {
+		clear(pt)
+		return nil, fmt.Errorf("KMS Decrypt answered for key %q, not the %q asked for", got, k.id.raw)
+	}
+	if want := rsaDigestLength + suite.KeyLength(); len(pt) != want {
+		clear(pt)
+		return nil, fmt.Errorf("KMS Decrypt returned %d bytes, want %d (context digest and a data key for suite %s)", len(pt), want, suite.ID())
+	}
+	if subtle.ConstantTimeCompare(pt[:rsaDigestLength], digest) != 1 {
+		clear(pt)
+		return nil, errors.New("the encryption context digest does not match: the message's encryption context is not the one the data key was encrypted with")
+	}
+	return pt[rsaDigestLength:], nil
+}
