@@ -30,9 +30,9 @@ type Cache struct {
 	now func() time.Time
 
 	mu      sync.Mutex
-	lru     *simplelru.LRU[string, *entry] // nil when the capacity is 0
+	lru     *simplelru.LRU[cacheID, *entry] // nil when the capacity is 0
 	byAge   expiryHeap
-	flights map[string]*flight
+	flights map[cacheID]*flight
 	// reason is why the entry being removed leaves the cache; the
 	// eviction callback reads it. Capacity evictions are the default.
 	reason removal
@@ -58,7 +58,7 @@ func New(capacity int, opts ...Option) (*Cache, error) {
 	if capacity < 0 {
 		return nil, errors.New("esdk/cache: capacity must not be negative")
 	}
-	c := &Cache{now: time.Now, flights: map[string]*flight{}}
+	c := &Cache{now: time.Now, flights: map[cacheID]*flight{}}
 	for _, o := range opts {
 		o(c)
 	}
@@ -155,7 +155,7 @@ type entry struct {
 	messages uint64
 	bytes    uint64
 
-	id    string
+	id    cacheID
 	owner *counters // the manager that made the entry
 	index int       // position in Cache.byAge
 }
@@ -172,7 +172,7 @@ func (e *entry) zero() {
 
 // onRemove is the LRU's callback for every entry that leaves it, whether
 // evicted for room or removed by the cache. It runs with c.mu held.
-func (c *Cache) onRemove(_ string, e *entry) {
+func (c *Cache) onRemove(_ cacheID, e *entry) {
 	heap.Remove(&c.byAge, e.index)
 	e.zero()
 	switch c.reason {
@@ -189,7 +189,7 @@ func (c *Cache) onRemove(_ string, e *entry) {
 }
 
 // remove removes the entry under id for the given reason. c.mu is held.
-func (c *Cache) remove(id string, why removal) {
+func (c *Cache) remove(id cacheID, why removal) {
 	c.reason = why
 	c.lru.Remove(id)
 	c.reason = removedEvicted
@@ -231,7 +231,7 @@ type flight struct {
 // and returns the caller's own copy of the materials. Otherwise it returns
 // the flight to wait for, or a new flight the caller leads (lead true): the
 // caller must then call finish.
-func (c *Cache) takeEncryption(id string, n uint64, p *policy, allowed func(*keyring.EncryptionMaterials) bool) (mat *keyring.EncryptionMaterials, f *flight, lead bool) {
+func (c *Cache) takeEncryption(id cacheID, n uint64, p *policy, allowed func(*keyring.EncryptionMaterials) bool) (mat *keyring.EncryptionMaterials, f *flight, lead bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
@@ -265,7 +265,7 @@ func (c *Cache) takeEncryption(id string, n uint64, p *policy, allowed func(*key
 
 // takeDecryption looks up decryption materials under id and returns the
 // caller's own copy, or a flight as takeEncryption does.
-func (c *Cache) takeDecryption(id string, p *policy) (mat *keyring.DecryptionMaterials, f *flight, lead bool) {
+func (c *Cache) takeDecryption(id cacheID, p *policy) (mat *keyring.DecryptionMaterials, f *flight, lead bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.now()
@@ -283,7 +283,7 @@ func (c *Cache) takeDecryption(id string, p *policy) (mat *keyring.DecryptionMat
 }
 
 // joinLocked returns the flight for id, starting one if there is none.
-func (c *Cache) joinLocked(id string) (*flight, bool) {
+func (c *Cache) joinLocked(id cacheID) (*flight, bool) {
 	if f, ok := c.flights[id]; ok {
 		return f, false
 	}
@@ -296,7 +296,7 @@ func (c *Cache) joinLocked(id string) (*flight, bool) {
 // created and expires set by the caller), and the waiters are released
 // with err. It reports whether e was stored; when it was not, its data
 // key has been zeroed.
-func (c *Cache) finish(id string, f *flight, e *entry, err error, retry bool) bool {
+func (c *Cache) finish(id cacheID, f *flight, e *entry, err error, retry bool) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	stored := false

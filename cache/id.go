@@ -18,37 +18,41 @@ func partitionHash(name string) [sha512.Size]byte {
 	return sha512.Sum512([]byte(name))
 }
 
+// cacheID is a cache id: a SHA-512 hash.
+type cacheID = [sha512.Size]byte
+
 // encryptionID computes the cache id of an encryption request.
-func encryptionID(p *[sha512.Size]byte, req *envelope.EncryptionMaterialsRequest) (string, error) {
-	ec, err := format.MarshalEncryptionContext(req.EncryptionContext)
+func encryptionID(p *[sha512.Size]byte, req *envelope.EncryptionMaterialsRequest) (cacheID, error) {
+	var scratch [256]byte
+	ec, err := format.AppendEncryptionContext(scratch[:0], req.EncryptionContext)
 	if err != nil {
-		return "", err
+		return cacheID{}, err
 	}
 	ech := sha512.Sum512(ec)
-	h := sha512.New()
-	h.Write(p[:])
+	var buf [2*sha512.Size + 3]byte
+	b := append(buf[:0], p[:]...)
 	if req.Suite == nil {
-		h.Write([]byte{0})
+		b = append(b, 0)
 	} else {
-		h.Write([]byte{1})
-		h.Write(binary.BigEndian.AppendUint16(nil, uint16(req.Suite.ID())))
+		b = append(b, 1)
+		b = binary.BigEndian.AppendUint16(b, uint16(req.Suite.ID()))
 	}
-	h.Write(ech[:])
-	return string(h.Sum(nil)), nil
+	b = append(b, ech[:]...)
+	return sha512.Sum512(b), nil
 }
 
 // decryptionID computes the cache id of a decryption request.
-func decryptionID(p *[sha512.Size]byte, req *envelope.DecryptionMaterialsRequest) (string, error) {
+func decryptionID(p *[sha512.Size]byte, req *envelope.DecryptionMaterialsRequest) (cacheID, error) {
 	ec, err := format.MarshalEncryptionContext(req.EncryptionContext)
 	if err != nil {
-		return "", err
+		return cacheID{}, err
 	}
 	ech := sha512.Sum512(ec)
 	hashes := make([][sha512.Size]byte, len(req.EncryptedDataKeys))
 	var buf []byte
 	for i, k := range req.EncryptedDataKeys {
 		if len(k.ProviderID) > 0xFFFF || len(k.ProviderInfo) > 0xFFFF || len(k.Ciphertext) > 0xFFFF {
-			return "", errors.New("esdk/cache: an encrypted data key has a field longer than 65535 bytes")
+			return cacheID{}, errors.New("esdk/cache: an encrypted data key has a field longer than 65535 bytes")
 		}
 		buf = appendEncryptedDataKey(buf[:0], k)
 		hashes[i] = sha512.Sum512(buf)
@@ -66,13 +70,15 @@ func decryptionID(p *[sha512.Size]byte, req *envelope.DecryptionMaterialsRequest
 	if len(req.ReproducedEncryptionContext) > 0 {
 		rec, err := format.MarshalEncryptionContext(req.ReproducedEncryptionContext)
 		if err != nil {
-			return "", err
+			return cacheID{}, err
 		}
 		rech := sha512.Sum512(rec)
 		h.Write([]byte{1})
 		h.Write(rech[:])
 	}
-	return string(h.Sum(nil)), nil
+	var out cacheID
+	h.Sum(out[:0])
+	return out, nil
 }
 
 // appendEncryptedDataKey appends k serialized as in the message header.

@@ -87,8 +87,8 @@ func TestEncryptionIDKnownAnswers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got != b64(t, tc.want) {
-			t.Errorf("suite %v, context %v: id %s, want %s", tc.suite, tc.ec, base64.StdEncoding.EncodeToString([]byte(got)), tc.want)
+		if string(got[:]) != b64(t, tc.want) {
+			t.Errorf("suite %v, context %v: id %s, want %s", tc.suite, tc.ec, base64.StdEncoding.EncodeToString(got[:]), tc.want)
 		}
 		// The id depends on nothing else in the request.
 		req.PlaintextLength = 12345
@@ -122,8 +122,8 @@ func TestDecryptionIDKnownAnswers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got != b64(t, tc.want) {
-			t.Errorf("suite %v: id %s, want %s", tc.suite, base64.StdEncoding.EncodeToString([]byte(got)), tc.want)
+		if string(got[:]) != b64(t, tc.want) {
+			t.Errorf("suite %v: id %s, want %s", tc.suite, base64.StdEncoding.EncodeToString(got[:]), tc.want)
 		}
 	}
 }
@@ -160,7 +160,7 @@ func TestDecryptionIDReproducedContext(t *testing.T) {
 	in = append(in, 0x01)
 	in = append(in, ecFull[:]...)
 	want := sha512.Sum512(in)
-	if got != string(want[:]) || got == plain {
+	if got != want || got == plain {
 		t.Fatalf("id with a reproduced context = %x, want %x", got, want)
 	}
 }

@@ -225,7 +225,7 @@ func (m *Manager) bypassEncryption(ctx context.Context, req envelope.EncryptionM
 
 // leadEncryption calls the inner manager for the flight f and stores what
 // it returns, with the caller's message already counted against it.
-func (m *Manager) leadEncryption(ctx context.Context, id string, f *flight, req envelope.EncryptionMaterialsRequest) (mat *keyring.EncryptionMaterials, err error) {
+func (m *Manager) leadEncryption(ctx context.Context, id cacheID, f *flight, req envelope.EncryptionMaterialsRequest) (mat *keyring.EncryptionMaterials, err error) {
 	finished := false
 	defer func() {
 		if !finished {
@@ -289,7 +289,7 @@ func (m *Manager) bypassDecryption(ctx context.Context, req envelope.DecryptionM
 	return m.inner.DecryptMaterials(ctx, req)
 }
 
-func (m *Manager) leadDecryption(ctx context.Context, id string, f *flight, req envelope.DecryptionMaterialsRequest) (mat *keyring.DecryptionMaterials, err error) {
+func (m *Manager) leadDecryption(ctx context.Context, id cacheID, f *flight, req envelope.DecryptionMaterialsRequest) (mat *keyring.DecryptionMaterials, err error) {
 	finished := false
 	defer func() {
 		if !finished {
