@@ -71,6 +71,19 @@ func (p CommitmentPolicy) DefaultSuite() *format.Suite {
 	return format.MustSuite(format.AES256GCMHKDFSHA512CommitKeyECDSAP384)
 }
 
+// check returns nil when the policy lets s encrypt (encrypt true) or
+// decrypt, and otherwise an error that wraps ErrCommitmentPolicy. It is
+// the one place the policy is enforced.
+func (p CommitmentPolicy) check(s *format.Suite, encrypt bool) error {
+	switch {
+	case encrypt && !p.AllowsEncrypt(s):
+		return fmt.Errorf("%w: %s does not encrypt with suite %s", ErrCommitmentPolicy, p, s.ID())
+	case !encrypt && !p.AllowsDecrypt(s):
+		return fmt.Errorf("%w: %s does not decrypt suite %s", ErrCommitmentPolicy, p, s.ID())
+	}
+	return nil
+}
+
 func (p CommitmentPolicy) valid() bool {
 	return p >= RequireEncryptRequireDecrypt && p <= ForbidEncryptAllowDecrypt
 }
@@ -92,15 +105,21 @@ type Options struct {
 	// Suite to encrypt with. 0 means 0x0578 under the require policies and
 	// 0x0378 under ForbidEncryptAllowDecrypt.
 	Suite format.SuiteID
-	// FrameLength is the plaintext length of each frame, 1 to 2^31-1;
-	// 0 means DefaultFrameLength.
+	// FrameLength is the plaintext length of each frame, 1 to
+	// MaxFrameLength; 0 means DefaultFrameLength. Messages are always
+	// framed: the specification lets an SDK decrypt non-framed bodies but
+	// not write them.
 	FrameLength int
-	// NonFramed writes a non-framed body instead of frames. Encryption then
-	// holds the whole plaintext in memory until Close: prefer frames.
-	NonFramed bool
 	// MaxEncryptedDataKeys bounds the encrypted data keys of a message, on
 	// encryption and, as soon as the count is read, on decryption; 0 means
-	// DefaultMaxEncryptedDataKeys. The format allows 65,535.
+	// DefaultMaxEncryptedDataKeys (1,000). The format allows 65,535.
+	//
+	// The specification's default is no limit; this SDK's is a deliberate
+	// difference. Every encrypted data key of a message may cost a call to
+	// a key provider (a KMS request, an RSA decryption) before the message
+	// is authenticated, so an attacker's message with 65,535 keys turns
+	// one decryption into 65,535 such calls. 1,000 is far above what real
+	// messages carry (one per wrapping key).
 	MaxEncryptedDataKeys int
 	// DecryptUnsignedOnly refuses messages of signed suites before reading
 	// their body.
@@ -115,6 +134,9 @@ type Options struct {
 	// MaxHeaderSize bounds the header decryption reads (default
 	// DefaultMaxHeaderSize).
 	MaxHeaderSize int
+
+	// nonFramed writes non-framed bodies, for the tests of decryption.
+	nonFramed bool
 }
 
 // Client encrypts and decrypts messages. It is safe for concurrent use.
@@ -138,16 +160,16 @@ func New(optFns ...func(*Options)) (*Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		if !o.CommitmentPolicy.AllowsEncrypt(s) {
-			return nil, fmt.Errorf("%w: %s does not encrypt with suite %s", ErrCommitmentPolicy, o.CommitmentPolicy, s.ID())
+		if err := o.CommitmentPolicy.check(s, true); err != nil {
+			return nil, err
 		}
 		c.suite = s
 	}
 	if o.FrameLength == 0 {
 		o.FrameLength = DefaultFrameLength
 	}
-	if o.FrameLength < 0 || o.FrameLength > format.MaxFrameLength {
-		return nil, fmt.Errorf("esdk: frame length %d is not in 1..%d", o.FrameLength, format.MaxFrameLength)
+	if o.FrameLength < 0 || int64(o.FrameLength) > engine.MaxFrameLength {
+		return nil, fmt.Errorf("esdk: frame length %d is not in 1..%d", o.FrameLength, int64(engine.MaxFrameLength))
 	}
 	if o.MaxEncryptedDataKeys < 0 || o.MaxEncryptedDataKeys > 0xFFFF {
 		return nil, fmt.Errorf("esdk: MaxEncryptedDataKeys %d is not in 1..65535 (0 for the default)", o.MaxEncryptedDataKeys)
@@ -166,6 +188,10 @@ func New(optFns ...func(*Options)) (*Client, error) {
 	}
 	if o.MaxFrameLength < 0 || o.MaxNonFramedBodySize < 0 || o.MaxHeaderSize < 0 {
 		return nil, errors.New("esdk: limits must not be negative")
+	}
+	if o.FrameLength > o.MaxFrameLength {
+		// Such a client would write messages that it refuses to read.
+		return nil, fmt.Errorf("esdk: frame length %d exceeds MaxFrameLength %d; raise Options.MaxFrameLength too", o.FrameLength, o.MaxFrameLength)
 	}
 	c.opts = o
 	return c, nil

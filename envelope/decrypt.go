@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"strconv"
+	"strings"
 
 	"github.com/go-esdk/esdk/format"
 	"github.com/go-esdk/esdk/internal/engine"
@@ -20,8 +22,11 @@ type Decryptor struct {
 	ec     map[string]string
 }
 
-// Read returns authenticated plaintext; io.EOF comes only after the whole
-// message, signature included, has verified and nothing follows it.
+// Read returns authenticated plaintext: whole frames, each once its tag
+// has verified, and for signed suites the final frame once the signature
+// has verified too. io.EOF comes only after the whole message has
+// verified and nothing follows it. A caller that stops before io.EOF has
+// not seen the signature checked: see Verify.
 func (d *Decryptor) Read(p []byte) (int, error) {
 	n, err := d.o.Read(p)
 	if err != nil && err != io.EOF {
@@ -30,8 +35,16 @@ func (d *Decryptor) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// Verify reads and authenticates the rest of the message, discarding the
+// plaintext not yet read, and returns the message's verdict: nil when the
+// whole message, signature included, verified and nothing follows it. It
+// is for callers that do not read to io.EOF; after io.EOF it returns nil,
+// after an error that error.
+func (d *Decryptor) Verify() error { return withOption(d.o.Verify()) }
+
 // Header returns the message header. Its suite, encryption context and
-// encrypted data keys have been authenticated.
+// encrypted data keys have been authenticated. It is shared with the
+// Decryptor: read it, do not modify it.
 func (d *Decryptor) Header() *format.Header { return d.header }
 
 // Suite returns the message's algorithm suite.
@@ -41,9 +54,9 @@ func (d *Decryptor) Suite() *format.Suite { return d.header.Suite }
 // stored entries and the required ones supplied on decryption.
 func (d *Decryptor) EncryptionContext() map[string]string { return maps.Clone(d.ec) }
 
-// EncryptedDataKeys returns the message's encrypted data keys.
+// EncryptedDataKeys returns a copy of the message's encrypted data keys.
 func (d *Decryptor) EncryptedDataKeys() []format.EncryptedDataKey {
-	return d.header.EncryptedDataKeys
+	return cloneEDKs(d.header.EncryptedDataKeys)
 }
 
 // Decrypt reads and authenticates the header of a message from src and
@@ -51,12 +64,15 @@ func (d *Decryptor) EncryptedDataKeys() []format.EncryptedDataKey {
 // context: entries that must equal the message's, and the required
 // entries that the message authenticates without storing. It may be nil.
 //
-// Decrypt reads src exactly to the end of the message and then checks that
-// nothing follows. A *bytes.Buffer source is read without copying; Read
-// calls with room for a whole frame (and its 16-byte tag) decrypt it
-// straight into the caller's buffer. The header is read field by field and
-// each frame in two reads: give an unbuffered file or socket a
-// bufio.Reader.
+// The header is read field by field, so that a limit stops reading
+// early; the body is read in large chunks (a *bytes.Buffer source is
+// read without copying), so an unbuffered file or socket needs no
+// bufio.Reader. Read calls with room for a whole frame decrypt it
+// straight into the caller's buffer. Bytes after the message are an
+// error.
+//
+// Decrypt wipes the plaintext data key of the materials mm returns once
+// it has derived the message's keys, whether or not it succeeds.
 func (c *Client) Decrypt(ctx context.Context, src io.Reader, mm MaterialsManager, ec map[string]string) (*Decryptor, error) {
 	if mm == nil {
 		return nil, errors.New("esdk: Decrypt needs a materials manager")
@@ -72,13 +88,13 @@ func (c *Client) Decrypt(ctx context.Context, src io.Reader, mm MaterialsManager
 		return nil, withOption(err)
 	}
 	s := h.Suite
-	if !c.opts.CommitmentPolicy.AllowsDecrypt(s) {
-		return nil, fmt.Errorf("%w: %s does not decrypt suite %s", ErrCommitmentPolicy, c.opts.CommitmentPolicy, s.ID())
+	if err := c.opts.CommitmentPolicy.check(s, false); err != nil {
+		return nil, err
 	}
 	if s.Signed() && c.opts.DecryptUnsignedOnly {
 		return nil, fmt.Errorf("%w (suite %s)", ErrSignedMessage, s.ID())
 	}
-	if h.ContentType == format.Framed && int(h.FrameLength) > c.opts.MaxFrameLength {
+	if h.ContentType == format.Framed && int64(h.FrameLength) > int64(c.opts.MaxFrameLength) {
 		return nil, withOption(&format.LimitError{Limit: format.LimitFrameLength, Max: int64(c.opts.MaxFrameLength), Got: int64(h.FrameLength)})
 	}
 	mat, err := mm.DecryptMaterials(ctx, DecryptionMaterialsRequest{
@@ -89,62 +105,71 @@ func (c *Client) Decrypt(ctx context.Context, src io.Reader, mm MaterialsManager
 		ReproducedEncryptionContext: ec,
 	})
 	if err != nil {
-		if errors.Is(err, ErrNoMatchingKey) {
+		if keyring.IsNoMatch(err) {
 			// A damaged encrypted data key cannot be told apart from one
-			// for another key: both fail like any other tampering.
-			return nil, fmt.Errorf("%w: %w", ErrAuthentication, err)
+			// for another key: both fail like any other tampering. A
+			// keyring that really failed (a key service down) is not
+			// reported as tampering.
+			return nil, fmt.Errorf("%w: %w%s", ErrAuthentication, err, extraKeysHint(ec, h.EncryptionContext))
 		}
 		return nil, err
 	}
-	if err := checkDecryptionMaterials(s, mat); err != nil {
-		return nil, err
+	if mat == nil {
+		return nil, errors.New("esdk: the materials manager returned no materials")
 	}
-	key, commitment, err := engine.DeriveKeys(s, mat.PlaintextDataKey, h.MessageID)
+	defer clear(mat.PlaintextDataKey)
+	required, err := checkDecryptionMaterials(s, mat)
 	if err != nil {
 		return nil, err
 	}
-	if s.Committing() {
-		if err := engine.CheckCommitment(commitment, h.SuiteData); err != nil {
-			clear(key)
-			return nil, err
-		}
-	}
-	aead, err := engine.NewAEAD(key)
-	clear(key)
+	o, err := engine.NewOpener(src, engine.OpenParams{
+		Header:               h,
+		RawHeader:            raw,
+		DataKey:              mat.PlaintextDataKey,
+		RequiredContext:      required,
+		VerificationKey:      mat.VerificationKey,
+		MaxNonFramedBodySize: c.opts.MaxNonFramedBodySize,
+	})
 	if err != nil {
-		return nil, err
+		return nil, withOption(err)
 	}
-	body := raw[:len(raw)-h.AuthLength()]
-	aad, err := engine.HeaderAuthAAD(body, mat.EncryptionContext, mat.RequiredEncryptionContextKeys)
-	if err != nil {
-		return nil, err
-	}
-	iv := make([]byte, format.IVLength)
-	if s.MessageVersion() == 1 {
-		iv = h.AuthIV
-	}
-	if err := engine.OpenHeader(aead, iv, h.AuthTag, aad); err != nil {
-		return nil, err
-	}
-	cfg := engine.OpenConfig{
-		Header:             h,
-		AEAD:               aead,
-		MaxNonFramedLength: c.opts.MaxNonFramedBodySize,
-	}
-	if s.Signed() {
-		cfg.Signature = engine.NewSignatureHash(s)
-		cfg.Signature.Write(raw)
-		cfg.VerificationKey = mat.VerificationKey
-	}
-	return &Decryptor{o: engine.NewOpener(src, cfg), header: h, ec: mat.EncryptionContext}, nil
+	return &Decryptor{o: o, header: h, ec: mat.EncryptionContext}, nil
 }
 
-func checkDecryptionMaterials(s *format.Suite, mat *keyring.DecryptionMaterials) error {
+// extraKeysHint names the keys of the context given on decryption that
+// the message does not store. Keyrings authenticate the whole context, so
+// such a key makes every data key fail to unwrap unless the message was
+// encrypted with it as a required key.
+func extraKeysHint(given, stored map[string]string) string {
+	var extra []string
+	for _, k := range format.SortedKeys(given) {
+		if _, ok := stored[k]; !ok {
+			extra = append(extra, strconv.Quote(k))
+		}
+	}
+	if len(extra) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (the encryption context given on decryption adds %s, which the message does not store: leave out any key it was not encrypted with as a required key)", strings.Join(extra, ", "))
+}
+
+// checkDecryptionMaterials checks what a materials manager returned and
+// picks out the required entries. The engine checks the data key's
+// length and the verification key's curve.
+func checkDecryptionMaterials(s *format.Suite, mat *keyring.DecryptionMaterials) (map[string]string, error) {
 	if mat.Suite != nil && mat.Suite != s {
-		return fmt.Errorf("esdk: materials are for suite %s, the message uses %s", mat.Suite.ID(), s.ID())
+		return nil, fmt.Errorf("esdk: materials are for suite %s, the message uses %s", mat.Suite.ID(), s.ID())
 	}
-	if s.Signed() && mat.VerificationKey == nil {
-		return fmt.Errorf("esdk: suite %s is signed and the materials have no verification key", s.ID())
+	var required map[string]string
+	if len(mat.RequiredEncryptionContextKeys) > 0 {
+		required = make(map[string]string, len(mat.RequiredEncryptionContextKeys))
 	}
-	return keyring.CheckDataKey(s, mat.PlaintextDataKey)
+	for _, k := range mat.RequiredEncryptionContextKeys {
+		v, ok := mat.EncryptionContext[k]
+		if !ok {
+			return nil, fmt.Errorf("%w: %q is required but not in the encryption context", ErrMissingRequiredContext, k)
+		}
+		required[k] = v
+	}
+	return required, nil
 }

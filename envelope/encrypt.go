@@ -2,7 +2,6 @@ package envelope
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -16,8 +15,7 @@ import (
 // Encryptor is the plaintext side of a message being encrypted. It is not
 // safe for concurrent use.
 type Encryptor struct {
-	s      *engine.Sealer
-	header *format.Header
+	s *engine.Sealer
 }
 
 // Write encrypts p. Errors are sticky.
@@ -28,13 +26,17 @@ func (e *Encryptor) Write(p []byte) (int, error) { return e.s.Write(p) }
 // will not decrypt, until Close returns nil.
 func (e *Encryptor) Close() error { return e.s.Close() }
 
-// Header returns the header written for this message.
-func (e *Encryptor) Header() *format.Header { return e.header }
+// Header returns the header written for this message. It is shared with
+// the Encryptor: read it, do not modify it.
+func (e *Encryptor) Header() *format.Header { return e.s.Header() }
 
 // Encrypt writes the header of a new message to dst and returns a writer
 // for its plaintext. ec is the encryption context: authenticated with the
 // message and stored in it (keys that a RequiredContextManager makes
 // required are authenticated only). The caller must Close the writer.
+//
+// Encrypt wipes the plaintext data key of the materials mm returns once
+// it has derived the message's keys, whether or not it succeeds.
 func (c *Client) Encrypt(ctx context.Context, dst io.Writer, mm MaterialsManager, ec map[string]string) (*Encryptor, error) {
 	return c.encrypt(ctx, dst, mm, ec, -1)
 }
@@ -55,66 +57,66 @@ func (c *Client) encrypt(ctx context.Context, dst io.Writer, mm MaterialsManager
 	if err != nil {
 		return nil, err
 	}
+	if mat == nil {
+		return nil, errors.New("esdk: the materials manager returned no materials")
+	}
+	defer clear(mat.PlaintextDataKey)
 	if err := c.checkEncryptionMaterials(mat); err != nil {
 		return nil, err
 	}
-	s := mat.Suite
 	h := &format.Header{
-		Suite:             s,
-		MessageID:         make([]byte, s.MessageIDLength()),
+		Suite:             mat.Suite,
 		EncryptionContext: make(map[string]string, len(mat.EncryptionContext)),
-		EncryptedDataKeys: mat.EncryptedDataKeys,
+		EncryptedDataKeys: cloneEDKs(mat.EncryptedDataKeys),
 		ContentType:       format.Framed,
 		FrameLength:       uint32(c.opts.FrameLength),
 	}
-	if c.opts.NonFramed {
+	if c.opts.nonFramed {
 		h.ContentType, h.FrameLength = format.NonFramed, 0
 	}
+	var required map[string]string
 	for k, v := range mat.EncryptionContext {
-		if !slices.Contains(mat.RequiredEncryptionContextKeys, k) {
+		if slices.Contains(mat.RequiredEncryptionContextKeys, k) {
+			if required == nil {
+				required = make(map[string]string, len(mat.RequiredEncryptionContextKeys))
+			}
+			required[k] = v
+		} else {
 			h.EncryptionContext[k] = v
 		}
 	}
-	if _, err := rand.Read(h.MessageID); err != nil {
-		return nil, fmt.Errorf("esdk: generating a message id: %w", err)
-	}
-	key, commitment, err := engine.DeriveKeys(s, mat.PlaintextDataKey, h.MessageID)
+	s, err := engine.NewSealer(dst, engine.SealParams{
+		Header:          h,
+		DataKey:         mat.PlaintextDataKey,
+		RequiredContext: required,
+		SigningKey:      mat.SigningKey,
+	})
 	if err != nil {
 		return nil, err
 	}
-	h.SuiteData = commitment
-	aead, err := engine.NewAEAD(key)
-	clear(key)
-	if err != nil {
-		return nil, err
-	}
-	body, err := h.MarshalBody()
-	if err != nil {
-		return nil, err
-	}
-	aad, err := engine.HeaderAuthAAD(body, mat.EncryptionContext, mat.RequiredEncryptionContextKeys)
-	if err != nil {
-		return nil, err
-	}
-	var iv [format.IVLength]byte
-	if s.MessageVersion() == 1 {
-		h.AuthIV = iv[:]
-	}
-	h.AuthTag = engine.SealHeader(aead, iv[:], aad)
-	raw := append(body, h.AuthIV...)
-	raw = append(raw, h.AuthTag...)
-	cfg := engine.SealConfig{AEAD: aead, MessageID: h.MessageID, FrameLength: int(h.FrameLength)}
-	if s.Signed() {
-		cfg.Signature = engine.NewSignatureHash(s)
-		cfg.SigningKey = mat.SigningKey
-	}
-	sealer, err := engine.NewSealer(dst, cfg, raw)
-	if err != nil {
-		return nil, err
-	}
-	return &Encryptor{s: sealer, header: h}, nil
+	return &Encryptor{s: s}, nil
 }
 
+// cloneEDKs copies encrypted data keys, so that the header owns its own.
+func cloneEDKs(edks []format.EncryptedDataKey) []format.EncryptedDataKey {
+	n := 0
+	for _, k := range edks {
+		n += len(k.ProviderInfo) + len(k.Ciphertext)
+	}
+	b := make([]byte, 0, n) // one array for every key's bytes
+	out := make([]format.EncryptedDataKey, len(edks))
+	for i, k := range edks {
+		b = append(b, k.ProviderInfo...)
+		info := b[len(b)-len(k.ProviderInfo):]
+		b = append(b, k.Ciphertext...)
+		out[i] = format.EncryptedDataKey{ProviderID: k.ProviderID, ProviderInfo: info[:len(info):len(info)], Ciphertext: b[len(b)-len(k.Ciphertext):]}
+	}
+	return out
+}
+
+// checkEncryptionMaterials checks what a materials manager returned,
+// whichever manager it is. The engine checks the data key's length and
+// the signing key's curve.
 func (c *Client) checkEncryptionMaterials(mat *keyring.EncryptionMaterials) error {
 	s := mat.Suite
 	switch {
@@ -122,19 +124,33 @@ func (c *Client) checkEncryptionMaterials(mat *keyring.EncryptionMaterials) erro
 		return errors.New("esdk: encryption materials have no suite")
 	case c.suite != nil && s != c.suite:
 		return fmt.Errorf("esdk: materials manager chose suite %s, the client asked for %s", s.ID(), c.suite.ID())
-	case !c.opts.CommitmentPolicy.AllowsEncrypt(s):
-		return fmt.Errorf("%w: %s does not encrypt with suite %s", ErrCommitmentPolicy, c.opts.CommitmentPolicy, s.ID())
 	case len(mat.EncryptedDataKeys) == 0:
 		return errors.New("esdk: encryption materials have no encrypted data key")
 	case c.opts.MaxEncryptedDataKeys > 0 && len(mat.EncryptedDataKeys) > c.opts.MaxEncryptedDataKeys:
 		return withOption(&format.LimitError{Limit: format.LimitEncryptedDataKeys, Max: int64(c.opts.MaxEncryptedDataKeys), Got: int64(len(mat.EncryptedDataKeys))})
-	case s.Signed() && mat.SigningKey == nil:
-		return fmt.Errorf("esdk: suite %s is signed and the materials have no signing key", s.ID())
+	}
+	if err := c.opts.CommitmentPolicy.check(s, true); err != nil {
+		return err
 	}
 	for _, k := range mat.RequiredEncryptionContextKeys {
 		if _, ok := mat.EncryptionContext[k]; !ok {
 			return fmt.Errorf("%w: %q is required but not in the encryption context", ErrMissingRequiredContext, k)
 		}
 	}
-	return keyring.CheckDataKey(s, mat.PlaintextDataKey)
+	for k, v := range mat.EncryptionContext {
+		if k == format.PublicKeyContextKey && s.Signed() {
+			// (A key on another curve is refused by the engine.)
+			if mat.SigningKey != nil && mat.SigningKey.Curve == s.Curve() && v != engine.MarshalPublicKey(&mat.SigningKey.PublicKey) {
+				return fmt.Errorf("esdk: the materials' %s is not the signing key's public key", format.PublicKeyContextKey)
+			}
+			continue
+		}
+		if err := checkReservedKey(k); err != nil {
+			return fmt.Errorf("%w (returned by the materials manager for suite %s)", err, s.ID())
+		}
+	}
+	if _, ok := mat.EncryptionContext[format.PublicKeyContextKey]; s.Signed() && !ok {
+		return fmt.Errorf("esdk: suite %s is signed and the materials' encryption context has no %s", s.ID(), format.PublicKeyContextKey)
+	}
+	return nil
 }

@@ -20,7 +20,10 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	mm := envelope.NewDefaultManager(kr)
+	mm, err := envelope.NewDefaultManager(kr)
+	if err != nil {
+		log.Fatal(err)
+	}
 	client, err := envelope.New()
 	if err != nil {
 		log.Fatal(err)
@@ -58,7 +61,10 @@ func ExampleClient_EncryptBytes() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	mm := envelope.NewDefaultManager(kr)
+	mm, err := envelope.NewDefaultManager(kr)
+	if err != nil {
+		log.Fatal(err)
+	}
 	client, err := envelope.New(func(o *envelope.Options) {
 		o.CommitmentPolicy = envelope.RequireEncryptRequireDecrypt
 		o.Suite = 0x0478 // committing, unsigned

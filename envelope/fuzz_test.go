@@ -5,12 +5,9 @@ import (
 	"cmp"
 	"context"
 	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -18,12 +15,9 @@ import (
 
 	"github.com/go-esdk/esdk/envelope"
 	"github.com/go-esdk/esdk/format"
+	"github.com/go-esdk/esdk/internal/testvectors"
 	"github.com/go-esdk/esdk/keyring"
 )
-
-// fuzzVectorsDir holds the public test vectors, some of which seed
-// FuzzDecrypt.
-const fuzzVectorsDir = "../testdata/vectors/esdk-public"
 
 // The fuzz keyring uses fixed raw AES keys, so that seeds stay meaningful
 // from one run to the next: the public test vectors' "aes-256" key as the
@@ -58,7 +52,7 @@ func fuzzManager(tb testing.TB) envelope.MaterialsManager {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return envelope.NewDefaultManager(multi)
+	return mustManager(tb, multi)
 }
 
 // fuzzVectorSeeds picks about n vector ciphertexts spread over suites and
@@ -66,35 +60,14 @@ func fuzzManager(tb testing.TB) envelope.MaterialsManager {
 // context, then a few others (RSA keys, negative tests).
 func fuzzVectorSeeds(tb testing.TB, n int) [][]byte {
 	tb.Helper()
-	dir := filepath.FromSlash(fuzzVectorsDir)
-	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	} else if err != nil {
-		tb.Fatal(err)
-	}
-	var m struct {
-		Tests map[string]struct {
-			Ciphertext string                 `json:"ciphertext"`
-			MasterKeys []struct{ Key string } `json:"master-keys"`
-			CMM        string                 `json:"cmm"`
-			EC         map[string]string      `json:"encryption-context"`
-			Header     struct {
-				Suite       string `json:"algorithm-suite-id"`
-				ContentType string `json:"content-type"`
-			} `json:"header"`
-		} `json:"tests"`
-	}
-	if err := json.Unmarshal(raw, &m); err != nil {
-		tb.Fatal(err)
-	}
+	set := testvectors.LoadPublic(tb)
 	ours := map[string]bool{"aes-256": true, "legacy-aes-128": true, "legacy-aes-192": true, "legacy-aes-256": true}
 	good := map[string][]string{}
 	other := map[string][]string{}
-	for _, id := range slices.Sorted(maps.Keys(m.Tests)) {
-		tc := m.Tests[id]
-		k := tc.Header.Suite + "/" + tc.Header.ContentType
-		if len(tc.MasterKeys) == 1 && ours[tc.MasterKeys[0].Key] && tc.CMM != "RequiredEncryptionContext" && len(tc.EC) == 0 &&
+	for _, id := range set.IDs() {
+		tc := set.Tests[id]
+		k := tc.Header.AlgorithmSuiteID + "/" + tc.Header.ContentType
+		if len(tc.MasterKeys) == 1 && ours[tc.MasterKeys[0].Key] && tc.CMM != "RequiredEncryptionContext" && len(tc.EncryptionContext) == 0 &&
 			!strings.HasPrefix(id, "net400invalid") {
 			good[k] = append(good[k], tc.Ciphertext)
 		} else {
@@ -104,7 +77,11 @@ func fuzzVectorSeeds(tb testing.TB, n int) [][]byte {
 	// Small messages first in each bucket: the fuzzer's work on an input,
 	// minimizing it above all, grows with its size.
 	size := func(uri string) int64 {
-		fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(uri, "file://"))))
+		p, err := set.Path(uri)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		fi, err := os.Stat(p)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -136,7 +113,7 @@ func fuzzVectorSeeds(tb testing.TB, n int) [][]byte {
 	}
 	var seeds [][]byte
 	for _, uri := range append(pick(good, n*4/5), pick(other, n/5)...) {
-		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(strings.TrimPrefix(uri, "file://"))))
+		b, err := set.ReadFile(uri)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -175,7 +152,7 @@ func FuzzDecrypt(f *testing.F) {
 				o.CommitmentPolicy = policyFor(s)
 				o.Suite = s.ID()
 				o.FrameLength = l.frame
-				o.NonFramed = l.nonFramed
+				envelope.SetNonFramed(o, l.nonFramed)
 			})
 			pt := bytes.Repeat([]byte{byte(i), byte(j)}, size)[:size]
 			ct, err := enc.EncryptBytes(ctx, pt, mm, map[string]string{"seed": fmt.Sprint(i, j)})
@@ -229,7 +206,7 @@ func FuzzDecrypt(f *testing.F) {
 			o.CommitmentPolicy = policyFor(h.Suite)
 			o.Suite = h.Suite.ID()
 			if h.ContentType == format.NonFramed {
-				o.NonFramed = true
+				envelope.SetNonFramed(o, true)
 			} else {
 				o.FrameLength = int(h.FrameLength)
 			}

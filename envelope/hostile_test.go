@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-esdk/esdk/envelope"
 	"github.com/go-esdk/esdk/format"
+	"github.com/go-esdk/esdk/internal/engine"
 )
 
 // Hostile inputs: hand-built or patched messages must fail with clear
@@ -355,7 +356,7 @@ func TestHostileLimits(t *testing.T) {
 	t.Run("MaxFrameLength", func(t *testing.T) {
 		msg := encryptFor(t, mm, format.AES256GCMHKDFSHA512CommitKey, pt, nil, func(o *envelope.Options) { o.FrameLength = 2048 })
 		_, hl, _ := format.ParseHeader(msg, format.Limits{})
-		c := newClient(t, func(o *envelope.Options) { o.MaxFrameLength = 1024 })
+		c := newClient(t, func(o *envelope.Options) { o.MaxFrameLength, o.FrameLength = 1024, 1024 })
 		d, err := c.Decrypt(ctx, &fenceReader{b: msg, limit: hl}, mm, nil)
 		var le *format.LimitError
 		if d != nil || !errors.Is(err, envelope.ErrLimitExceeded) || !strings.Contains(err.Error(), "MaxFrameLength") ||
@@ -370,14 +371,14 @@ func TestHostileLimits(t *testing.T) {
 			t.Errorf("frame length 2^31-1, default MaxFrameLength: %v", err)
 		}
 		// Exactly at the limit is fine.
-		c = newClient(t, func(o *envelope.Options) { o.MaxFrameLength = 2048 })
+		c = newClient(t, func(o *envelope.Options) { o.MaxFrameLength, o.FrameLength = 2048, 2048 })
 		if got, _, err := c.DecryptBytes(ctx, msg, mm, nil); err != nil || !bytes.Equal(got, pt) {
 			t.Errorf("frame length 2048, MaxFrameLength 2048: %v", err)
 		}
 	})
 
 	t.Run("MaxNonFramedBodySize", func(t *testing.T) {
-		msg := encryptFor(t, mm, format.AES256GCMHKDFSHA512CommitKey, pt, nil, func(o *envelope.Options) { o.NonFramed = true })
+		msg := encryptFor(t, mm, format.AES256GCMHKDFSHA512CommitKey, pt, nil, func(o *envelope.Options) { envelope.SetNonFramed(o, true) })
 		c := newClient(t, func(o *envelope.Options) { o.MaxNonFramedBodySize = 1000 })
 		got, err := streamDecrypt(c, msg, mm, 5)
 		if len(got) != 0 || !errors.Is(err, envelope.ErrLimitExceeded) || !strings.Contains(err.Error(), "MaxNonFramedBodySize") {
@@ -386,7 +387,7 @@ func TestHostileLimits(t *testing.T) {
 		// A hostile length claim: nothing near it is allocated.
 		_, hl, _ := format.ParseHeader(msg, format.Limits{})
 		lenOff := hl + format.IVLength
-		for _, claim := range []uint64{1 << 40, format.MaxNonFramedLength + 1, 1 << 30, 60 << 20} {
+		for _, claim := range []uint64{1 << 40, engine.MaxNonFramedLength + 1, 1 << 30, 60 << 20} {
 			m := bytes.Clone(msg)
 			binary.BigEndian.PutUint64(m[lenOff:], claim)
 			var before, after runtime.MemStats

@@ -16,6 +16,12 @@ import (
 // MaterialsManager supplies the materials of each message: the data key,
 // its encrypted copies, and for signed suites the signing key.
 // Implementations must be safe for concurrent use.
+//
+// The materials a manager returns belong to the caller, which may change
+// them and wipes their plaintext data key once the message's keys are
+// derived: a manager that keeps materials (a cache) returns a copy
+// (Clone) every time. A manager must not modify the request's maps and
+// slices.
 type MaterialsManager interface {
 	GetEncryptionMaterials(ctx context.Context, req EncryptionMaterialsRequest) (*keyring.EncryptionMaterials, error)
 	DecryptMaterials(ctx context.Context, req DecryptionMaterialsRequest) (*keyring.DecryptionMaterials, error)
@@ -56,26 +62,26 @@ type DefaultManager struct {
 var _ MaterialsManager = (*DefaultManager)(nil)
 
 // NewDefaultManager returns the default materials manager over kr.
-func NewDefaultManager(kr keyring.Keyring) *DefaultManager {
+func NewDefaultManager(kr keyring.Keyring) (*DefaultManager, error) {
 	if kr == nil {
-		panic("envelope: NewDefaultManager with a nil keyring")
+		return nil, errors.New("esdk: NewDefaultManager needs a keyring")
 	}
-	return &DefaultManager{kr: kr}
+	return &DefaultManager{kr: kr}, nil
 }
 
 // GetEncryptionMaterials implements MaterialsManager.
 func (m *DefaultManager) GetEncryptionMaterials(ctx context.Context, req EncryptionMaterialsRequest) (*keyring.EncryptionMaterials, error) {
 	for k := range req.EncryptionContext {
-		if strings.HasPrefix(k, format.ReservedPrefix) {
-			return nil, fmt.Errorf("%w: %q starts with %q", ErrReservedContextKey, k, format.ReservedPrefix)
+		if err := checkReservedKey(k); err != nil {
+			return nil, err
 		}
 	}
 	suite := req.Suite
 	if suite == nil {
 		suite = req.CommitmentPolicy.DefaultSuite()
 	}
-	if !req.CommitmentPolicy.AllowsEncrypt(suite) {
-		return nil, fmt.Errorf("%w: %s does not encrypt with suite %s", ErrCommitmentPolicy, req.CommitmentPolicy, suite.ID())
+	if err := req.CommitmentPolicy.check(suite, true); err != nil {
+		return nil, err
 	}
 	mat := &keyring.EncryptionMaterials{Suite: suite, EncryptionContext: maps.Clone(req.EncryptionContext)}
 	if mat.EncryptionContext == nil {
@@ -103,8 +109,8 @@ func (m *DefaultManager) GetEncryptionMaterials(ctx context.Context, req Encrypt
 // added to the materials as required keys, so that the header
 // authentication covers them.
 func (m *DefaultManager) DecryptMaterials(ctx context.Context, req DecryptionMaterialsRequest) (*keyring.DecryptionMaterials, error) {
-	if !req.CommitmentPolicy.AllowsDecrypt(req.Suite) {
-		return nil, fmt.Errorf("%w: %s does not decrypt suite %s", ErrCommitmentPolicy, req.CommitmentPolicy, req.Suite.ID())
+	if err := req.CommitmentPolicy.check(req.Suite, false); err != nil {
+		return nil, err
 	}
 	mat := &keyring.DecryptionMaterials{Suite: req.Suite, EncryptionContext: maps.Clone(req.EncryptionContext)}
 	if mat.EncryptionContext == nil {
@@ -151,6 +157,15 @@ var ErrContextMismatch = errors.New("esdk: encryption context does not match the
 // the prefix the SDK reserves ("aws-crypto-").
 var ErrReservedContextKey = errors.New("esdk: encryption context key uses the reserved prefix")
 
+// checkReservedKey refuses a caller's encryption-context key with the
+// reserved prefix.
+func checkReservedKey(k string) error {
+	if strings.HasPrefix(k, format.ReservedPrefix) {
+		return fmt.Errorf("%w: %q starts with %q", ErrReservedContextKey, k, format.ReservedPrefix)
+	}
+	return nil
+}
+
 // ErrMissingRequiredContext: a required encryption-context key was not
 // supplied.
 var ErrMissingRequiredContext = errors.New("esdk: required encryption context key missing")
@@ -174,8 +189,8 @@ func NewRequiredContextManager(inner MaterialsManager, keys []string) (*Required
 		return nil, errors.New("esdk: NewRequiredContextManager needs at least one key")
 	}
 	for _, k := range keys {
-		if strings.HasPrefix(k, format.ReservedPrefix) {
-			return nil, fmt.Errorf("%w: %q starts with %q", ErrReservedContextKey, k, format.ReservedPrefix)
+		if err := checkReservedKey(k); err != nil {
+			return nil, err
 		}
 	}
 	ks := slices.Clone(keys)
@@ -195,11 +210,15 @@ func (m *RequiredContextManager) GetEncryptionMaterials(ctx context.Context, req
 	if k, ok := m.missing(mat.EncryptionContext); ok {
 		return nil, fmt.Errorf("%w: the inner manager dropped %q", ErrMissingRequiredContext, k)
 	}
+	// The materials are this manager's to change, but the slice's array
+	// may still be shared with the inner manager: build a new one.
+	keys := slices.Clone(mat.RequiredEncryptionContextKeys)
 	for _, k := range m.keys {
-		if !slices.Contains(mat.RequiredEncryptionContextKeys, k) {
-			mat.RequiredEncryptionContextKeys = append(mat.RequiredEncryptionContextKeys, k)
+		if !slices.Contains(keys, k) {
+			keys = append(keys, k)
 		}
 	}
+	mat.RequiredEncryptionContextKeys = keys
 	return mat, nil
 }
 

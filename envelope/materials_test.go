@@ -1,10 +1,13 @@
 package envelope_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
+	"io"
 	"maps"
+	"math"
 	"strings"
 	"testing"
 
@@ -101,7 +104,7 @@ func TestMaxEncryptedDataKeysOnEncrypt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mm := envelope.NewDefaultManager(multi)
+	mm := mustManager(t, multi)
 	two := newClient(t, func(o *envelope.Options) { o.MaxEncryptedDataKeys = 2 })
 	_, err = two.EncryptBytes(ctx, []byte("x"), mm, nil)
 	if !errors.Is(err, envelope.ErrTooManyEncryptedDataKeys) || !errors.Is(err, envelope.ErrLimitExceeded) || !strings.Contains(err.Error(), "MaxEncryptedDataKeys") {
@@ -117,7 +120,7 @@ func TestMaxEncryptedDataKeysOnEncrypt(t *testing.T) {
 	}
 	// Each of the three keys alone decrypts.
 	for i, kr := range krs {
-		if _, _, err := three.DecryptBytes(ctx, ct, envelope.NewDefaultManager(kr), nil); err != nil {
+		if _, _, err := three.DecryptBytes(ctx, ct, mustManager(t, kr), nil); err != nil {
 			t.Fatalf("key %d: %v", i, err)
 		}
 	}
@@ -139,7 +142,7 @@ func TestClientOptions(t *testing.T) {
 		"committing suite under forbid":   func(o *envelope.Options) { o.CommitmentPolicy = envelope.ForbidEncryptAllowDecrypt; o.Suite = 0x0478 },
 		"non-committing suite by default": func(o *envelope.Options) { o.Suite = 0x0178 },
 		"unknown suite":                   func(o *envelope.Options) { o.Suite = 0x1234 },
-		"frame length too large":          func(o *envelope.Options) { o.FrameLength = 1 << 31 },
+		"frame length too large":          func(o *envelope.Options) { o.FrameLength, o.MaxFrameLength = math.MaxInt, math.MaxInt },
 		"negative frame length":           func(o *envelope.Options) { o.FrameLength = -1 },
 		"unknown policy":                  func(o *envelope.Options) { o.CommitmentPolicy = 7 },
 		"too many keys":                   func(o *envelope.Options) { o.MaxEncryptedDataKeys = 70000 },
@@ -148,5 +151,68 @@ func TestClientOptions(t *testing.T) {
 		if _, err := envelope.New(fn); err == nil {
 			t.Errorf("%s: New succeeded", name)
 		}
+	}
+}
+
+// sharingManager hands out materials whose required-key slice shares its
+// array with every other result, as a careless cache might.
+type sharingManager struct {
+	envelope.MaterialsManager
+	shared []string
+}
+
+func (m *sharingManager) GetEncryptionMaterials(ctx context.Context, req envelope.EncryptionMaterialsRequest) (*keyring.EncryptionMaterials, error) {
+	mat, err := m.MaterialsManager.GetEncryptionMaterials(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	mat.EncryptionContext["inner"] = "x"
+	mat.RequiredEncryptionContextKeys = m.shared[:1]
+	return mat, nil
+}
+
+// TestMaterialsOwnership: the required-context manager does not write
+// into its inner manager's result, and a message's header owns its
+// encrypted data keys.
+func TestMaterialsOwnership(t *testing.T) {
+	ctx := context.Background()
+	inner := &sharingManager{MaterialsManager: aesManager(t), shared: append(make([]string, 0, 4), "inner", "untouched")}
+	mm, err := envelope.NewRequiredContextManager(inner, []string{"tenant"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t)
+	if _, err := c.EncryptBytes(ctx, []byte("x"), mm, map[string]string{"tenant": "acme"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := inner.shared[:2]; got[1] != "untouched" {
+		t.Fatalf("the required-context manager wrote %q into its inner manager's array", got[1])
+	}
+
+	keep := &keepingManager{inner: aesManager(t)}
+	w, err := c.Encrypt(ctx, io.Discard, keep, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bytes.Clone(w.Header().EncryptedDataKeys[0].Ciphertext)
+	mat := keep.enc[0]
+	mat.EncryptedDataKeys[0].Ciphertext[0] ^= 1
+	mat.EncryptedDataKeys[0].ProviderID = "changed"
+	if got := w.Header().EncryptedDataKeys[0]; !bytes.Equal(got.Ciphertext, want) || got.ProviderID == "changed" {
+		t.Fatal("changing the materials changed the header of the message")
+	}
+
+	msg, err := c.EncryptBytes(ctx, []byte("x"), keep, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := c.Decrypt(ctx, bytes.NewReader(msg), keep, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edks := d.EncryptedDataKeys()
+	edks[0].Ciphertext[0] ^= 1
+	if bytes.Equal(d.Header().EncryptedDataKeys[0].Ciphertext, edks[0].Ciphertext) {
+		t.Fatal("EncryptedDataKeys shares its bytes with the header")
 	}
 }

@@ -23,7 +23,16 @@ func aesManager(t testing.TB) *envelope.DefaultManager {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return envelope.NewDefaultManager(kr)
+	return mustManager(t, kr)
+}
+
+func mustManager(t testing.TB, kr keyring.Keyring) *envelope.DefaultManager {
+	t.Helper()
+	mm, err := envelope.NewDefaultManager(kr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mm
 }
 
 // policyFor returns a policy that lets s encrypt.
@@ -61,7 +70,7 @@ func TestRoundTripEverySuiteAndSize(t *testing.T) {
 				o.CommitmentPolicy = policyFor(s)
 				o.Suite = s.ID()
 				o.FrameLength = n
-				o.NonFramed = nonFramed
+				envelope.SetNonFramed(o, nonFramed)
 			})
 			for _, size := range []int{0, 1, n - 1, n, n + 1, 2 * n, 3*n + 7} {
 				name := fmt.Sprintf("%04X/framed=%v/%d", uint16(s.ID()), !nonFramed, size)
@@ -183,7 +192,10 @@ func TestStreamingWritesOfEverySize(t *testing.T) {
 func TestNonFramedEverySize(t *testing.T) {
 	ctx := context.Background()
 	mm := aesManager(t)
-	c := newClient(t, func(o *envelope.Options) { o.Suite = format.AES256GCMHKDFSHA512CommitKey; o.NonFramed = true })
+	c := newClient(t, func(o *envelope.Options) {
+		o.Suite = format.AES256GCMHKDFSHA512CommitKey
+		envelope.SetNonFramed(o, true)
+	})
 	all := randBytes(8300)
 	for n := 0; n <= len(all); n++ {
 		pt := all[:n]

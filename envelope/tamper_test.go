@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-esdk/esdk/envelope"
 	"github.com/go-esdk/esdk/format"
+	"github.com/go-esdk/esdk/internal/engine"
 	"github.com/go-esdk/esdk/keyring"
 )
 
@@ -92,7 +93,7 @@ func messageLayout(t testing.TB, msg []byte) (spans []span, h *format.Header) {
 		add("non-framed: tag", format.TagLength, 0)
 	} else {
 		fl := int(h.FrameLength)
-		for k := 1; binary.BigEndian.Uint32(msg[off:]) != format.FinalFrameMarker; k++ {
+		for k := 1; binary.BigEndian.Uint32(msg[off:]) != engine.FinalFrameMarker; k++ {
 			add("frame: sequence number", 4, k)
 			add("frame: IV", format.IVLength, k)
 			add("frame: ciphertext", fl, k)
@@ -318,7 +319,7 @@ func tamperSuite(t *testing.T, s *format.Suite, nonFramed bool, stats *tamperSta
 		o.CommitmentPolicy = policyFor(s)
 		o.Suite = s.ID()
 		o.FrameLength = tamperFrameLength
-		o.NonFramed = nonFramed
+		envelope.SetNonFramed(o, nonFramed)
 	})
 	dec := newClient(t, func(o *envelope.Options) {
 		o.CommitmentPolicy = envelope.RequireEncryptAllowDecrypt

@@ -1,20 +1,13 @@
 package envelope_test
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"os"
-	"path"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,87 +16,22 @@ import (
 
 	"github.com/go-esdk/esdk/envelope"
 	"github.com/go-esdk/esdk/format"
+	"github.com/go-esdk/esdk/internal/testvectors"
 	"github.com/go-esdk/esdk/keyring"
 )
 
 // The decrypt test vectors are described in the README.md next to their
-// manifest. ESDK_VECTORS_DIR points the test at another directory of the
+// manifest; ESDK_VECTORS_DIR points the test at another directory of the
 // same format.
-const (
-	defaultVectorsDir = "../testdata/vectors/esdk-public"
-	vectorsDirEnv     = "ESDK_VECTORS_DIR"
+type (
+	vectorTest      = testvectors.Test
+	vectorMasterKey = testvectors.MasterKey
+	vectorKey       = testvectors.Key
 )
 
-type vectorManifest struct {
-	Manifest struct {
-		Type    string `json:"type"`
-		Version int    `json:"version"`
-	} `json:"manifest"`
-	Keys  string                `json:"keys"`
-	Tests map[string]vectorTest `json:"tests"`
-}
-
-type vectorTest struct {
-	Ciphertext                    string            `json:"ciphertext"`
-	Description                   string            `json:"description"`
-	MasterKeys                    []vectorMasterKey `json:"master-keys"`
-	CMM                           string            `json:"cmm"`
-	EncryptionContext             map[string]string `json:"encryption-context"`
-	RequiredEncryptionContextKeys *[]string         `json:"required-encryption-context-keys"`
-	Result                        struct {
-		Output *struct {
-			Plaintext string `json:"plaintext"`
-		} `json:"output"`
-		Error *struct {
-			Description string `json:"error-description"`
-		} `json:"error"`
-	} `json:"result"`
-	Source struct {
-		Implementation string `json:"implementation"`
-		Version        string `json:"version"`
-		OriginalTestID string `json:"original-test-id"`
-	} `json:"source"`
-	Header *struct {
-		MessageFormatVersion *int   `json:"message-format-version"`
-		AlgorithmSuiteID     string `json:"algorithm-suite-id"`
-		ContentType          string `json:"content-type"`
-		FrameLength          *int64 `json:"frame-length"`
-	} `json:"header"`
-}
-
-type vectorMasterKey struct {
-	Type                string `json:"type"`
-	Key                 string `json:"key"`
-	ProviderID          string `json:"provider-id"`
-	EncryptionAlgorithm string `json:"encryption-algorithm"`
-	PaddingAlgorithm    string `json:"padding-algorithm"`
-	PaddingHash         string `json:"padding-hash"`
-}
-
-type vectorKeys struct {
-	Manifest struct {
-		Type    string `json:"type"`
-		Version int    `json:"version"`
-	} `json:"manifest"`
-	Keys map[string]vectorKey `json:"keys"`
-}
-
-type vectorKey struct {
-	Encrypt   bool   `json:"encrypt"`
-	Decrypt   bool   `json:"decrypt"`
-	Algorithm string `json:"algorithm"`
-	Type      string `json:"type"`
-	Bits      int    `json:"bits"`
-	Encoding  string `json:"encoding"`
-	Material  string `json:"material"`
-	KeyID     string `json:"key-id"`
-}
-
-// vectorSet is a loaded manifest with the files its tests share.
+// vectorSet is a loaded manifest with the plaintexts its tests share.
 type vectorSet struct {
-	dir        string
-	tests      map[string]vectorTest
-	keys       map[string]vectorKey
+	*testvectors.Set
 	plaintexts map[string][]byte // by URI
 	ptErrs     map[string]error  // by URI
 }
@@ -117,13 +45,9 @@ func (e *skipError) Error() string { return e.reason }
 func skipf(f string, args ...any) error { return &skipError{fmt.Sprintf(f, args...)} }
 
 func TestVectors(t *testing.T) {
-	dir := defaultVectorsDir
-	if d, ok := os.LookupEnv(vectorsDirEnv); ok {
-		dir = d
-	}
-	set := loadVectors(t, dir)
+	set := loadVectors(t)
 
-	ids := slices.Sorted(maps.Keys(set.tests))
+	ids := set.IDs()
 	var passed, failed, skipped atomic.Int64
 	t.Run("all", func(t *testing.T) {
 		for _, id := range ids {
@@ -147,51 +71,15 @@ func TestVectors(t *testing.T) {
 	t.Logf("vectors: %d passed, %d failed, %d skipped", passed.Load(), failed.Load(), skipped.Load())
 }
 
-func loadVectors(t *testing.T, dir string) *vectorSet {
+func loadVectors(t *testing.T) *vectorSet {
 	t.Helper()
-	fi, err := os.Stat(dir)
-	if err != nil {
-		t.Fatalf("vectors directory %q (set %s to use another): %v", dir, vectorsDirEnv, err)
-	}
-	if !fi.IsDir() {
-		t.Fatalf("vectors directory %q is not a directory", dir)
-	}
-
-	checkSums(t, dir)
-
-	var m vectorManifest
-	readJSON(t, filepath.Join(dir, "manifest.json"), &m)
-	if m.Manifest.Type != "awses-decrypt" {
-		t.Fatalf("manifest.json: type %q, want awses-decrypt", m.Manifest.Type)
-	}
-	if m.Manifest.Version < 1 || m.Manifest.Version > 4 {
-		t.Fatalf("manifest.json: unsupported version %d", m.Manifest.Version)
-	}
-	if len(m.Tests) == 0 {
-		t.Fatalf("manifest.json: no tests")
-	}
-	keysPath, err := resolveURI(dir, m.Keys)
-	if err != nil {
-		t.Fatalf("manifest.json: keys: %v", err)
-	}
-	var k vectorKeys
-	readJSON(t, keysPath, &k)
-	if k.Manifest.Type != "keys" {
-		t.Fatalf("%s: type %q, want keys", m.Keys, k.Manifest.Type)
-	}
-	if k.Manifest.Version < 1 || k.Manifest.Version > 3 {
-		t.Fatalf("%s: unsupported version %d", m.Keys, k.Manifest.Version)
-	}
-
 	set := &vectorSet{
-		dir:        dir,
-		tests:      m.Tests,
-		keys:       k.Keys,
+		Set:        testvectors.Load(t),
 		plaintexts: map[string][]byte{},
 		ptErrs:     map[string]error{},
 	}
 	// The plaintexts are shared by many tests: read each once.
-	for _, tc := range m.Tests {
+	for _, tc := range set.Tests {
 		if tc.Result.Output == nil {
 			continue
 		}
@@ -202,90 +90,18 @@ func loadVectors(t *testing.T, dir string) *vectorSet {
 		if _, ok := set.ptErrs[uri]; ok {
 			continue
 		}
-		p, err := resolveURI(dir, uri)
-		if err == nil {
-			var b []byte
-			if b, err = os.ReadFile(p); err == nil {
-				set.plaintexts[uri] = b
-				continue
-			}
+		if b, err := set.ReadFile(uri); err != nil {
+			set.ptErrs[uri] = err
+		} else {
+			set.plaintexts[uri] = b
 		}
-		set.ptErrs[uri] = err
 	}
 	return set
 }
 
-func readJSON(t *testing.T, file string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("reading vectors: %v", err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("parsing %s: %v", file, err)
-	}
-}
-
-// checkSums verifies the files listed in SHA256SUMS, when there is one, so
-// that a damaged checkout is reported as such rather than as decrypt
-// failures.
-func checkSums(t *testing.T, dir string) {
-	t.Helper()
-	f, err := os.Open(filepath.Join(dir, "SHA256SUMS"))
-	if errors.Is(err, os.ErrNotExist) {
-		return
-	}
-	if err != nil {
-		t.Fatalf("reading vectors: %v", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	n := 0
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		sum, name, ok := strings.Cut(line, " ")
-		name = strings.TrimPrefix(strings.TrimPrefix(name, " "), "*")
-		want, err := hex.DecodeString(sum)
-		if !ok || err != nil || len(want) != sha256.Size || name == "" {
-			t.Errorf("SHA256SUMS: malformed line %q", line)
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(name)))
-		if err != nil {
-			t.Errorf("SHA256SUMS: %v", err)
-			continue
-		}
-		if got := sha256.Sum256(b); !bytes.Equal(got[:], want) {
-			t.Errorf("SHA256SUMS: %s: checksum mismatch (damaged or converted file)", name)
-		}
-		n++
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("reading SHA256SUMS: %v", err)
-	}
-	if n == 0 {
-		t.Errorf("SHA256SUMS lists no files")
-	}
-}
-
-// resolveURI turns a manifest file:// URI into a path under dir.
-func resolveURI(dir, uri string) (string, error) {
-	rel, ok := strings.CutPrefix(uri, "file://")
-	if !ok {
-		return "", fmt.Errorf("unsupported URI %q (only file:// is supported)", uri)
-	}
-	if rel == "" || path.IsAbs(rel) || !filepath.IsLocal(filepath.FromSlash(rel)) {
-		return "", fmt.Errorf("URI %q does not name a file inside the vectors directory", uri)
-	}
-	return filepath.Join(dir, filepath.FromSlash(rel)), nil
-}
-
 // describe summarises a vector for failure reports.
 func (s *vectorSet) describe(id string) string {
-	tc := s.tests[id]
+	tc := s.Tests[id]
 	var b strings.Builder
 	if h := tc.Header; h != nil {
 		v := "?"
@@ -322,7 +138,7 @@ func (s *vectorSet) describe(id string) string {
 }
 
 func (s *vectorSet) run(t *testing.T, id string) {
-	tc := s.tests[id]
+	tc := s.Tests[id]
 	ctx := t.Context()
 
 	wantOK := tc.Result.Output != nil
@@ -341,14 +157,7 @@ func (s *vectorSet) run(t *testing.T, id string) {
 		}
 		want = s.plaintexts[uri]
 	}
-	ctPath, err := resolveURI(s.dir, tc.Ciphertext)
-	if err != nil {
-		t.Fatalf("ciphertext: %v", err)
-	}
-	ct, err := os.ReadFile(ctPath)
-	if err != nil {
-		t.Fatalf("ciphertext: %v", err)
-	}
+	ct := s.Ciphertext(t, id)
 
 	kr, err := s.keyring(tc)
 	var skip *skipError
@@ -441,7 +250,7 @@ func decryptStream(ctx context.Context, c *envelope.Client, ct []byte, mm envelo
 
 // checkHeader compares a decrypted message's header with the informational
 // header fields of the manifest.
-func checkHeader(t *testing.T, api string, tc vectorTest, hdr *format.Header) {
+func checkHeader(t *testing.T, api string, tc *vectorTest, hdr *format.Header) {
 	t.Helper()
 	h := tc.Header
 	if h == nil {
@@ -488,7 +297,7 @@ func diffSummary(got, want []byte) string {
 
 // keyring builds the keyring of a vector's master keys. It returns a nil
 // keyring when none of them can decrypt.
-func (s *vectorSet) keyring(tc vectorTest) (keyring.Keyring, error) {
+func (s *vectorSet) keyring(tc *vectorTest) (keyring.Keyring, error) {
 	if len(tc.MasterKeys) == 0 {
 		return nil, errors.New("manifest: no master keys")
 	}
@@ -497,7 +306,7 @@ func (s *vectorSet) keyring(tc vectorTest) (keyring.Keyring, error) {
 		if mk.Type != "raw" {
 			return nil, skipf("master key %d: type %q is not supported (only raw keys)", i, mk.Type)
 		}
-		k, ok := s.keys[mk.Key]
+		k, ok := s.Keys[mk.Key]
 		if !ok {
 			return nil, fmt.Errorf("master key %d: key %q is not in the keys manifest", i, mk.Key)
 		}
@@ -585,8 +394,11 @@ func newMulti(first keyring.Keyring, rest ...keyring.Keyring) (keyring.Keyring, 
 }
 
 // manager builds the materials manager a vector asks for.
-func (s *vectorSet) manager(tc vectorTest, kr keyring.Keyring) (envelope.MaterialsManager, error) {
-	def := envelope.NewDefaultManager(kr)
+func (s *vectorSet) manager(tc *vectorTest, kr keyring.Keyring) (envelope.MaterialsManager, error) {
+	def, err := envelope.NewDefaultManager(kr)
+	if err != nil {
+		return nil, err
+	}
 	switch tc.CMM {
 	case "", "Default":
 		return def, nil

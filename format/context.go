@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sort"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -16,8 +15,8 @@ const ReservedPrefix = "aws-crypto-"
 // messages with a signed suite.
 const PublicKeyContextKey = "aws-crypto-public-key"
 
-// MaxContextSize is the largest serialized encryption context.
-const MaxContextSize = 65535
+// maxContextSize is the largest serialized encryption context.
+const maxContextSize = 0xFFFF
 
 // SortedKeys returns the keys of ec sorted by their UTF-8 bytes, the order
 // of the canonical serialization.
@@ -50,13 +49,13 @@ func AppendEncryptionContext(dst []byte, ec map[string]string) ([]byte, error) {
 		if len(k) > 0xFFFF || len(v) > 0xFFFF {
 			return nil, fmt.Errorf("%w: encryption context entry %.32q is longer than 65535 bytes", ErrLimitExceeded, k)
 		}
-		if !utf8.ValidString(k) || !utf8.ValidString(v) {
-			return nil, fmt.Errorf("esdk/format: encryption context entry %.32q is not valid UTF-8", k)
+		if err := checkContextEntry(k, v); err != nil {
+			return nil, fmt.Errorf("esdk/format: %w", err)
 		}
 		size += 4 + len(k) + len(v)
 	}
-	if size > MaxContextSize {
-		return nil, fmt.Errorf("%w: encryption context serializes to %d bytes, at most %d fit", ErrLimitExceeded, size, MaxContextSize)
+	if size > maxContextSize {
+		return nil, fmt.Errorf("%w: encryption context serializes to %d bytes, at most %d fit", ErrLimitExceeded, size, maxContextSize)
 	}
 	start := len(dst)
 	dst = append(dst, make([]byte, size)...)
@@ -73,103 +72,60 @@ func AppendEncryptionContext(dst []byte, ec map[string]string) ([]byte, error) {
 	return dst, nil
 }
 
-// ParseEncryptionContext parses a serialized encryption context. It rejects
-// duplicate keys, keys out of canonical order, invalid UTF-8 and trailing
-// bytes, so that a parsed context marshals back to exactly b.
+// ParseEncryptionContext parses a serialized encryption context. It
+// rejects duplicate keys, invalid UTF-8 and trailing bytes. Entries out of
+// canonical order are accepted (old JavaScript ESDKs sorted keys by
+// locale), so a context that parses marshals back to the same bytes only
+// when its entries were in canonical order.
 func ParseEncryptionContext(b []byte) (map[string]string, error) {
-	ec := make(map[string]string)
 	if len(b) == 0 {
-		return ec, nil
+		return map[string]string{}, nil
 	}
-	if len(b) > MaxContextSize {
-		return nil, malformed("encryption context of %d bytes exceeds %d", len(b), MaxContextSize)
+	if len(b) > maxContextSize {
+		return nil, malformed("encryption context of %d bytes exceeds %d", len(b), maxContextSize)
 	}
-	r := reader{b: b}
-	n, ok := r.u16()
-	if !ok {
-		return nil, malformed("encryption context is truncated")
+	c := &cursor{b: b, what: "encryption context"}
+	n, err := c.u16()
+	if err != nil {
+		return nil, err
 	}
 	if n == 0 {
 		return nil, malformed("encryption context has a count of 0 but is not empty")
 	}
 	// Each entry takes at least 4 bytes: the count cannot exceed what is left.
-	if int(n)*4 > len(r.b) {
+	if n*4 > len(b)-c.off {
 		return nil, malformed("encryption context count %d exceeds its %d bytes", n, len(b))
 	}
-	prev := ""
-	for i := 0; i < int(n); i++ {
-		k, ok1 := r.vec16()
-		v, ok2 := r.vec16()
-		if !ok1 || !ok2 {
-			return nil, malformed("encryption context entry %d runs past the end", i)
+	ec := make(map[string]string, n)
+	for i := range n {
+		k, err := c.vec16()
+		if err != nil {
+			return nil, err
 		}
-		if !utf8.Valid(k) || !utf8.Valid(v) {
-			return nil, malformed("encryption context entry %d is not valid UTF-8", i)
+		v, err := c.vec16()
+		if err != nil {
+			return nil, err
 		}
-		key := string(k)
-		if i > 0 && strings.Compare(prev, key) >= 0 {
-			if prev == key {
-				return nil, malformed("encryption context has duplicate key %.32q", key)
-			}
-			return nil, malformed("encryption context keys are not in sorted order")
+		key, value := string(k), string(v)
+		if err := checkContextEntry(key, value); err != nil {
+			return nil, malformed("%w", err)
 		}
-		ec[key] = string(v)
-		prev = key
+		ec[key] = value
+		if len(ec) != i+1 {
+			return nil, malformed("encryption context has duplicate key %.32q", key)
+		}
 	}
-	if len(r.b) != 0 {
-		return nil, malformed("encryption context has %d trailing bytes", len(r.b))
+	if c.off != len(b) {
+		return nil, malformed("encryption context has %d trailing bytes", len(b)-c.off)
 	}
 	return ec, nil
 }
 
-// reader is a minimal bounds-checked big-endian reader over a byte slice.
-type reader struct{ b []byte }
-
-func (r *reader) bytes(n int) ([]byte, bool) {
-	if n < 0 || n > len(r.b) {
-		return nil, false
+// checkContextEntry is the check of one context entry that marshalling
+// and parsing share.
+func checkContextEntry(k, v string) error {
+	if !utf8.ValidString(k) || !utf8.ValidString(v) {
+		return fmt.Errorf("encryption context entry %.32q is not valid UTF-8", k)
 	}
-	out := r.b[:n:n]
-	r.b = r.b[n:]
-	return out, true
-}
-
-func (r *reader) u8() (uint8, bool) {
-	b, ok := r.bytes(1)
-	if !ok {
-		return 0, false
-	}
-	return b[0], true
-}
-
-func (r *reader) u16() (uint16, bool) {
-	b, ok := r.bytes(2)
-	if !ok {
-		return 0, false
-	}
-	return binary.BigEndian.Uint16(b), true
-}
-
-func (r *reader) u32() (uint32, bool) {
-	b, ok := r.bytes(4)
-	if !ok {
-		return 0, false
-	}
-	return binary.BigEndian.Uint32(b), true
-}
-
-func (r *reader) u64() (uint64, bool) {
-	b, ok := r.bytes(8)
-	if !ok {
-		return 0, false
-	}
-	return binary.BigEndian.Uint64(b), true
-}
-
-func (r *reader) vec16() ([]byte, bool) {
-	n, ok := r.u16()
-	if !ok {
-		return nil, false
-	}
-	return r.bytes(int(n))
+	return nil
 }

@@ -6,13 +6,10 @@ import (
 	"crypto/elliptic"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"maps"
-	"os"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
@@ -20,9 +17,8 @@ import (
 	"testing"
 
 	"github.com/go-esdk/esdk/format"
+	"github.com/go-esdk/esdk/internal/testvectors"
 )
-
-const vectorsDir = "../testdata/vectors/esdk-public"
 
 // vectorMessage is one ciphertext of the public test vectors with what the
 // manifest says about its header.
@@ -38,59 +34,23 @@ type vectorMessage struct {
 // loadVectorMessages reads every ciphertext the manifest lists.
 func loadVectorMessages(t testing.TB) []vectorMessage {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(vectorsDir, "manifest.json"))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	var m struct {
-		Tests map[string]struct {
-			Ciphertext string `json:"ciphertext"`
-			Header     struct {
-				Version     int    `json:"message-format-version"`
-				Suite       string `json:"algorithm-suite-id"`
-				ContentType string `json:"content-type"`
-				FrameLength int64  `json:"frame-length"`
-			} `json:"header"`
-		} `json:"tests"`
-	}
-	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatal(err)
-	}
+	set := testvectors.LoadPublic(t)
 	var out []vectorMessage
-	for _, id := range slices.Sorted(maps.Keys(m.Tests)) {
-		tc := m.Tests[id]
-		rel, ok := strings.CutPrefix(tc.Ciphertext, "file://")
-		if !ok {
-			t.Fatalf("%s: ciphertext URI %q", id, tc.Ciphertext)
-		}
-		data, err := os.ReadFile(filepath.Join(vectorsDir, filepath.FromSlash(rel)))
-		if err != nil {
-			t.Fatal(err)
+	for _, id := range set.IDs() {
+		h := set.Tests[id].Header
+		if h == nil || h.MessageFormatVersion == nil || h.FrameLength == nil {
+			t.Fatalf("%s: the manifest describes no header", id)
 		}
 		out = append(out, vectorMessage{
-			name: id, data: data, suite: tc.Header.Suite, version: tc.Header.Version,
-			framed: tc.Header.ContentType == "framed", frameLength: tc.Header.FrameLength,
+			name: id, data: set.Ciphertext(t, id), suite: h.AlgorithmSuiteID, version: *h.MessageFormatVersion,
+			framed: h.ContentType == "framed", frameLength: *h.FrameLength,
 		})
-	}
-	// Every ciphertext file is in the manifest.
-	files, err := filepath.Glob(filepath.Join(vectorsDir, "ciphertexts", "*", "*"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(files) != len(out) {
-		t.Fatalf("%d ciphertext files, %d in the manifest", len(files), len(out))
 	}
 	return out
 }
 
 func TestVectorHeaders(t *testing.T) {
-	msgs := loadVectorMessages(t)
-	if len(msgs) == 0 {
-		t.Fatal("no test vectors: they are part of the repository, under testdata/")
-	}
-	for _, v := range msgs {
+	for _, v := range loadVectorMessages(t) {
 		h, n, err := format.ParseHeader(v.data, format.Limits{})
 		if err != nil {
 			t.Errorf("%s: %v", v.name, err)
@@ -207,7 +167,7 @@ func TestParseHeaderLimits(t *testing.T) {
 
 // testHeader marshals a header of suite id with the given context and
 // number of data keys.
-func testHeader(t *testing.T, id format.SuiteID, ec map[string]string, keys int) []byte {
+func testHeader(t testing.TB, id format.SuiteID, ec map[string]string, keys int) []byte {
 	t.Helper()
 	s := format.MustSuite(id)
 	h := &format.Header{
@@ -430,9 +390,7 @@ func TestEncryptionContextParseRejects(t *testing.T) {
 	for name, b := range map[string][]byte{
 		"duplicate keys":          ecBytes(2, "a", "1", "a", "2"),
 		"duplicate, same value":   ecBytes(2, "a", "1", "a", "1"),
-		"unsorted":                ecBytes(2, "b", "1", "a", "2"),
-		"longer before prefix":    ecBytes(2, "aa", "1", "a", "2"),
-		"UTF-16 order":            ecBytes(2, "\U00010000", "1", "\uFFFF", "2"),
+		"duplicate, not adjacent": ecBytes(3, "b", "1", "a", "2", "b", "3"),
 		"trailing byte":           append(bytes.Clone(valid), 0),
 		"trailing entry":          append(ecBytes(1, "a", "1"), ecBytes(0, "b", "2")[2:]...),
 		"count 0 with entries":    ecBytes(0, "a", "1"),
@@ -580,43 +538,6 @@ func TestSuiteTable(t *testing.T) {
 	}()
 }
 
-func TestBodyLayout(t *testing.T) {
-	mid := bytes.Repeat([]byte{0xAB}, 32)
-	for kind, s := range map[format.BodyKind]string{
-		format.RegularFrame: "AWSKMSEncryptionClient Frame",
-		format.FinalFrame:   "AWSKMSEncryptionClient Final Frame",
-		format.SingleBlock:  "AWSKMSEncryptionClient Single Block",
-	} {
-		aad := format.AppendBodyAAD(nil, mid, kind, 7, 1<<33)
-		want := append(bytes.Clone(mid), s...)
-		want = append(want, 0, 0, 0, 7, 0, 0, 0, 2, 0, 0, 0, 0)
-		if !bytes.Equal(aad, want) {
-			t.Errorf("kind %d: AAD %x, want %x", kind, aad, want)
-		}
-		if len(aad) > format.MaxBodyAADLength {
-			t.Errorf("kind %d: AAD of %d bytes exceeds MaxBodyAADLength %d", kind, len(aad), format.MaxBodyAADLength)
-		}
-	}
-	iv := format.FrameIV(0x01020304)
-	if !bytes.Equal(iv[:], []byte{0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4}) {
-		t.Errorf("FrameIV = %x", iv)
-	}
-	if b := format.AppendRegularFrameHeader(nil, 2, iv[:]); len(b) != format.RegularFrameHeaderLength || binary.BigEndian.Uint32(b) != 2 {
-		t.Errorf("regular frame header %x", b)
-	}
-	b := format.AppendFinalFrameHeader(nil, 3, iv[:], 9)
-	if len(b) != format.FinalFrameHeaderLength || binary.BigEndian.Uint32(b) != format.FinalFrameMarker ||
-		binary.BigEndian.Uint32(b[4:]) != 3 || binary.BigEndian.Uint32(b[20:]) != 9 {
-		t.Errorf("final frame header %x", b)
-	}
-	if b := format.AppendNonFramedHeader(nil, iv[:], 1<<35); len(b) != format.NonFramedHeaderLength || binary.BigEndian.Uint64(b[12:]) != 1<<35 {
-		t.Errorf("non-framed header %x", b)
-	}
-	if b := format.AppendFooter(nil, []byte{1, 2, 3}); !bytes.Equal(b, []byte{0, 3, 1, 2, 3}) {
-		t.Errorf("footer %x", b)
-	}
-}
-
 func TestNotESDKHints(t *testing.T) {
 	for _, tc := range []struct {
 		first  byte
@@ -630,5 +551,194 @@ func TestNotESDKHints(t *testing.T) {
 		if strings.Contains(err.Error(), "base64") != tc.base64 {
 			t.Errorf("first byte 0x%02X: %q mentions base64: %v, want %v", tc.first, err, !tc.base64, tc.base64)
 		}
+	}
+}
+
+func TestEncryptedDataKeySerialization(t *testing.T) {
+	keys := []format.EncryptedDataKey{
+		{ProviderID: "aws-kms", ProviderInfo: []byte("arn"), Ciphertext: []byte{1, 2}},
+		{ProviderID: "", ProviderInfo: nil, Ciphertext: []byte{}},
+	}
+	want, _ := hex.DecodeString("0002" + "0007" + hex.EncodeToString([]byte("aws-kms")) + "0003" + hex.EncodeToString([]byte("arn")) + "0002" + "0102" + "0000" + "0000" + "0000")
+	got := format.MarshalEncryptedDataKeys([]byte("prefix"), keys)
+	if !bytes.Equal(got, append([]byte("prefix"), want...)) {
+		t.Errorf("MarshalEncryptedDataKeys = %x, want prefix and %x", got, want)
+	}
+	one := format.AppendEncryptedDataKey(nil, keys[0])
+	if !bytes.Equal(one, want[2:2+len(one)]) || len(one) != 2+7+2+3+2+2 {
+		t.Errorf("AppendEncryptedDataKey = %x", one)
+	}
+	if got := format.MarshalEncryptedDataKeys(nil, nil); !bytes.Equal(got, []byte{0, 0}) {
+		t.Errorf("no keys: %x", got)
+	}
+	// The header holds exactly these bytes after its context.
+	s := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
+	h := &format.Header{
+		Suite: s, MessageID: make([]byte, 32), EncryptedDataKeys: keys,
+		ContentType: format.Framed, FrameLength: 1, SuiteData: make([]byte, 32),
+	}
+	body, err := h.MarshalBody()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if at := 1 + 2 + 32 + 2; !bytes.Equal(body[at:at+len(want)], want) {
+		t.Errorf("header body %x does not hold %x after its empty context", body, want)
+	}
+	for name, f := range map[string]func(){
+		"long field": func() {
+			format.AppendEncryptedDataKey(nil, format.EncryptedDataKey{Ciphertext: make([]byte, 0x10000)})
+		},
+		"65536 keys": func() { format.MarshalEncryptedDataKeys(nil, make([]format.EncryptedDataKey, 0x10000)) },
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: no panic", name)
+				}
+			}()
+			f()
+		}()
+	}
+}
+
+// chunkReader returns at most n bytes per Read.
+type chunkReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *chunkReader) Read(p []byte) (int, error) { return c.r.Read(p[:min(len(p), c.n)]) }
+
+func TestAppendFull(t *testing.T) {
+	data := bytes.Repeat([]byte("0123456789"), 10000)
+	got, err := format.AppendFull([]byte("x"), &chunkReader{bytes.NewReader(data), 777}, len(data))
+	if err != nil || !bytes.Equal(got, append([]byte("x"), data...)) {
+		t.Fatalf("AppendFull: %d bytes, %v", len(got), err)
+	}
+	// Spare capacity is read into in place.
+	buf := make([]byte, 0, 200)
+	got, err = format.AppendFull(buf, bytes.NewReader(data), 150)
+	if err != nil || &got[0] != &buf[:1][0] || !bytes.Equal(got, data[:150]) {
+		t.Errorf("AppendFull into spare capacity: %v", err)
+	}
+	// A claimed length far beyond the input costs memory only as bytes arrive.
+	got, err = format.AppendFull(nil, bytes.NewReader(data[:10]), 1<<30)
+	if !errors.Is(err, io.ErrUnexpectedEOF) || !bytes.Equal(got, data[:10]) || cap(got) > 64<<10 {
+		t.Errorf("short input: %d bytes (cap %d), %v; want 10 and io.ErrUnexpectedEOF", len(got), cap(got), err)
+	}
+	got, err = format.AppendFull([]byte("x"), bytes.NewReader(nil), 5)
+	if err != io.EOF || !bytes.Equal(got, []byte("x")) {
+		t.Errorf("empty input: %q, %v; want io.EOF", got, err)
+	}
+	got, err = format.AppendFull(nil, bytes.NewReader(data[:pastOneStep+3]), pastOneStep+10)
+	if !errors.Is(err, io.ErrUnexpectedEOF) || len(got) != pastOneStep+3 {
+		t.Errorf("input ending in the second step: %d bytes, %v", len(got), err)
+	}
+	if got, err := format.AppendFull(nil, bytes.NewReader(data), 0); err != nil || len(got) != 0 {
+		t.Errorf("n = 0: %d bytes, %v", len(got), err)
+	}
+}
+
+// pastOneStep is more than one growth step of AppendFull.
+const pastOneStep = 40 << 10
+
+// TestEncryptionContextAnyOrder checks that a context whose entries are not
+// in canonical order, as old JavaScript ESDKs wrote with a locale-dependent
+// sort, parses to the same map as the canonical serialization.
+func TestEncryptionContextAnyOrder(t *testing.T) {
+	for name, b := range map[string][]byte{
+		"reversed":             ecBytes(2, "b", "1", "a", "2"),
+		"longer before prefix": ecBytes(2, "aa", "1", "a", "2"),
+		"UTF-16 order":         ecBytes(2, "\U00010000", "1", "\uFFFF", "2"),
+		"case-insensitive":     ecBytes(3, "a", "1", "B", "2", "c", "3"),
+	} {
+		ec, err := format.ParseEncryptionContext(b)
+		if err != nil {
+			t.Errorf("%s: %v", name, err)
+			continue
+		}
+		canon, err := format.MarshalEncryptionContext(ec)
+		if err != nil || len(canon) != len(b) || bytes.Equal(canon, b) {
+			t.Errorf("%s: canonical form %x (%v), want a reordering of %x", name, canon, err, b)
+		}
+		back, err := format.ParseEncryptionContext(canon)
+		if err != nil || !maps.Equal(back, ec) {
+			t.Errorf("%s: canonical form parses to %v, %v; want %v", name, back, err, ec)
+		}
+	}
+}
+
+// unsortedHeader returns a version 2 header whose context entries are in
+// reverse canonical order, and the context.
+func unsortedHeader(t testing.TB) ([]byte, map[string]string) {
+	t.Helper()
+	ec := map[string]string{"a": "1", "b": "22", "c": "333"}
+	b := testHeader(t, format.AES256GCMHKDFSHA512CommitKey, ec, 1)
+	canon, err := format.MarshalEncryptionContext(ec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reversed := ecBytes(3, "c", "333", "b", "22", "a", "1")
+	i := bytes.Index(b, canon)
+	if i < 0 || len(reversed) != len(canon) {
+		t.Fatal("context not found in the header")
+	}
+	copy(b[i:], reversed)
+	return b, ec
+}
+
+func TestHeaderUnsortedContext(t *testing.T) {
+	b, ec := unsortedHeader(t)
+	h, n, err := format.ParseHeader(b, format.Limits{})
+	if err != nil || n != len(b) {
+		t.Fatalf("ParseHeader: %d, %v", n, err)
+	}
+	if !maps.Equal(h.EncryptionContext, ec) {
+		t.Errorf("context %v, want %v", h.EncryptionContext, ec)
+	}
+	h2, raw, err := format.ReadHeader(bytes.NewReader(b), format.Limits{})
+	if err != nil || !bytes.Equal(raw, b) || !reflect.DeepEqual(h, h2) {
+		t.Errorf("ReadHeader: raw bytes equal %v, headers equal %v, %v", bytes.Equal(raw, b), reflect.DeepEqual(h, h2), err)
+	}
+	// A duplicate key is still refused.
+	dup := bytes.Replace(b, ecBytes(3, "c", "333", "b", "22", "a", "1"), ecBytes(3, "c", "333", "b", "22", "c", "1"), 1)
+	if _, _, err := format.ParseHeader(dup, format.Limits{}); !errors.Is(err, format.ErrMalformed) || !strings.Contains(err.Error(), "duplicate") {
+		t.Errorf("duplicate context key: %v, want ErrMalformed about the duplicate", err)
+	}
+}
+
+// TestHeaderProviderIDUTF8 checks that a provider id must be UTF-8, both
+// when parsing a header and when marshalling one; provider info is bytes.
+func TestHeaderProviderIDUTF8(t *testing.T) {
+	b := testHeader(t, format.AES256GCMHKDFSHA512CommitKey, nil, 2)
+	i := bytes.LastIndex(b, []byte("provider"))
+	b[i+3] = 0xFF // "pro\xffider"
+	for _, api := range []string{"ParseHeader", "ReadHeader"} {
+		var err error
+		if api == "ParseHeader" {
+			_, _, err = format.ParseHeader(b, format.Limits{})
+		} else {
+			_, _, err = format.ReadHeader(bytes.NewReader(b), format.Limits{})
+		}
+		if !errors.Is(err, format.ErrMalformed) || !strings.Contains(err.Error(), "UTF-8") {
+			t.Errorf("%s: %v, want ErrMalformed about UTF-8", api, err)
+		}
+	}
+	s := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
+	h := &format.Header{
+		Suite:             s,
+		MessageID:         make([]byte, 32),
+		EncryptedDataKeys: []format.EncryptedDataKey{{ProviderID: "p\xc3", ProviderInfo: []byte{0xFF}}},
+		ContentType:       format.Framed,
+		FrameLength:       1,
+		SuiteData:         make([]byte, 32),
+		AuthTag:           make([]byte, 16),
+	}
+	if _, err := h.Marshal(); err == nil || !strings.Contains(err.Error(), "UTF-8") {
+		t.Errorf("Marshal of a provider id that is not UTF-8: %v", err)
+	}
+	h.EncryptedDataKeys[0].ProviderID = "p"
+	if _, err := h.Marshal(); err != nil {
+		t.Errorf("provider info that is not UTF-8: %v", err)
 	}
 }

@@ -2,10 +2,12 @@ package format_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -64,6 +66,8 @@ func FuzzParseHeader(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	unsorted, _ := unsortedHeader(f)
+	f.Add(unsorted)
 	f.Add([]byte{})
 	f.Add([]byte{0x01, 0x80})
 	f.Add([]byte("AYAAFA=="))
@@ -94,8 +98,19 @@ func FuzzParseHeader(f *testing.F) {
 		if err != nil {
 			t.Fatalf("a parsed header does not marshal: %v", err)
 		}
-		if !bytes.Equal(m, b[:n]) {
+		// Marshal gives back the bytes parsed, but for a context out of
+		// canonical order, which it sorts.
+		at := 1 + 2 + h.Suite.MessageIDLength()
+		if h.Version() == 1 {
+			at++
+		}
+		end := at + 2 + int(binary.BigEndian.Uint16(b[at:]))
+		if len(m) != n || !bytes.Equal(m[:at], b[:at]) || !bytes.Equal(m[end:], b[end:n]) {
 			t.Fatalf("Marshal differs from the %d bytes parsed:\n%x\n%x", n, m, b[:n])
+		}
+		checkCanonical(t, b[at+2:end], h.EncryptionContext)
+		if canon, _ := format.MarshalEncryptionContext(h.EncryptionContext); !bytes.Equal(m[at+2:end], canon) {
+			t.Fatalf("Marshal wrote the context %x, want %x", m[at+2:end], canon)
 		}
 		if !bytes.Equal(raw, b[:n]) {
 			t.Fatalf("ReadHeader took %d bytes, ParseHeader %d", len(raw), n)
@@ -107,6 +122,30 @@ func FuzzParseHeader(f *testing.F) {
 			t.Fatalf("the header alone: %d, %v", n2, err)
 		}
 	})
+}
+
+// checkCanonical checks a context parsed from b: it marshals back to b
+// exactly when b's keys are in canonical order, and to a reordering of b
+// that parses to the same map otherwise.
+func checkCanonical(t *testing.T, b []byte, ec map[string]string) {
+	t.Helper()
+	m, err := format.MarshalEncryptionContext(ec)
+	if err != nil {
+		t.Fatalf("a parsed context does not marshal: %v", err)
+	}
+	var keys []string
+	for rest := b[min(2, len(b)):]; len(rest) > 0; {
+		n := int(binary.BigEndian.Uint16(rest))
+		keys = append(keys, string(rest[2:2+n]))
+		rest = rest[2+n:]
+		rest = rest[2+int(binary.BigEndian.Uint16(rest)):]
+	}
+	if sorted := slices.IsSorted(keys); sorted != bytes.Equal(m, b) {
+		t.Fatalf("keys %q sorted %v, but the context marshals to %x from %x", keys, sorted, m, b)
+	}
+	if back, err := format.ParseEncryptionContext(m); len(m) != len(b) || err != nil || !maps.Equal(back, ec) {
+		t.Fatalf("a parsed context marshals to %x (%v), want a reordering of %x", m, err, b)
+	}
 }
 
 func errClass(err error) string {
@@ -147,6 +186,7 @@ func FuzzEncryptionContext(f *testing.F) {
 		ecBytes(2, "a", "1", "aa", "2"),
 		ecBytes(2, "aa", "1", "a", "2"),
 		ecBytes(2, "a", "1", "a", "2"),
+		ecBytes(3, "c", "1", "B", "2", "a", "3"),
 		ecBytes(1, "\xff", ""),
 		ecBytes(2, "\uFFFF", "x", "\U00010000", "y"),
 		[]byte("key\x00value\x00ünï\x00cödé"),
@@ -161,10 +201,7 @@ func FuzzEncryptionContext(f *testing.F) {
 				t.Fatalf("%v, %v; want nil and ErrMalformed", ec, err)
 			}
 		} else {
-			m, err := format.MarshalEncryptionContext(ec)
-			if err != nil || !bytes.Equal(m, b) {
-				t.Fatalf("a parsed context marshals to %x, %v; want %x", m, err, b)
-			}
+			checkCanonical(t, b, ec)
 		}
 
 		ec = fuzzContext(b)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 )
 
 // ContentType says whether a message body is framed.
@@ -34,7 +35,7 @@ const (
 
 // EncryptedDataKey is one wrapped copy of the data key.
 type EncryptedDataKey struct {
-	ProviderID   string
+	ProviderID   string // UTF-8, as the specification requires
 	ProviderInfo []byte
 	Ciphertext   []byte
 }
@@ -87,10 +88,6 @@ func (h *Header) Marshal() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return h.appendAuth(b)
-}
-
-func (h *Header) appendAuth(b []byte) ([]byte, error) {
 	if len(h.AuthTag) != TagLength {
 		return nil, fmt.Errorf("esdk/format: header auth tag is %d bytes, want %d", len(h.AuthTag), TagLength)
 	}
@@ -103,54 +100,60 @@ func (h *Header) appendAuth(b []byte) ([]byte, error) {
 	return append(b, h.AuthTag...), nil
 }
 
-func (h *Header) appendBody(b []byte) ([]byte, error) {
+// check validates the header body's fields. Marshal and parse share it, so
+// that they accept the same headers.
+func (h *Header) check() error {
 	s := h.Suite
 	if s == nil {
-		return nil, errors.New("esdk/format: header has no suite")
+		return errors.New("header has no suite")
 	}
 	if len(h.MessageID) != s.MessageIDLength() {
-		return nil, fmt.Errorf("esdk/format: message id is %d bytes, suite %s needs %d", len(h.MessageID), s.ID(), s.MessageIDLength())
+		return fmt.Errorf("message id is %d bytes, suite %s needs %d", len(h.MessageID), s.ID(), s.MessageIDLength())
 	}
 	if len(h.SuiteData) != s.SuiteDataLength() {
-		return nil, fmt.Errorf("esdk/format: suite data is %d bytes, suite %s needs %d", len(h.SuiteData), s.ID(), s.SuiteDataLength())
+		return fmt.Errorf("suite data is %d bytes, suite %s needs %d", len(h.SuiteData), s.ID(), s.SuiteDataLength())
 	}
-	if len(h.EncryptedDataKeys) == 0 || len(h.EncryptedDataKeys) > 0xFFFF {
-		return nil, fmt.Errorf("esdk/format: a header holds 1 to 65535 encrypted data keys, not %d", len(h.EncryptedDataKeys))
+	if n := len(h.EncryptedDataKeys); n == 0 || n > 0xFFFF {
+		return fmt.Errorf("a header holds 1 to 65535 encrypted data keys, not %d", n)
+	}
+	for i, k := range h.EncryptedDataKeys {
+		if err := k.check(); err != nil {
+			return fmt.Errorf("encrypted data key %d: %w", i, err)
+		}
 	}
 	switch h.ContentType {
 	case Framed:
 		if h.FrameLength == 0 || h.FrameLength > MaxFrameLength {
-			return nil, fmt.Errorf("esdk/format: frame length %d is not in 1..%d", h.FrameLength, MaxFrameLength)
+			return fmt.Errorf("frame length %d is not in 1..%d", h.FrameLength, MaxFrameLength)
 		}
 	case NonFramed:
 		if h.FrameLength != 0 {
-			return nil, fmt.Errorf("esdk/format: a non-framed header has frame length %d, want 0", h.FrameLength)
+			return fmt.Errorf("a non-framed header has frame length %d, want 0", h.FrameLength)
 		}
 	default:
-		return nil, fmt.Errorf("esdk/format: unknown %s", h.ContentType)
+		return fmt.Errorf("unknown %s", h.ContentType)
 	}
-	ec, err := MarshalEncryptionContext(h.EncryptionContext)
-	if err != nil {
-		return nil, err
+	return nil
+}
+
+func (h *Header) appendBody(b []byte) ([]byte, error) {
+	if err := h.check(); err != nil {
+		return nil, fmt.Errorf("esdk/format: %w", err)
 	}
+	s := h.Suite
 	b = append(b, s.MessageVersion())
 	if s.MessageVersion() == 1 {
 		b = append(b, headerTypeV1)
 	}
 	b = binary.BigEndian.AppendUint16(b, uint16(s.ID()))
 	b = append(b, h.MessageID...)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(ec)))
-	b = append(b, ec...)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(h.EncryptedDataKeys)))
-	for i, k := range h.EncryptedDataKeys {
-		for _, f := range [][]byte{[]byte(k.ProviderID), k.ProviderInfo, k.Ciphertext} {
-			if len(f) > 0xFFFF {
-				return nil, fmt.Errorf("esdk/format: encrypted data key %d has a field of %d bytes, at most 65535 fit", i, len(f))
-			}
-			b = binary.BigEndian.AppendUint16(b, uint16(len(f)))
-			b = append(b, f...)
-		}
+	ecAt := len(b)
+	b, err := AppendEncryptionContext(append(b, 0, 0), h.EncryptionContext)
+	if err != nil {
+		return nil, err
 	}
+	binary.BigEndian.PutUint16(b[ecAt:], uint16(len(b)-ecAt-2))
+	b = MarshalEncryptedDataKeys(b, h.EncryptedDataKeys)
 	b = append(b, byte(h.ContentType))
 	if s.MessageVersion() == 1 {
 		b = append(b, 0, 0, 0, 0, IVLength)
@@ -159,89 +162,107 @@ func (h *Header) appendBody(b []byte) ([]byte, error) {
 	return append(b, h.SuiteData...), nil
 }
 
+// check validates one encrypted data key: every field fits its 2-byte
+// length, and the provider id is UTF-8.
+func (k *EncryptedDataKey) check() error {
+	if max(len(k.ProviderID), len(k.ProviderInfo), len(k.Ciphertext)) > 0xFFFF {
+		return errors.New("a field is longer than 65535 bytes")
+	}
+	if !utf8.ValidString(k.ProviderID) {
+		return fmt.Errorf("provider id %.32q is not valid UTF-8", k.ProviderID)
+	}
+	return nil
+}
+
+// AppendEncryptedDataKey appends the serialization of k used in message
+// headers: provider id, provider info and ciphertext, each after its
+// 2-byte length. It panics if a field is longer than 65535 bytes; the keys
+// of a parsed header always fit.
+func AppendEncryptedDataKey(dst []byte, k EncryptedDataKey) []byte {
+	for _, f := range [...][]byte{[]byte(k.ProviderID), k.ProviderInfo, k.Ciphertext} {
+		if len(f) > 0xFFFF {
+			panic(fmt.Sprintf("esdk/format: encrypted data key field of %d bytes", len(f)))
+		}
+		dst = binary.BigEndian.AppendUint16(dst, uint16(len(f)))
+		dst = append(dst, f...)
+	}
+	return dst
+}
+
+// MarshalEncryptedDataKeys appends keys as a message header holds them:
+// their 2-byte count, then each key as [AppendEncryptedDataKey] writes it.
+// It panics if there are more than 65535 keys or a field does not fit.
+func MarshalEncryptedDataKeys(dst []byte, keys []EncryptedDataKey) []byte {
+	if len(keys) > 0xFFFF {
+		panic(fmt.Sprintf("esdk/format: %d encrypted data keys", len(keys)))
+	}
+	dst = binary.BigEndian.AppendUint16(dst, uint16(len(keys)))
+	for _, k := range keys {
+		dst = AppendEncryptedDataKey(dst, k)
+	}
+	return dst
+}
+
 // ParseHeader parses a complete header from the start of b and returns it
 // with the number of bytes it took. Bytes after the header are ignored.
 // Every length is checked against what is left before anything sized by
-// the input is allocated.
+// the input is allocated. The header's byte fields share b's memory.
 func ParseHeader(b []byte, lim Limits) (*Header, int, error) {
-	src := &sliceSource{b: b, max: lim.MaxHeaderSize}
-	h, err := parseHeader(src, lim)
+	c := &cursor{b: b, max: lim.MaxHeaderSize, what: "header"}
+	h, err := parseHeader(c, lim)
 	if err != nil {
 		return nil, 0, err
 	}
-	return h, src.off, nil
+	return h, c.off, nil
 }
 
 // ReadHeader reads exactly one header from r and returns it with its raw
-// bytes (authentication fields included). It reads nothing past the
-// header. Memory grows only with bytes actually read, so a hostile length
-// field cannot make it allocate more than the input holds.
+// bytes (authentication fields included), which are what the header tag
+// authenticates. It reads nothing past the header. Beyond a first 1 KiB,
+// memory grows only with bytes actually read, so a hostile length field
+// cannot make it allocate more than the input holds.
 func ReadHeader(r io.Reader, lim Limits) (*Header, []byte, error) {
-	src := &readerSource{r: r, max: lim.MaxHeaderSize}
-	h, err := parseHeader(src, lim)
+	// Most headers fit in 1 KiB: one allocation for them.
+	c := &cursor{b: make([]byte, 0, 1024), r: r, max: lim.MaxHeaderSize, what: "header"}
+	h, err := parseHeader(c, lim)
 	if err != nil {
 		return nil, nil, err
 	}
-	return h, src.raw, nil
+	return h, c.b, nil
 }
 
-// source yields the next n bytes of a header.
-type source interface {
-	next(n int) ([]byte, error)
-}
-
-type sliceSource struct {
-	b   []byte
-	off int
-	max int
-}
-
-func (s *sliceSource) next(n int) ([]byte, error) {
-	if s.max > 0 && s.off+n > s.max {
-		return nil, &LimitError{Limit: LimitHeaderSize, Max: int64(s.max), Got: int64(s.off + n)}
+func parseHeader(c *cursor, lim Limits) (*Header, error) {
+	s, err := parseSuite(c)
+	if err != nil {
+		return nil, err
 	}
-	if n > len(s.b)-s.off {
-		return nil, malformed("header is truncated: field of %d bytes, %d left: %w", n, len(s.b)-s.off, io.ErrUnexpectedEOF)
+	h := &Header{Suite: s}
+	if h.MessageID, err = c.next(s.MessageIDLength()); err != nil {
+		return nil, err
 	}
-	out := s.b[s.off : s.off+n : s.off+n]
-	s.off += n
-	return out, nil
+	ec, err := c.vec16()
+	if err != nil {
+		return nil, err
+	}
+	if h.EncryptionContext, err = ParseEncryptionContext(ec); err != nil {
+		return nil, err
+	}
+	if h.EncryptedDataKeys, err = parseEncryptedDataKeys(c, lim.MaxEncryptedDataKeys); err != nil {
+		return nil, err
+	}
+	if err := parseTail(c, h); err != nil {
+		return nil, err
+	}
+	if err := h.check(); err != nil {
+		return nil, malformed("%w", err)
+	}
+	return h, nil
 }
 
-type readerSource struct {
-	r   io.Reader
-	raw []byte
-	max int
-}
-
-// readChunk bounds each step of growth, so a claimed length is never
-// allocated before its bytes arrive.
-const readChunk = 32 << 10
-
-func (s *readerSource) next(n int) ([]byte, error) {
-	if s.max > 0 && len(s.raw)+n > s.max {
-		return nil, &LimitError{Limit: LimitHeaderSize, Max: int64(s.max), Got: int64(len(s.raw) + n)}
-	}
-	start := len(s.raw)
-	for need := n; need > 0; {
-		step := min(need, readChunk)
-		s.raw = append(s.raw, make([]byte, step)...)
-		if _, err := io.ReadFull(s.r, s.raw[len(s.raw)-step:]); err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				if start == 0 && len(s.raw) == step && errors.Is(err, io.EOF) {
-					return nil, malformed("empty input: %w", io.ErrUnexpectedEOF)
-				}
-				return nil, malformed("header is truncated: %w", io.ErrUnexpectedEOF)
-			}
-			return nil, fmt.Errorf("esdk/format: reading header: %w", err)
-		}
-		need -= step
-	}
-	return s.raw[start : start+n : start+n], nil
-}
-
-func parseHeader(src source, lim Limits) (*Header, error) {
-	b, err := src.next(1)
+// parseSuite reads the version, the type of version 1 headers and the
+// suite id, and checks that the suite is written with that version.
+func parseSuite(c *cursor) (*Suite, error) {
+	b, err := c.next(1)
 	if err != nil {
 		return nil, err
 	}
@@ -249,109 +270,88 @@ func parseHeader(src source, lim Limits) (*Header, error) {
 	if version != 1 && version != 2 {
 		return nil, notESDK(version)
 	}
-	fixed := 2
 	if version == 1 {
-		fixed = 3
-	}
-	if b, err = src.next(fixed); err != nil {
-		return nil, err
-	}
-	if version == 1 {
+		if b, err = c.next(1); err != nil {
+			return nil, err
+		}
 		if b[0] != headerTypeV1 {
 			return nil, malformed("header type 0x%02X, want 0x80", b[0])
 		}
-		b = b[1:]
 	}
-	suite, err := LookupSuite(SuiteID(binary.BigEndian.Uint16(b)))
+	id, err := c.u16()
 	if err != nil {
 		return nil, err
 	}
-	if suite.MessageVersion() != version {
-		return nil, malformed("suite %s is written with version %d headers, not %d", suite.ID(), suite.MessageVersion(), version)
-	}
-	h := &Header{Suite: suite}
-	if h.MessageID, err = src.next(suite.MessageIDLength()); err != nil {
-		return nil, err
-	}
-	ecBytes, err := vec16(src)
+	s, err := LookupSuite(SuiteID(id))
 	if err != nil {
 		return nil, err
 	}
-	if h.EncryptionContext, err = ParseEncryptionContext(ecBytes); err != nil {
+	if s.MessageVersion() != version {
+		return nil, malformed("suite %s is written with version %d headers, not %d", s.ID(), s.MessageVersion(), version)
+	}
+	return s, nil
+}
+
+// parseEncryptedDataKeys reads the key count and the keys, checking the
+// count against max (0 for none) before reading any key.
+func parseEncryptedDataKeys(c *cursor, max int) ([]EncryptedDataKey, error) {
+	count, err := c.u16()
+	if err != nil {
 		return nil, err
 	}
-	if b, err = src.next(2); err != nil {
-		return nil, err
-	}
-	count := int(binary.BigEndian.Uint16(b))
 	if count == 0 {
 		return nil, malformed("header has no encrypted data keys")
 	}
-	if lim.MaxEncryptedDataKeys > 0 && count > lim.MaxEncryptedDataKeys {
-		return nil, &LimitError{Limit: LimitEncryptedDataKeys, Max: int64(lim.MaxEncryptedDataKeys), Got: int64(count)}
+	if max > 0 && count > max {
+		return nil, &LimitError{Limit: LimitEncryptedDataKeys, Max: int64(max), Got: int64(count)}
 	}
-	// Grow the slice as keys arrive rather than trusting count up front.
-	for i := 0; i < count; i++ {
+	// Trust count for a few keys only; beyond, grow as keys arrive.
+	keys := make([]EncryptedDataKey, 0, min(count, 16))
+	for range count {
 		var f [3][]byte
 		for j := range f {
-			if f[j], err = vec16(src); err != nil {
+			if f[j], err = c.vec16(); err != nil {
 				return nil, err
 			}
 		}
-		h.EncryptedDataKeys = append(h.EncryptedDataKeys, EncryptedDataKey{ProviderID: string(f[0]), ProviderInfo: f[1], Ciphertext: f[2]})
+		keys = append(keys, EncryptedDataKey{ProviderID: string(f[0]), ProviderInfo: f[1], Ciphertext: f[2]})
 	}
-	tail := 1 + 4 + suite.SuiteDataLength()
-	if version == 1 {
-		tail += 5
+	return keys, nil
+}
+
+// parseTail reads the fields after the encrypted data keys: content type,
+// the reserved bytes and IV length of version 1, frame length, suite data
+// and the authentication fields.
+func parseTail(c *cursor, h *Header) error {
+	v1 := h.Suite.MessageVersion() == 1
+	n := 1 + 4 + h.Suite.SuiteDataLength()
+	if v1 {
+		n += 5
 	}
-	if b, err = src.next(tail); err != nil {
-		return nil, err
+	b, err := c.next(n)
+	if err != nil {
+		return err
 	}
 	h.ContentType = ContentType(b[0])
 	b = b[1:]
-	if version == 1 {
+	if v1 {
 		if b[0]|b[1]|b[2]|b[3] != 0 {
-			return nil, malformed("reserved header bytes are not zero")
+			return malformed("reserved header bytes are not zero")
 		}
 		if b[4] != IVLength {
-			return nil, malformed("IV length %d, want %d", b[4], IVLength)
+			return malformed("IV length %d, want %d", b[4], IVLength)
 		}
 		b = b[5:]
 	}
 	h.FrameLength = binary.BigEndian.Uint32(b)
 	h.SuiteData = b[4:]
-	switch h.ContentType {
-	case Framed:
-		if h.FrameLength == 0 {
-			return nil, malformed("framed message with frame length 0")
-		}
-		if h.FrameLength > MaxFrameLength {
-			return nil, malformed("frame length %d exceeds %d", h.FrameLength, MaxFrameLength)
-		}
-	case NonFramed:
-		if h.FrameLength != 0 {
-			return nil, malformed("non-framed message with frame length %d", h.FrameLength)
-		}
-	default:
-		return nil, malformed("unknown content type 0x%02X", uint8(h.ContentType))
-	}
-	if version == 1 {
-		if h.AuthIV, err = src.next(IVLength); err != nil {
-			return nil, err
+	if v1 {
+		if h.AuthIV, err = c.next(IVLength); err != nil {
+			return err
 		}
 	}
-	if h.AuthTag, err = src.next(TagLength); err != nil {
-		return nil, err
-	}
-	return h, nil
-}
-
-func vec16(src source) ([]byte, error) {
-	b, err := src.next(2)
-	if err != nil {
-		return nil, err
-	}
-	return src.next(int(binary.BigEndian.Uint16(b)))
+	h.AuthTag, err = c.next(TagLength)
+	return err
 }
 
 func notESDK(first byte) error {

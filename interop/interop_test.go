@@ -448,7 +448,7 @@ func newKeyrings(t *testing.T) []*testKeyring {
 		out = append(out, &testKeyring{
 			name: name,
 			js:   jsKeyring{Type: "aes", KeyNamespace: keyNamespace, KeyName: name, Key: key},
-			mm:   envelope.NewDefaultManager(kr),
+			mm:   mustManager(t, kr),
 		})
 	}
 
@@ -488,7 +488,7 @@ func newKeyrings(t *testing.T) []*testKeyring {
 				Type: "rsa", KeyNamespace: keyNamespace, KeyName: rsaKeyName, Padding: p.js,
 				PublicKeyPEM: pubPEM, PrivateKeyPEM: privPEM,
 			},
-			mm: envelope.NewDefaultManager(kr),
+			mm: mustManager(t, kr),
 		})
 	}
 	return out
@@ -676,7 +676,7 @@ func checkFraming(msg []byte, suite *format.Suite, ptLen int) (string, error) {
 		if c.err != nil {
 			return "", fmt.Errorf("frame %d: %w", seq, c.err)
 		}
-		if s == format.FinalFrameMarker {
+		if s == 0xFFFFFFFF /* the final-frame marker */ {
 			if fs := c.u32(); c.err == nil && fs != seq {
 				return "", fmt.Errorf("final frame has sequence number %d, want %d", fs, seq)
 			}
@@ -768,4 +768,13 @@ func (d *dumper) message(t *testing.T, id string, msg []byte) {
 		return
 	}
 	t.Logf("message written to %s (keys in keyrings.json)", file)
+}
+
+func mustManager(t *testing.T, kr keyring.Keyring) *envelope.DefaultManager {
+	t.Helper()
+	mm, err := envelope.NewDefaultManager(kr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mm
 }

@@ -73,7 +73,7 @@ func TestInteropKMS(t *testing.T) {
 	ec := func(direction string, c *kmsCase) map[string]string {
 		return map[string]string{"purpose": "interop", "case": direction + "/kms/" + c.id, "schlüssel": "wert ✓"}
 	}
-	mm := envelope.NewDefaultManager(strict)
+	mm := mustManager(t, strict)
 	goCiphertexts := make(map[string][]byte)
 	var jobs []jsJob
 	for _, c := range cases {
@@ -132,7 +132,7 @@ func TestInteropKMS(t *testing.T) {
 				t.Log(desc)
 			}
 			for name, kr := range map[string]keyring.Keyring{"strict": strict, "discovery": discovery} {
-				pt, h, err := c.client.DecryptBytes(ctx, ct, envelope.NewDefaultManager(kr), nil)
+				pt, h, err := c.client.DecryptBytes(ctx, ct, mustManager(t, kr), nil)
 				if err != nil {
 					t.Fatalf("Go DecryptBytes with the %s keyring: %v\nheader: %s", name, err, headerHex(ct))
 				}

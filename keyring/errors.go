@@ -60,3 +60,22 @@ func (e *NoMatchingKeyError) Is(target error) bool { return target == ErrNoMatch
 
 // Unwrap returns the causes.
 func (e *NoMatchingKeyError) Unwrap() []error { return e.Causes }
+
+// IsNoMatch reports whether err says only that no encrypted data key could
+// be unwrapped: it matches [ErrNoMatchingKey] and, when it holds a
+// [*MultiError], so does the error of every keyring in it. A multi-keyring
+// error that mixes "not mine" with a real failure (a key service that is
+// down, an HSM session lost) is not a no-match: that failure must not read
+// as a message that is not for these keys.
+func IsNoMatch(err error) bool {
+	var me *MultiError
+	if errors.As(err, &me) {
+		for _, e := range me.Errors {
+			if !IsNoMatch(e) {
+				return false
+			}
+		}
+		return len(me.Errors) > 0
+	}
+	return errors.Is(err, ErrNoMatchingKey)
+}

@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -133,6 +134,30 @@ func TestMaterialsWithoutSuite(t *testing.T) {
 		}
 		if err := kr.OnDecrypt(context.Background(), &keyring.DecryptionMaterials{}, nil); err == nil {
 			t.Errorf("%T.OnDecrypt: no error", kr)
+		}
+	}
+}
+
+func TestIsNoMatch(t *testing.T) {
+	noMatch := &keyring.NoMatchingKeyError{Keyring: "a"}
+	down := errors.New("key service unavailable")
+	tests := []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"no match", noMatch, true},
+		{"wrapped no match", fmt.Errorf("ctx: %w", noMatch), true},
+		{"real failure", down, false},
+		{"multi of no matches", &keyring.MultiError{Errors: []error{noMatch, keyring.ErrNoMatchingKey}}, true},
+		{"multi with a real failure", &keyring.MultiError{Errors: []error{noMatch, down}}, false},
+		{"nested multi with a real failure", &keyring.MultiError{Errors: []error{noMatch, &keyring.MultiError{Errors: []error{down}}}}, false},
+		{"empty multi", &keyring.MultiError{}, false},
+		{"data key already set", keyring.ErrDataKeyAlreadySet, false},
+	}
+	for _, tc := range tests {
+		if got := keyring.IsNoMatch(tc.err); got != tc.want {
+			t.Errorf("%s: IsNoMatch = %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

@@ -103,20 +103,28 @@ func ExampleNewRawRSA() {
 		log.Fatal(err)
 	}
 	ec := map[string]string{"purpose": "example"}
-	msg, err := client.EncryptBytes(ctx, []byte("hello"), envelope.NewDefaultManager(writer), ec)
+	writes, err := envelope.NewDefaultManager(writer)
 	if err != nil {
 		log.Fatal(err)
 	}
-	pt, _, err := client.DecryptBytes(ctx, msg, envelope.NewDefaultManager(reader), ec)
+	reads, err := envelope.NewDefaultManager(reader)
+	if err != nil {
+		log.Fatal(err)
+	}
+	msg, err := client.EncryptBytes(ctx, []byte("hello"), writes, ec)
+	if err != nil {
+		log.Fatal(err)
+	}
+	pt, _, err := client.DecryptBytes(ctx, msg, reads, ec)
 	if err != nil {
 		log.Fatal(err)
 	}
 	fmt.Printf("%s\n", pt)
 
 	// Neither can do the other's job.
-	_, err = client.EncryptBytes(ctx, []byte("hello"), envelope.NewDefaultManager(reader), ec)
+	_, err = client.EncryptBytes(ctx, []byte("hello"), reads, ec)
 	fmt.Println("reader encrypts:", errors.Is(err, keyring.ErrDecryptOnly))
-	_, _, err = client.DecryptBytes(ctx, msg, envelope.NewDefaultManager(writer), ec)
+	_, _, err = client.DecryptBytes(ctx, msg, writes, ec)
 	fmt.Println("writer decrypts:", errors.Is(err, keyring.ErrEncryptOnly))
 	// Output:
 	// hello

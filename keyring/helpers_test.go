@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"github.com/go-esdk/esdk/envelope"
 	"strings"
 	"testing"
 
@@ -90,4 +91,14 @@ func (f funcKeyring) OnEncrypt(ctx context.Context, m *keyring.EncryptionMateria
 
 func (f funcKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []format.EncryptedDataKey) error {
 	return f.dec(ctx, m, edks)
+}
+
+// mustManager is envelope.NewDefaultManager for keyrings known to be valid.
+func mustManager(tb testing.TB, kr keyring.Keyring) *envelope.DefaultManager {
+	tb.Helper()
+	mm, err := envelope.NewDefaultManager(kr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return mm
 }

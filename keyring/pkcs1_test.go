@@ -103,7 +103,7 @@ func TestRawRSAPKCS1NoPaddingOracleInMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	msg, err := client.EncryptBytes(ctx, []byte("attack at dawn"), envelope.NewDefaultManager(recorder), nil)
+	msg, err := client.EncryptBytes(ctx, []byte("attack at dawn"), mustManager(t, recorder), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestRawRSAPKCS1NoPaddingOracleInMessage(t *testing.T) {
 	for name, ct := range cts {
 		tampered := bytes.Clone(msg)
 		copy(tampered[at:], ct)
-		_, _, err := client.DecryptBytes(ctx, tampered, envelope.NewDefaultManager(kr), nil)
+		_, _, err := client.DecryptBytes(ctx, tampered, mustManager(t, kr), nil)
 		if !errors.Is(err, envelope.ErrAuthentication) {
 			t.Fatalf("%s: got %v, want ErrAuthentication", name, err)
 		}

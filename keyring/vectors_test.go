@@ -4,69 +4,22 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"maps"
-	"os"
-	"path/filepath"
-	"slices"
-	"strings"
 	"testing"
 
 	"github.com/go-esdk/esdk/envelope"
 	"github.com/go-esdk/esdk/format"
+	"github.com/go-esdk/esdk/internal/testvectors"
 	"github.com/go-esdk/esdk/keyring"
 )
-
-const vectorsDir = "../testdata/vectors/esdk-public"
-
-type vectorKey struct {
-	Algorithm string `json:"algorithm"`
-	Encoding  string `json:"encoding"`
-	Material  string `json:"material"`
-	Decrypt   bool   `json:"decrypt"`
-	KeyID     string `json:"key-id"`
-}
-
-type vectorMasterKey struct {
-	Key                 string `json:"key"`
-	ProviderID          string `json:"provider-id"`
-	EncryptionAlgorithm string `json:"encryption-algorithm"`
-	PaddingAlgorithm    string `json:"padding-algorithm"`
-	PaddingHash         string `json:"padding-hash"`
-}
-
-type vectorTest struct {
-	Ciphertext        string            `json:"ciphertext"`
-	MasterKeys        []vectorMasterKey `json:"master-keys"`
-	EncryptionContext map[string]string `json:"encryption-context"`
-	Result            struct {
-		Output *struct {
-			Plaintext string `json:"plaintext"`
-		} `json:"output"`
-	} `json:"result"`
-}
 
 // TestVectors unwraps the data key of every message of the public test
 // vectors, written by other ESDK implementations, with the raw keyrings
 // of the test's master keys, and decrypts the message with that key:
 // positive tests give their plaintext, negative ones fail.
 func TestVectors(t *testing.T) {
-	if _, err := os.Stat(vectorsDir); err != nil {
-		t.Fatalf("test vectors not found in %s (they are part of the repository): %v", vectorsDir, err)
-	}
-	var keys struct {
-		Keys map[string]vectorKey `json:"keys"`
-	}
-	var manifest struct {
-		Tests map[string]vectorTest `json:"tests"`
-	}
-	readJSON(t, "keys.json", &keys)
-	readJSON(t, "manifest.json", &manifest)
-	if len(manifest.Tests) == 0 {
-		t.Fatal("manifest has no tests")
-	}
+	set := testvectors.LoadPublic(t)
 	client, err := envelope.New(func(o *envelope.Options) {
 		o.CommitmentPolicy = envelope.RequireEncryptAllowDecrypt
 	})
@@ -75,15 +28,15 @@ func TestVectors(t *testing.T) {
 	}
 
 	// Keyrings are built once and shared by the parallel subtests.
-	keyrings := make(map[vectorMasterKey]keyring.Keyring)
-	for _, id := range slices.Sorted(maps.Keys(manifest.Tests)) {
-		tc := manifest.Tests[id]
+	keyrings := make(map[testvectors.MasterKey]keyring.Keyring)
+	for _, id := range set.IDs() {
+		tc := set.Tests[id]
 		var krs []keyring.Keyring
 		for _, mk := range tc.MasterKeys {
 			kr, ok := keyrings[mk]
 			if !ok {
 				var err error
-				if kr, err = vectorKeyring(mk, keys.Keys[mk.Key]); err != nil {
+				if kr, err = vectorKeyring(mk, set.Keys[mk.Key]); err != nil {
 					t.Fatalf("%s: %v", id, err)
 				}
 				keyrings[mk] = kr
@@ -96,10 +49,7 @@ func TestVectors(t *testing.T) {
 		}
 		t.Run(id, func(t *testing.T) {
 			t.Parallel()
-			msg, err := os.ReadFile(filepath.Join(vectorsDir, strings.TrimPrefix(tc.Ciphertext, "file://")))
-			if err != nil {
-				t.Fatal(err)
-			}
+			msg := set.Ciphertext(t, id)
 			// The envelope hands the keyring the message's encrypted data
 			// keys and its decryption materials: the header's context plus
 			// the keys supplied again.
@@ -110,11 +60,11 @@ func TestVectors(t *testing.T) {
 				orig := m.Clone()
 				unwrapErr = kr.OnDecrypt(ctx, m, edks)
 				if unwrapErr == nil && tc.MasterKeys[0].EncryptionAlgorithm == "aes" {
-					checkWrongAESKey(t, tc.MasterKeys[0].ProviderID, keys.Keys[tc.MasterKeys[0].Key].KeyID, orig, edks)
+					checkWrongAESKey(t, tc.MasterKeys[0].ProviderID, set.Keys[tc.MasterKeys[0].Key].KeyID, orig, edks)
 				}
 				return unwrapErr
 			}}
-			pt, _, err := client.DecryptBytes(context.Background(), msg, envelope.NewDefaultManager(probe), tc.EncryptionContext)
+			pt, _, err := client.DecryptBytes(context.Background(), msg, mustManager(t, probe), tc.EncryptionContext)
 			if tc.Result.Output == nil {
 				if err == nil {
 					t.Fatal("negative test: the message decrypts")
@@ -127,7 +77,7 @@ func TestVectors(t *testing.T) {
 			if err != nil {
 				t.Fatalf("decrypting with the unwrapped data key: %v", err)
 			}
-			want, err := os.ReadFile(filepath.Join(vectorsDir, strings.TrimPrefix(tc.Result.Output.Plaintext, "file://")))
+			want, err := set.ReadFile(tc.Result.Output.Plaintext)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -152,18 +102,7 @@ func checkWrongAESKey(t *testing.T, namespace, name string, m *keyring.Decryptio
 	}
 }
 
-func readJSON(t *testing.T, name string, v any) {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(vectorsDir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(b, v); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-}
-
-func vectorKeyring(mk vectorMasterKey, k vectorKey) (keyring.Keyring, error) {
+func vectorKeyring(mk testvectors.MasterKey, k testvectors.Key) (keyring.Keyring, error) {
 	if !k.Decrypt || k.Algorithm != mk.EncryptionAlgorithm {
 		return nil, fmt.Errorf("key %q cannot decrypt as %s", mk.Key, mk.EncryptionAlgorithm)
 	}

@@ -38,7 +38,7 @@ func BenchmarkKeyring4KiB(b *testing.B) {
 		name string
 		kr   keyring.Keyring
 	}{{"kms", kmsKeyring}, {"raw-aes", aesKeyring}} {
-		mm := envelope.NewDefaultManager(kr.kr)
+		mm := mustManager(b, kr.kr)
 		msg, err := client.EncryptBytes(ctx, plaintext, mm, testContext)
 		require.NoError(b, err)
 		b.Run(kr.name+"/encrypt", func(b *testing.B) {

@@ -27,7 +27,10 @@ func ExampleNewKeyring() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	mm := envelope.NewDefaultManager(kr)
+	mm, err := envelope.NewDefaultManager(kr)
+	if err != nil {
+		log.Fatal(err)
+	}
 	esdk, err := envelope.New()
 	if err != nil {
 		log.Fatal(err)
@@ -57,7 +60,11 @@ func ExampleNewDiscoveryKeyring() {
 	}
 	strict, _ := kmsprovider.NewKeyring(client, *key.KeyMetadata.Arn)
 	esdk, _ := envelope.New()
-	msg, err := esdk.EncryptBytes(ctx, []byte("hello"), envelope.NewDefaultManager(strict), nil)
+	writer, err := envelope.NewDefaultManager(strict)
+	if err != nil {
+		log.Fatal(err)
+	}
+	msg, err := esdk.EncryptBytes(ctx, []byte("hello"), writer, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -69,7 +76,11 @@ func ExampleNewDiscoveryKeyring() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	pt, _, err := esdk.DecryptBytes(ctx, msg, envelope.NewDefaultManager(discovery), nil)
+	reader, err := envelope.NewDefaultManager(discovery)
+	if err != nil {
+		log.Fatal(err)
+	}
+	pt, _, err := esdk.DecryptBytes(ctx, msg, reader, nil)
 	fmt.Println(string(pt), err)
 	// Output: hello <nil>
 }

@@ -96,7 +96,7 @@ func TestKeyringRoundTripThroughEnvelope(t *testing.T) {
 	keyARN := createKey(t, c, nil)
 	kr, err := kmsprovider.NewKeyring(c, keyARN)
 	require.NoError(t, err)
-	mm := envelope.NewDefaultManager(kr)
+	mm := mustManager(t, kr)
 	ctx := context.Background()
 
 	for _, id := range []format.SuiteID{
@@ -393,7 +393,7 @@ func TestThrottledTwiceThenSuccess(t *testing.T) {
 	require.NoError(t, err)
 	client, err := envelope.New()
 	require.NoError(t, err)
-	mm := envelope.NewDefaultManager(kr)
+	mm := mustManager(t, kr)
 
 	srv.ResetCalls()
 	srv.ThrottleNext(2)
@@ -491,7 +491,7 @@ func TestMultiKeyringWithDisabledKeyStillDecrypts(t *testing.T) {
 	require.NoError(t, err)
 	client, err := envelope.New()
 	require.NoError(t, err)
-	mm := envelope.NewDefaultManager(multi)
+	mm := mustManager(t, multi)
 	msg, err := client.EncryptBytes(ctx, []byte("two keys"), mm, testContext)
 	require.NoError(t, err)
 
@@ -755,7 +755,7 @@ func TestRSAKeyring(t *testing.T) {
 	t.Run("through the envelope, both suites", func(t *testing.T) {
 		kr, err := kmsprovider.NewRSAKeyring(c, keyARN, types.EncryptionAlgorithmSpecRsaesOaepSha256, pub)
 		require.NoError(t, err)
-		mm := envelope.NewDefaultManager(kr)
+		mm := mustManager(t, kr)
 		for _, id := range []format.SuiteID{format.AES256GCMHKDFSHA512CommitKey, format.AES256GCMHKDFSHA512CommitKeyECDSAP384} {
 			client, err := envelope.New(func(o *envelope.Options) { o.Suite = id })
 			require.NoError(t, err)
@@ -843,4 +843,14 @@ func TestConstructorsCheckTheirInput(t *testing.T) {
 	for _, k := range []keyring.Keyring{kr, disc} {
 		require.Error(t, k.OnDecrypt(context.Background(), &keyring.DecryptionMaterials{}, nil))
 	}
+}
+
+// mustManager is envelope.NewDefaultManager for keyrings known to be valid.
+func mustManager(tb testing.TB, kr keyring.Keyring) *envelope.DefaultManager {
+	tb.Helper()
+	mm, err := envelope.NewDefaultManager(kr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return mm
 }

@@ -74,7 +74,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	mm := envelope.NewDefaultManager(kr)
+	mm, err := envelope.NewDefaultManager(kr)
+	if err != nil {
+		return err
+	}
 	esdk, err := envelope.New() // suite 0x0578: committing, signed
 	if err != nil {
 		return err

@@ -61,7 +61,11 @@ func run() error {
 	}
 	plaintext := []byte("readable with either key")
 	ec := map[string]string{"department": "finance"}
-	msg, err := client.EncryptBytes(ctx, plaintext, envelope.NewDefaultManager(both), ec)
+	mm, err := envelope.NewDefaultManager(both)
+	if err != nil {
+		return err
+	}
+	msg, err := client.EncryptBytes(ctx, plaintext, mm, ec)
 	if err != nil {
 		return err
 	}
@@ -78,7 +82,11 @@ func run() error {
 		name string
 		kr   keyring.Keyring
 	}{{"AES key alone", aesRing}, {"RSA private key alone", rsaPrivate}} {
-		pt, h, err := client.DecryptBytes(ctx, msg, envelope.NewDefaultManager(r.kr), ec)
+		mm, err := envelope.NewDefaultManager(r.kr)
+		if err != nil {
+			return err
+		}
+		pt, h, err := client.DecryptBytes(ctx, msg, mm, ec)
 		if err != nil {
 			return fmt.Errorf("decrypting with the %s: %w", r.name, err)
 		}
@@ -95,12 +103,19 @@ func run() error {
 
 	// The RSA public key cannot decrypt, and the private key alone cannot
 	// encrypt; each says so.
-	_, _, err = client.DecryptBytes(ctx, msg, envelope.NewDefaultManager(rsaPublic), ec)
+	mm, err = envelope.NewDefaultManager(rsaPublic)
+	if err != nil {
+		return err
+	}
+	_, _, err = client.DecryptBytes(ctx, msg, mm, ec)
 	if !errors.Is(err, keyring.ErrEncryptOnly) {
 		return fmt.Errorf("decrypting with the RSA public key: got %v, want keyring.ErrEncryptOnly", err)
 	}
 	fmt.Printf("with the RSA public key only: %v\n", err)
-	_, err = client.EncryptBytes(ctx, plaintext, envelope.NewDefaultManager(rsaPrivate), ec)
+	if mm, err = envelope.NewDefaultManager(rsaPrivate); err != nil {
+		return err
+	}
+	_, err = client.EncryptBytes(ctx, plaintext, mm, ec)
 	if !errors.Is(err, keyring.ErrDecryptOnly) {
 		return fmt.Errorf("encrypting with the RSA private key: got %v, want keyring.ErrDecryptOnly", err)
 	}

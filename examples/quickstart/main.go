@@ -69,7 +69,10 @@ func run(in, keyFile string) error {
 	if err != nil {
 		return err
 	}
-	mm := envelope.NewDefaultManager(kr)
+	mm, err := envelope.NewDefaultManager(kr)
+	if err != nil {
+		return err
+	}
 	client, err := envelope.New() // committing, signed suite 0x0578; 4 KiB frames
 	if err != nil {
 		return err

@@ -46,7 +46,7 @@ func TestDecryptFileChecksContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mm := envelope.NewDefaultManager(kr)
+	mm := mustManager(t, kr)
 	client, err := envelope.New()
 	if err != nil {
 		t.Fatal(err)
@@ -67,4 +67,14 @@ func TestDecryptFileChecksContext(t *testing.T) {
 	if _, err := decryptFile(ctx, client, mm, map[string]string{"purpose": "other"}, enc, out); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// mustManager is envelope.NewDefaultManager for keyrings known to be valid.
+func mustManager(tb testing.TB, kr keyring.Keyring) *envelope.DefaultManager {
+	tb.Helper()
+	mm, err := envelope.NewDefaultManager(kr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return mm
 }

@@ -1,18 +1,23 @@
-// Package engine is the cryptographic core of ESDK messages: data-key
-// derivation and commitment, header authentication, the AES-GCM frames of
-// the body, and the ECDSA signature over the whole message.
+// Package engine is the cryptographic core of ESDK messages. NewSealer
+// and NewOpener are the whole key schedule of one message in one call
+// each: data-key derivation and commitment, header authentication and the
+// signature. Below them, FrameCipher seals and opens single body parts
+// apart from any I/O, and FrameReader reads body parts without decrypting
+// them.
+//
+// The engine's errors reach users only through package envelope, so they
+// read as envelope's ("esdk: ...") and wrap its sentinels.
 package engine
 
 import (
-	"crypto"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/hkdf"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/sha512"
+	_ "crypto/sha256" // crypto.SHA256.New
+	_ "crypto/sha512" // crypto.SHA384.New, crypto.SHA512.New
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/binary"
@@ -27,26 +32,15 @@ import (
 // frame tag, key commitment or signature does not verify.
 var ErrAuthentication = errors.New("esdk: message authentication failed")
 
-func newHash(h crypto.Hash) func() hash.Hash {
-	switch h {
-	case crypto.SHA256:
-		return sha256.New
-	case crypto.SHA384:
-		return sha512.New384
-	case crypto.SHA512:
-		return sha512.New
-	}
-	panic(fmt.Sprintf("engine: no hash %v", h))
-}
-
 var (
 	deriveKeyLabel = "DERIVEKEY"
 	commitKeyLabel = "COMMITKEY"
 )
 
-// DeriveKeys derives the AES-GCM key of a message from its data key, and
-// for committing suites the commitment key stored in the header.
-func DeriveKeys(s *format.Suite, dataKey, messageID []byte) (key, commitment []byte, err error) {
+// deriveKeys derives the AES-GCM key of a message from its data key, and
+// for committing suites the commitment key stored in the header. The
+// returned key is the caller's to wipe.
+func deriveKeys(s *format.Suite, dataKey, messageID []byte) (key, commitment []byte, err error) {
 	if len(dataKey) != s.KeyLength() {
 		return nil, nil, fmt.Errorf("esdk: data key is %d bytes, suite %s needs %d", len(dataKey), s.ID(), s.KeyLength())
 	}
@@ -60,31 +54,37 @@ func DeriveKeys(s *format.Suite, dataKey, messageID []byte) (key, commitment []b
 		info := make([]byte, 2, 2+len(messageID))
 		binary.BigEndian.PutUint16(info, uint16(s.ID()))
 		info = append(info, messageID...)
-		key, err = hkdf.Key(newHash(s.KDFHash()), dataKey, nil, string(info), s.KeyLength())
+		key, err = hkdf.Key(s.KDFHash().New, dataKey, nil, string(info), s.KeyLength())
 		return key, nil, err
 	default:
 		var id [2]byte
 		binary.BigEndian.PutUint16(id[:], uint16(s.ID()))
-		key, err = hkdf.Key(newHash(s.KDFHash()), dataKey, messageID, string(id[:])+deriveKeyLabel, s.KeyLength())
+		key, err = hkdf.Key(s.KDFHash().New, dataKey, messageID, string(id[:])+deriveKeyLabel, s.KeyLength())
 		if err != nil {
 			return nil, nil, err
 		}
-		commitment, err = hkdf.Key(newHash(s.KDFHash()), dataKey, messageID, commitKeyLabel, format.CommitmentLength)
-		return key, commitment, err
+		commitment, err = hkdf.Key(s.KDFHash().New, dataKey, messageID, commitKeyLabel, format.CommitmentLength)
+		if err != nil {
+			clear(key)
+			return nil, nil, err
+		}
+		return key, commitment, nil
 	}
 }
 
-// CheckCommitment compares a header's commitment with the derived one in
+// checkCommitment compares a header's commitment with the derived one in
 // constant time.
-func CheckCommitment(derived, stored []byte) error {
+func checkCommitment(derived, stored []byte) error {
 	if len(derived) != len(stored) || subtle.ConstantTimeCompare(derived, stored) != 1 {
 		return fmt.Errorf("%w: key commitment does not match", ErrAuthentication)
 	}
 	return nil
 }
 
-// NewAEAD returns AES-GCM with a 12-byte nonce and a 16-byte tag.
-func NewAEAD(key []byte) (cipher.AEAD, error) {
+// newAEAD returns AES-GCM with a 12-byte nonce and a 16-byte tag under
+// key, and wipes key: the cipher keeps its own key schedule.
+func newAEAD(key []byte) (cipher.AEAD, error) {
+	defer clear(key)
 	block, err := aes.NewCipher(key)
 	if err != nil {
 		return nil, err
@@ -92,37 +92,34 @@ func NewAEAD(key []byte) (cipher.AEAD, error) {
 	return cipher.NewGCM(block)
 }
 
-// HeaderAuthAAD is the AAD of the header tag: the header body followed by
+// messageKeys derives the body AEAD of a message and its commitment; the
+// derived key bytes are wiped before it returns.
+func messageKeys(s *format.Suite, dataKey, messageID []byte) (cipher.AEAD, []byte, error) {
+	key, commitment, err := deriveKeys(s, dataKey, messageID)
+	if err != nil {
+		return nil, nil, err
+	}
+	aead, err := newAEAD(key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return aead, commitment, nil
+}
+
+// headerAuthAAD is the AAD of the header tag: the header body followed by
 // the serialization of the required encryption-context entries, which are
 // authenticated but not stored in the header.
-func HeaderAuthAAD(body []byte, ec map[string]string, requiredKeys []string) ([]byte, error) {
+func headerAuthAAD(body []byte, required map[string]string) ([]byte, error) {
 	aad := append([]byte(nil), body...)
-	if len(requiredKeys) == 0 {
+	if len(required) == 0 {
 		return aad, nil
 	}
-	req := make(map[string]string, len(requiredKeys))
-	for _, k := range requiredKeys {
-		v, ok := ec[k]
-		if !ok {
-			return nil, fmt.Errorf("esdk: required encryption context key %q has no value", k)
-		}
-		req[k] = v
-	}
-	return format.AppendEncryptionContext(aad, req)
+	return format.AppendEncryptionContext(aad, required)
 }
 
-// SealHeader computes a header's tag.
-func SealHeader(aead cipher.AEAD, iv, aad []byte) []byte {
-	return aead.Seal(nil, iv, nil, aad)
-}
-
-// OpenHeader verifies a header's tag.
-func OpenHeader(aead cipher.AEAD, iv, tag, aad []byte) error {
-	if _, err := aead.Open(nil, iv, tag, aad); err != nil {
-		return fmt.Errorf("%w: header tag does not verify", ErrAuthentication)
-	}
-	return nil
-}
+// headerIV is the IV of the header tag: zero, written in version 1
+// headers and implied in version 2.
+var headerIV [format.IVLength]byte
 
 // GenerateSigningKey makes a fresh ECDSA key on the suite's curve.
 func GenerateSigningKey(s *format.Suite) (*ecdsa.PrivateKey, error) {
@@ -154,18 +151,36 @@ func ParsePublicKey(s *format.Suite, encoded string) (*ecdsa.PublicKey, error) {
 	return &ecdsa.PublicKey{Curve: s.Curve(), X: x, Y: y}, nil
 }
 
-// NewSignatureHash returns the running hash of a signed suite's message.
-func NewSignatureHash(s *format.Suite) hash.Hash {
-	return newHash(s.SignatureHash())()
+// checkCurve reports whether a signing or verification key fits suite s:
+// present, on the suite's curve, for signed suites; absent otherwise.
+func checkCurve(s *format.Suite, what string, curve elliptic.Curve) error {
+	switch {
+	case !s.Signed() && curve != nil:
+		return fmt.Errorf("esdk: suite %s is not signed, yet the materials hold a %s key", s.ID(), what)
+	case s.Signed() && curve == nil:
+		return fmt.Errorf("esdk: suite %s is signed and the materials have no %s key", s.ID(), what)
+	case s.Signed() && curve != s.Curve():
+		return fmt.Errorf("esdk: %s key is on curve %s, suite %s signs with %s", what, curve.Params().Name, s.ID(), s.Curve().Params().Name)
+	}
+	return nil
 }
 
-// Sign signs the digest of a message.
-func Sign(key *ecdsa.PrivateKey, h hash.Hash) ([]byte, error) {
+// signatureHash returns the running hash of a signed suite's message, or
+// nil for an unsigned suite.
+func signatureHash(s *format.Suite) hash.Hash {
+	if !s.Signed() {
+		return nil
+	}
+	return s.SignatureHash().New()
+}
+
+// sign signs the digest of a message.
+func sign(key *ecdsa.PrivateKey, h hash.Hash) ([]byte, error) {
 	return ecdsa.SignASN1(rand.Reader, key, h.Sum(nil))
 }
 
-// Verify checks a DER signature over a message's digest.
-func Verify(key *ecdsa.PublicKey, h hash.Hash, sig []byte) error {
+// verify checks a DER signature over a message's digest.
+func verify(key *ecdsa.PublicKey, h hash.Hash, sig []byte) error {
 	if !ecdsa.VerifyASN1(key, h.Sum(nil), sig) {
 		return fmt.Errorf("%w: signature does not verify", ErrAuthentication)
 	}

@@ -1,59 +1,113 @@
 package engine
 
 import (
-	"crypto/cipher"
 	"crypto/ecdsa"
-	"encoding/binary"
+	"crypto/elliptic"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
+	"strings"
 
 	"github.com/go-esdk/esdk/format"
 )
 
-// OpenConfig describes the body of one message being read.
-type OpenConfig struct {
-	Header *format.Header
-	AEAD   cipher.AEAD
-	// Signature is the running hash of a signed suite, fed the header
-	// already (nil when unsigned); VerificationKey checks the footer.
-	Signature       hash.Hash
+// OpenParams is everything the key schedule of a message being read
+// needs.
+type OpenParams struct {
+	// Header is the parsed header and RawHeader its bytes as read,
+	// authentication fields included.
+	Header    *format.Header
+	RawHeader []byte
+	// DataKey is the plaintext data key. NewOpener does not keep it.
+	DataKey []byte
+	// RequiredContext holds the encryption-context entries that the
+	// header authenticates without storing them.
+	RequiredContext map[string]string
+	// VerificationKey checks a signed suite's footer; nil for unsigned
+	// suites.
 	VerificationKey *ecdsa.PublicKey
-	// MaxNonFramedLength bounds the non-framed body this reader will
-	// buffer. (The frame length is bounded by the caller before any key
-	// work.)
-	MaxNonFramedLength int64
-}
-
-// nexter is a source that lends its next n bytes without copying them,
-// as *bytes.Buffer does.
-type nexter interface {
-	Next(n int) []byte
+	// MaxNonFramedBodySize bounds the non-framed body the opener buffers
+	// before authenticating it (0: only the format's own limit).
+	MaxNonFramedBodySize int64
 }
 
 // Opener reads and authenticates a message body. It releases a frame's
 // plaintext only after the frame's tag verifies, and for signed suites
 // the final frame only after the signature verifies.
 type Opener struct {
-	src  io.Reader
-	cfg  OpenConfig
-	mid  []byte
-	fl   int
-	buf  []byte // current frame: ciphertext, then plaintext after Open
-	out  []byte // authenticated plaintext not yet returned
-	seq  uint32
-	err  error // sticky; io.EOF once the message is done
-	fh   [format.FinalFrameHeaderLength]byte
-	aad  [format.MaxBodyAADLength]byte
-	tail [1]byte
+	r   FrameReader
+	fc  FrameCipher
+	sig hash.Hash // nil when unsigned
+	key *ecdsa.PublicKey
+	out []byte // authenticated plaintext not yet returned
+	err error  // sticky; io.EOF once the message is done
 }
 
-// NewOpener returns a reader of the plaintext of the body that follows in
-// src.
-func NewOpener(src io.Reader, cfg OpenConfig) *Opener {
-	h := cfg.Header
-	return &Opener{src: src, cfg: cfg, mid: h.MessageID, fl: int(h.FrameLength), seq: 1}
+// NewOpener derives the message's keys, checks the key commitment and
+// the header tag, and returns a reader of the plaintext of the body that
+// follows in src. A src that does not lend its bytes (as *bytes.Buffer
+// does) is read in large chunks.
+func NewOpener(src io.Reader, p OpenParams) (*Opener, error) {
+	h := p.Header
+	if h == nil || h.Suite == nil || len(p.RawHeader) < h.AuthLength() {
+		return nil, errors.New("esdk: opening a message needs its header and the header's bytes")
+	}
+	s := h.Suite
+	var curve elliptic.Curve
+	if p.VerificationKey != nil {
+		curve = p.VerificationKey.Curve
+	}
+	if err := checkCurve(s, "verification", curve); err != nil {
+		return nil, err
+	}
+	if h.ContentType == format.Framed && int64(h.FrameLength) > MaxFrameLength {
+		// Only on 32-bit platforms, where a slice holds less.
+		return nil, &format.LimitError{Limit: format.LimitFrameLength, Max: MaxFrameLength, Got: int64(h.FrameLength)}
+	}
+	aead, commitment, err := messageKeys(s, p.DataKey, h.MessageID)
+	if err != nil {
+		return nil, err
+	}
+	if s.Committing() {
+		if err := checkCommitment(commitment, h.SuiteData); err != nil {
+			return nil, err
+		}
+	}
+	body := p.RawHeader[:len(p.RawHeader)-h.AuthLength()]
+	aad, err := headerAuthAAD(body, p.RequiredContext)
+	if err != nil {
+		return nil, err
+	}
+	iv := headerIV[:]
+	if s.MessageVersion() == 1 {
+		iv = h.AuthIV
+	}
+	if _, err := aead.Open(nil, iv, h.AuthTag, aad); err != nil {
+		return nil, headerAuthFailed(p.RequiredContext)
+	}
+	o := &Opener{fc: FrameCipher{aead: aead, messageID: h.MessageID}, sig: signatureHash(s), key: p.VerificationKey}
+	if o.sig != nil {
+		o.sig.Write(p.RawHeader)
+	}
+	o.r.init(buffered(src), h, o.sig, p.MaxNonFramedBodySize)
+	return o, nil
+}
+
+// headerAuthFailed names the required entries given on decryption: an
+// entry the message was not encrypted with fails the header tag, and is
+// the likeliest cause when one is there.
+func headerAuthFailed(required map[string]string) error {
+	if len(required) == 0 {
+		return fmt.Errorf("%w: header tag does not verify", ErrAuthentication)
+	}
+	keys := format.SortedKeys(required)
+	for i, k := range keys {
+		keys[i] = fmt.Sprintf("%q", k)
+	}
+	return fmt.Errorf("%w: header tag does not verify with the encryption context given on decryption: "+
+		"the message does not store %s, so it must have been encrypted with exactly these as required keys; "+
+		"leave out any the message was not encrypted with", ErrAuthentication, strings.Join(keys, ", "))
 }
 
 // Read returns authenticated plaintext.
@@ -75,197 +129,81 @@ func (o *Opener) Read(p []byte) (int, error) {
 	}
 	n := copy(p, o.out)
 	o.out = o.out[n:]
+	if len(o.out) == 0 && o.err == io.EOF {
+		o.r.Wipe() // the last plaintext is the caller's now
+	}
 	return n, nil
+}
+
+// Verify reads and authenticates the rest of the message, discarding its
+// plaintext, and returns the message's verdict: nil when the whole
+// message, signature included, verified and nothing follows it.
+func (o *Opener) Verify() error {
+	for o.err == nil {
+		o.out = nil
+		if _, err := o.next(nil); err != nil {
+			o.fail(err)
+		}
+	}
+	o.out = nil
+	o.r.Wipe()
+	if o.err == io.EOF {
+		return nil
+	}
+	return o.err
 }
 
 func (o *Opener) fail(err error) {
 	o.err = err
 	o.out = nil
-	clear(o.buf)
+	o.r.Wipe()
+	o.r.release()
 }
 
-// truncated turns an early end of input into a format error.
-func truncated(err error) error {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("%w: message body is truncated: %w", format.ErrMalformed, io.ErrUnexpectedEOF)
-	}
-	return fmt.Errorf("esdk: reading message: %w", err)
-}
-
-// readN reads the next n bytes into o.buf, growing it only as bytes
-// arrive, and feeds them to the signature hash.
-func (o *Opener) readN(n int) ([]byte, error) {
-	if n <= cap(o.buf) {
-		o.buf = o.buf[:n]
-		if _, err := io.ReadFull(o.src, o.buf); err != nil {
-			return nil, truncated(err)
-		}
-	} else {
-		o.buf = o.buf[:0]
-		for need := n; need > 0; {
-			step := min(need, 1<<20)
-			o.buf = append(o.buf, make([]byte, step)...)
-			if _, err := io.ReadFull(o.src, o.buf[len(o.buf)-step:]); err != nil {
-				return nil, truncated(err)
-			}
-			need -= step
-		}
-	}
-	o.hash(o.buf)
-	return o.buf, nil
-}
-
-func (o *Opener) readHeader(b []byte) error {
-	if _, err := io.ReadFull(o.src, b); err != nil {
-		return truncated(err)
-	}
-	o.hash(b)
-	return nil
-}
-
-func (o *Opener) hash(b []byte) {
-	if o.cfg.Signature != nil {
-		o.cfg.Signature.Write(b)
-	}
-}
-
-// next reads one body part. A regular frame is decrypted in p when it
-// fits with its tag; anything else lands in o.out.
+// next reads and opens one body part. A regular frame is opened into p
+// when its plaintext fits; anything else lands in o.out.
 func (o *Opener) next(p []byte) (int, error) {
-	if o.cfg.Header.ContentType == format.NonFramed {
-		return 0, o.nonFramed()
-	}
-	fh := o.fh[:format.RegularFrameHeaderLength]
-	if err := o.readHeader(fh); err != nil {
+	f, err := o.r.Next(p)
+	if err != nil {
 		return 0, err
 	}
-	seq := binary.BigEndian.Uint32(fh)
-	if seq != format.FinalFrameMarker {
-		if seq != o.seq {
-			return 0, fmt.Errorf("%w: frame %d where frame %d was due", ErrAuthentication, seq, o.seq)
-		}
-		if o.seq >= maxSeq {
-			return 0, fmt.Errorf("%w: no final frame after frame %d", format.ErrMalformed, seq)
-		}
-		aad := format.AppendBodyAAD(o.aad[:0], o.mid, format.RegularFrame, seq, uint64(o.fl))
-		n := o.fl + format.TagLength
-		// ct is where the frame's ciphertext is read from, dst where its
-		// plaintext goes: the caller's buffer whenever the frame fits.
-		var ct, dst []byte
-		intoP := true
-		nx, lends := o.src.(nexter)
-		switch {
-		case lends && len(p) >= o.fl:
-			// The source lends its bytes: open them straight into p.
-			if ct = nx.Next(n); len(ct) < n {
-				return 0, truncated(io.ErrUnexpectedEOF)
-			}
-			o.hash(ct)
-			dst = p
-		case len(p) >= n:
-			// p is scratch space for the whole frame: read and open in place.
-			ct, dst = p[:n], p
-			if _, err := io.ReadFull(o.src, ct); err != nil {
-				clear(ct)
-				return 0, truncated(err)
-			}
-			o.hash(ct)
-		default:
-			var err error
-			if ct, err = o.readN(n); err != nil {
-				return 0, err
-			}
-			dst, intoP = ct, false
-		}
-		pt, err := o.cfg.AEAD.Open(dst[:0], fh[4:], ct, aad)
+	pl := len(f.Ciphertext) - format.TagLength
+	if f.Kind == RegularFrame && len(p) >= pl {
+		pt, err := o.fc.Open(p[:0], f)
 		if err != nil {
-			clear(dst[:min(len(dst), n)])
-			return 0, o.authFailed()
+			clear(p[:min(len(p), len(f.Ciphertext))])
+			return 0, err
 		}
-		o.seq++
-		if intoP {
-			return len(pt), nil
-		}
+		return len(pt), nil
+	}
+	// The reader's own buffer: open in place.
+	pt, err := o.fc.Open(f.Ciphertext[:0], f)
+	if err != nil {
+		return 0, err
+	}
+	if f.Kind == RegularFrame {
 		o.out = pt
 		return 0, nil
 	}
-	rest := o.fh[format.RegularFrameHeaderLength:]
-	if err := o.readHeader(rest); err != nil {
-		return 0, err
-	}
-	fh = o.fh[:]
-	seq = binary.BigEndian.Uint32(fh[4:])
-	iv := fh[8 : 8+format.IVLength]
-	length := binary.BigEndian.Uint32(fh[8+format.IVLength:])
-	if seq != o.seq {
-		return 0, fmt.Errorf("%w: final frame %d where frame %d was due", ErrAuthentication, seq, o.seq)
-	}
-	if int64(length) > int64(o.fl) {
-		return 0, fmt.Errorf("%w: final frame of %d bytes exceeds the frame length %d", format.ErrMalformed, length, o.fl)
-	}
-	ct, err := o.readN(int(length) + format.TagLength)
-	if err != nil {
-		return 0, err
-	}
-	aad := format.AppendBodyAAD(o.aad[:0], o.mid, format.FinalFrame, seq, uint64(length))
-	pt, err := o.cfg.AEAD.Open(ct[:0], iv, ct, aad)
-	if err != nil {
-		return 0, o.authFailed()
-	}
 	return 0, o.finish(pt)
-}
-
-func (o *Opener) authFailed() error {
-	return fmt.Errorf("%w: frame %d does not verify", ErrAuthentication, o.seq)
-}
-
-func (o *Opener) nonFramed() error {
-	var fh [format.NonFramedHeaderLength]byte
-	if err := o.readHeader(fh[:]); err != nil {
-		return err
-	}
-	iv := fh[:format.IVLength]
-	length := binary.BigEndian.Uint64(fh[format.IVLength:])
-	if length > format.MaxNonFramedLength {
-		return fmt.Errorf("%w: non-framed body of %d bytes exceeds %d", format.ErrMalformed, length, int64(format.MaxNonFramedLength))
-	}
-	if max := o.cfg.MaxNonFramedLength; max > 0 && int64(length) > max {
-		return &format.LimitError{Limit: format.LimitNonFramedBodySize, Max: max, Got: int64(length)}
-	}
-	ct, err := o.readN(int(length) + format.TagLength)
-	if err != nil {
-		return err
-	}
-	aad := format.AppendBodyAAD(o.aad[:0], o.mid, format.SingleBlock, 1, length)
-	pt, err := o.cfg.AEAD.Open(ct[:0], iv, ct, aad)
-	if err != nil {
-		return fmt.Errorf("%w: body does not verify", ErrAuthentication)
-	}
-	return o.finish(pt)
 }
 
 // finish verifies the footer of a signed message, checks that nothing
 // follows the message, and only then releases the last plaintext.
 func (o *Opener) finish(pt []byte) error {
-	if o.cfg.Signature != nil {
-		var l [2]byte
-		if _, err := io.ReadFull(o.src, l[:]); err != nil {
-			return truncated(err)
+	if o.sig != nil {
+		sig, err := o.r.ReadFooter()
+		if err != nil {
+			return err
 		}
-		sig := make([]byte, binary.BigEndian.Uint16(l[:]))
-		if _, err := io.ReadFull(o.src, sig); err != nil {
-			return truncated(err)
-		}
-		if err := Verify(o.cfg.VerificationKey, o.cfg.Signature, sig); err != nil {
+		if err := verify(o.key, o.sig, sig); err != nil {
 			return err
 		}
 	}
-	switch n, err := io.ReadFull(o.src, o.tail[:]); {
-	case n > 0:
-		return fmt.Errorf("%w: bytes follow the end of the message", format.ErrMalformed)
-	case err != io.EOF && err != io.ErrUnexpectedEOF:
-		return fmt.Errorf("esdk: reading message: %w", err)
+	if err := o.r.CheckEnd(); err != nil {
+		return err
 	}
+	o.r.release()
 	o.out = pt
 	o.err = io.EOF
 	return nil

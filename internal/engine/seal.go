@@ -1,12 +1,14 @@
 package engine
 
 import (
-	"crypto/cipher"
 	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
+	"math"
 	"slices"
 
 	"github.com/go-esdk/esdk/format"
@@ -15,26 +17,33 @@ import (
 // ErrClosed is returned by writes after Close.
 var ErrClosed = errors.New("esdk: write after close")
 
-// maxSeq is the last sequence number a frame may carry; the next value is
-// the final-frame marker.
-const maxSeq = format.FinalFrameMarker - 1
-
-// SealConfig describes the body of one message being written.
-type SealConfig struct {
-	AEAD        cipher.AEAD
-	MessageID   []byte
-	FrameLength int // 0: non-framed body
-	// Signature is the running hash of a signed suite (nil when unsigned);
-	// SigningKey signs it.
-	Signature  hash.Hash
+// SealParams is everything the key schedule of a message being written
+// needs.
+type SealParams struct {
+	// Header is the message's header: Suite, EncryptionContext (the
+	// stored entries), EncryptedDataKeys, ContentType and FrameLength set.
+	// NewSealer fills in MessageID when it is nil (with random bytes),
+	// and SuiteData, AuthIV and AuthTag.
+	Header *format.Header
+	// DataKey is the plaintext data key. NewSealer does not keep it.
+	DataKey []byte
+	// RequiredContext holds the encryption-context entries that are
+	// authenticated but not stored in the header.
+	RequiredContext map[string]string
+	// SigningKey signs a signed suite's message; nil for unsigned suites.
 	SigningKey *ecdsa.PrivateKey
 }
 
 // Sealer writes a message body frame by frame. It holds at most one frame
-// of plaintext (a non-framed body is held whole until Close).
+// of plaintext (a non-framed body is held whole until Close). Errors are
+// sticky; on any error the plaintext it holds is wiped.
 type Sealer struct {
-	dst io.Writer
-	cfg SealConfig
+	dst    io.Writer
+	header *format.Header
+	fc     FrameCipher
+	fl     int       // frame length; 0 for a non-framed body
+	sig    hash.Hash // nil when unsigned
+	key    *ecdsa.PrivateKey
 	// buf is [final-frame header | plaintext frame | tag]; regular frames
 	// use only the tail of the header room, so every frame is sealed in
 	// place and written with one call.
@@ -43,37 +52,93 @@ type Sealer struct {
 	seq    uint32
 	err    error
 	closed bool
-	iv     [format.IVLength]byte
-	aad    [format.MaxBodyAADLength]byte
 }
 
 const (
-	ptOff  = format.FinalFrameHeaderLength // plaintext offset in buf
-	regOff = ptOff - format.RegularFrameHeaderLength
+	ptOff  = finalHeaderLength // plaintext offset in buf
+	regOff = ptOff - regularHeaderLength
 )
 
-// NewSealer writes header (the complete serialized header) to dst and
-// returns a writer for the body.
-func NewSealer(dst io.Writer, cfg SealConfig, header []byte) (*Sealer, error) {
-	s := &Sealer{dst: dst, cfg: cfg, seq: 1}
-	if cfg.FrameLength > 0 {
-		s.buf = make([]byte, ptOff+cfg.FrameLength+format.TagLength)
-	} else {
-		s.buf = make([]byte, format.NonFramedHeaderLength, 4096)
+// NewSealer derives the message's keys, authenticates its header, writes
+// the header to dst and returns a writer for the body.
+func NewSealer(dst io.Writer, p SealParams) (*Sealer, error) {
+	h := p.Header
+	if h == nil || h.Suite == nil {
+		return nil, errors.New("esdk: sealing a message needs a header with a suite")
 	}
-	if err := s.emit(header); err != nil {
+	s := h.Suite
+	var curve elliptic.Curve
+	if p.SigningKey != nil {
+		curve = p.SigningKey.Curve
+	}
+	if err := checkCurve(s, "signing", curve); err != nil {
 		return nil, err
 	}
-	return s, nil
+	sl := &Sealer{dst: dst, header: h, sig: signatureHash(s), key: p.SigningKey, seq: 1}
+	switch h.ContentType {
+	case format.Framed:
+		if h.FrameLength == 0 || int64(h.FrameLength) > MaxFrameLength {
+			return nil, fmt.Errorf("esdk: frame length %d is not in 1..%d", h.FrameLength, MaxFrameLength)
+		}
+		sl.fl = int(h.FrameLength)
+	case format.NonFramed:
+		// Decryption only, by the specification; tests write them here.
+	default:
+		return nil, fmt.Errorf("esdk: unknown %s", h.ContentType)
+	}
+	if h.MessageID == nil {
+		h.MessageID = make([]byte, s.MessageIDLength())
+		if _, err := rand.Read(h.MessageID); err != nil {
+			return nil, fmt.Errorf("esdk: generating a message id: %w", err)
+		}
+	}
+	aead, commitment, err := messageKeys(s, p.DataKey, h.MessageID)
+	if err != nil {
+		return nil, err
+	}
+	h.SuiteData = commitment
+	h.AuthIV = nil
+	if s.MessageVersion() == 1 {
+		h.AuthIV = headerIV[:]
+	}
+	body, err := h.MarshalBody()
+	if err != nil {
+		return nil, err
+	}
+	aad, err := headerAuthAAD(body, p.RequiredContext)
+	if err != nil {
+		return nil, err
+	}
+	h.AuthTag = aead.Seal(nil, headerIV[:], nil, aad)
+	sl.fc = FrameCipher{aead: aead, messageID: h.MessageID}
+	if sl.fl > 0 {
+		sl.buf = make([]byte, ptOff+sl.fl+format.TagLength)
+	} else {
+		sl.buf = make([]byte, nonFramedHeaderLength, 4096)
+	}
+	raw := append(body, h.AuthIV...)
+	if err := sl.emit(append(raw, h.AuthTag...)); err != nil {
+		return nil, err
+	}
+	return sl, nil
+}
+
+// Header returns the header written; it must not be modified.
+func (s *Sealer) Header() *format.Header { return s.header }
+
+// fail makes err sticky and wipes the plaintext held.
+func (s *Sealer) fail(err error) error {
+	s.err = err
+	clear(s.buf[:cap(s.buf)])
+	return err
 }
 
 func (s *Sealer) emit(b []byte) error {
-	if s.cfg.Signature != nil {
-		s.cfg.Signature.Write(b)
+	if s.sig != nil {
+		s.sig.Write(b)
 	}
 	if _, err := s.dst.Write(b); err != nil {
-		s.err = fmt.Errorf("esdk: writing message: %w", err)
-		return s.err
+		return s.fail(fmt.Errorf("esdk: writing message: %w", err))
 	}
 	return nil
 }
@@ -88,11 +153,10 @@ func (s *Sealer) Write(p []byte) (int, error) {
 	if s.closed {
 		return 0, ErrClosed
 	}
-	fl := s.cfg.FrameLength
+	fl := s.fl
 	if fl == 0 {
-		if int64(len(s.buf)-format.NonFramedHeaderLength)+int64(len(p)) > format.MaxNonFramedLength {
-			s.err = fmt.Errorf("%w: a non-framed body holds at most %d bytes", format.ErrLimitExceeded, int64(format.MaxNonFramedLength))
-			return 0, s.err
+		if int64(len(s.buf)-nonFramedHeaderLength)+int64(len(p)) > min(MaxNonFramedLength, math.MaxInt-nonFramedHeaderLength-format.TagLength) {
+			return 0, s.fail(fmt.Errorf("%w: a non-framed body holds at most %d bytes", format.ErrLimitExceeded, int64(MaxNonFramedLength)))
 		}
 		s.buf = append(s.buf, p...)
 		return len(p), nil
@@ -119,27 +183,20 @@ func (s *Sealer) Write(p []byte) (int, error) {
 	return total, nil
 }
 
-func (s *Sealer) nextIV() []byte {
-	s.iv = format.FrameIV(s.seq)
-	return s.iv[:]
-}
-
-// sealRegular seals pt (buffered or the caller's) as the next regular frame.
+// sealRegular seals pt (buffered or the caller's) as the next regular
+// frame. The sequence number 2^32-1 is left for the final frame.
 func (s *Sealer) sealRegular(pt []byte) error {
-	if s.seq >= maxSeq {
-		s.err = fmt.Errorf("%w: message needs more than %d frames; use a larger frame length", format.ErrLimitExceeded, maxSeq)
-		return s.err
+	if s.seq == FinalFrameMarker {
+		return s.fail(&format.LimitError{Limit: format.LimitFrameCount, Max: MaxFrames, Got: MaxFrames + 1})
 	}
-	iv := s.nextIV()
-	format.AppendRegularFrameHeader(s.buf[regOff:regOff], s.seq, iv)
-	aad := format.AppendBodyAAD(s.aad[:0], s.cfg.MessageID, format.RegularFrame, s.seq, uint64(len(pt)))
-	out := s.cfg.AEAD.Seal(s.buf[ptOff:ptOff], iv, pt, aad)
+	appendRegularHeader(s.buf[regOff:regOff], s.seq)
+	out := s.fc.Seal(s.buf[ptOff:ptOff], RegularFrame, s.seq, pt)
 	s.seq++
 	return s.emit(s.buf[regOff : ptOff+len(out)])
 }
 
 // Close seals the final frame (or the non-framed body), writes the footer
-// of a signed suite, and leaves dst open.
+// of a signed suite, wipes the plaintext held, and leaves dst open.
 func (s *Sealer) Close() error {
 	if s.closed {
 		return s.err
@@ -148,37 +205,32 @@ func (s *Sealer) Close() error {
 	if s.err != nil {
 		return s.err
 	}
-	if s.cfg.FrameLength == 0 {
+	var part []byte
+	if s.fl == 0 {
 		s.buf = slices.Grow(s.buf, format.TagLength) // seal in place, tag included
-		pt := s.buf[format.NonFramedHeaderLength:]
-		iv := s.nextIV()
-		format.AppendNonFramedHeader(s.buf[:0], iv, uint64(len(pt)))
-		aad := format.AppendBodyAAD(s.aad[:0], s.cfg.MessageID, format.SingleBlock, s.seq, uint64(len(pt)))
-		out := s.cfg.AEAD.Seal(pt[:0], iv, pt, aad)
-		if err := s.emit(s.buf[:format.NonFramedHeaderLength+len(out)]); err != nil {
-			return err
-		}
+		pt := s.buf[nonFramedHeaderLength:]
+		appendNonFramedHeader(s.buf[:0], uint64(len(pt)))
+		out := s.fc.Seal(pt[:0], NonFramedBody, nonFramedSeq, pt)
+		part = s.buf[:nonFramedHeaderLength+len(out)]
 	} else {
-		iv := s.nextIV()
-		format.AppendFinalFrameHeader(s.buf[:0], s.seq, iv, uint32(s.n))
+		appendFinalHeader(s.buf[:0], s.seq, uint32(s.n))
 		pt := s.buf[ptOff : ptOff+s.n]
-		aad := format.AppendBodyAAD(s.aad[:0], s.cfg.MessageID, format.FinalFrame, s.seq, uint64(s.n))
-		out := s.cfg.AEAD.Seal(pt[:0], iv, pt, aad)
-		if err := s.emit(s.buf[:ptOff+len(out)]); err != nil {
-			return err
-		}
+		out := s.fc.Seal(pt[:0], FinalFrame, s.seq, pt)
+		part = s.buf[:ptOff+len(out)]
 	}
-	if s.cfg.Signature != nil {
-		sig, err := Sign(s.cfg.SigningKey, s.cfg.Signature)
+	if err := s.emit(part); err != nil {
+		return err
+	}
+	if s.sig != nil {
+		sig, err := sign(s.key, s.sig)
 		if err != nil {
-			s.err = fmt.Errorf("esdk: signing message: %w", err)
-			return s.err
+			return s.fail(fmt.Errorf("esdk: signing message: %w", err))
 		}
-		s.cfg.Signature = nil // the footer is not signed
-		if err := s.emit(format.AppendFooter(nil, sig)); err != nil {
+		s.sig = nil // the footer is not signed
+		if err := s.emit(appendFooter(nil, sig)); err != nil {
 			return err
 		}
 	}
-	clear(s.buf)
+	clear(s.buf[:cap(s.buf)])
 	return nil
 }

@@ -1,0 +1,104 @@
+package testvectors
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestPublicSet(t *testing.T) {
+	s := LoadPublic(t)
+	if len(s.Tests) != 651 || len(s.Keys) != 8 {
+		t.Errorf("%d tests and %d keys, want 651 and 8", len(s.Tests), len(s.Keys))
+	}
+	if LoadPublic(t) != s {
+		t.Error("a second load is not the cached set")
+	}
+	// The manifest lists every ciphertext file, once.
+	files, err := filepath.Glob(filepath.Join(s.Dir, "ciphertexts", "*", "*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := map[string]bool{}
+	for _, id := range s.IDs() {
+		tc := s.Tests[id]
+		if tc.ID != id || tc.Header == nil {
+			t.Errorf("test %q has ID %q and header %v", id, tc.ID, tc.Header)
+		}
+		p, err := s.Path(tc.Ciphertext)
+		if err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		listed[p] = true
+		if out := tc.Result.Output; out != nil {
+			if _, err := s.ReadFile(out.Plaintext); err != nil {
+				t.Errorf("%s: plaintext: %v", id, err)
+			}
+		}
+		for _, mk := range tc.MasterKeys {
+			if _, ok := s.Keys[mk.Key]; !ok {
+				t.Errorf("%s: key %q is not in the keys manifest", id, mk.Key)
+			}
+		}
+	}
+	for _, f := range files {
+		if !listed[f] {
+			t.Errorf("%s is not in the manifest", f)
+		}
+	}
+	if len(listed) != len(files) || len(files) != len(s.Tests) {
+		t.Errorf("%d ciphertext files, %d in the manifest, %d tests", len(files), len(listed), len(s.Tests))
+	}
+	if b := s.Ciphertext(t, s.IDs()[0]); len(b) == 0 {
+		t.Error("empty ciphertext")
+	}
+}
+
+func TestLoadHonoursEnv(t *testing.T) {
+	pub := LoadPublic(t)
+	t.Setenv(EnvDir, pub.Dir)
+	if Load(t) != pub {
+		t.Errorf("%s=%s did not load that directory", EnvDir, pub.Dir)
+	}
+}
+
+func TestLoadFailures(t *testing.T) {
+	pub := LoadPublic(t)
+	for name, setup := range map[string]func(dir string){
+		"missing": func(dir string) { os.Remove(dir) },
+		"damaged": func(dir string) {
+			copyFile(t, pub.Dir, dir, "manifest.json")
+			copyFile(t, pub.Dir, dir, "keys.json")
+			os.WriteFile(filepath.Join(dir, "SHA256SUMS"), []byte(strings.Repeat("00", 32)+"  keys.json\n"), 0o644)
+		},
+		"no keys": func(dir string) { copyFile(t, pub.Dir, dir, "manifest.json") },
+		"wrong type": func(dir string) {
+			os.WriteFile(filepath.Join(dir, "manifest.json"), []byte(`{"manifest":{"type":"awses-encrypt","version":2}}`), 0o644)
+		},
+	} {
+		dir := filepath.Join(t.TempDir(), "v")
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		setup(dir)
+		if _, err := load(dir); err == nil {
+			t.Errorf("%s: loads", name)
+		}
+	}
+	for _, uri := range []string{"keys.json", "http://x/keys.json", "file://", "file:///etc/passwd", "file://../x"} {
+		if p, err := pub.Path(uri); err == nil {
+			t.Errorf("Path(%q) = %q", uri, p)
+		}
+	}
+}
+
+func copyFile(t *testing.T, from, to, name string) {
+	b, err := os.ReadFile(filepath.Join(from, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(to, name), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,160 @@
+//go:build cgo
+
+package pkcs11
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+
+	p11 "github.com/miekg/pkcs11"
+)
+
+const (
+	gcmIVSize  = 12
+	gcmTagSize = 16
+)
+
+// AESKey is an AES key in a token, used for AES-GCM with IVs that the
+// caller chooses. It is safe for concurrent use.
+type AESKey struct {
+	tok  *token
+	obj  p11.ObjectHandle
+	desc string // names the key in errors
+	size int    // key length in bytes
+}
+
+// OpenAESKey logs in to the token cfg names and finds the AES key (an
+// object of class CKO_SECRET_KEY and type CKK_AES) there. The key must
+// allow CKA_ENCRYPT and CKA_DECRYPT, and the token must list CKM_AES_GCM.
+// Close releases it.
+func OpenAESKey(cfg Config) (*AESKey, error) {
+	if err := cfg.check("secret-key"); err != nil {
+		return nil, err
+	}
+	tok, err := openToken(cfg)
+	if err != nil {
+		return nil, err
+	}
+	k, err := openAESKey(tok, cfg)
+	if err != nil {
+		tok.close()
+		return nil, err
+	}
+	return k, nil
+}
+
+func openAESKey(tok *token, cfg Config) (*AESKey, error) {
+	if err := tok.requireMechanism(p11.CKM_AES_GCM, "CKM_AES_GCM"); err != nil {
+		return nil, err
+	}
+	obj, err := tok.findKey(cfg, p11.CKO_SECRET_KEY, p11.CKK_AES)
+	if err != nil {
+		return nil, err
+	}
+	k := &AESKey{tok: tok, obj: obj, desc: fmt.Sprintf("AES %s on token %q", cfg.keyString(), tok.label)}
+	a, err := tok.attrs(obj, p11.CKA_ENCRYPT, p11.CKA_DECRYPT, p11.CKA_VALUE_LEN)
+	if err != nil {
+		return nil, fmt.Errorf("%w (%s)", err, k.desc)
+	}
+	if !attrBool(a[0]) || !attrBool(a[1]) {
+		return nil, fmt.Errorf("esdk/pkcs11: %s does not allow both encryption and decryption (CKA_ENCRYPT and CKA_DECRYPT must be true)", k.desc)
+	}
+	n, ok := attrUint(a[2])
+	if !ok || (n != 16 && n != 24 && n != 32) {
+		return nil, fmt.Errorf("esdk/pkcs11: %s has CKA_VALUE_LEN %d, want 16, 24 or 32", k.desc, n)
+	}
+	k.size = int(n)
+	return k, nil
+}
+
+// Size returns the key length in bytes: 16, 24 or 32.
+func (k *AESKey) Size() int { return k.size }
+
+// String names the key and its token.
+func (k *AESKey) String() string { return k.desc }
+
+// Seal encrypts plaintext with CKM_AES_GCM under iv (12 bytes) and aad, and
+// returns the ciphertext followed by the 16-byte tag. The token must use
+// iv as given: one that replaces it with its own is an error.
+func (k *AESKey) Seal(ctx context.Context, iv, plaintext, aad []byte) ([]byte, error) {
+	if len(iv) != gcmIVSize {
+		return nil, fmt.Errorf("esdk/pkcs11: AES-GCM IV is %d bytes, want %d", len(iv), gcmIVSize)
+	}
+	var out []byte
+	err := k.tok.pool.do(ctx, func(s p11.SessionHandle) error {
+		params := p11.NewGCMParams(bytes.Clone(iv), aad, gcmTagSize*8)
+		defer params.Free()
+		mech := []*p11.Mechanism{p11.NewMechanism(p11.CKM_AES_GCM, params)}
+		if err := k.tok.mod.ctx.EncryptInit(s, mech, k.obj); err != nil {
+			return ckrErr("C_EncryptInit", err)
+		}
+		ct, err := k.tok.mod.ctx.Encrypt(s, plaintext)
+		if err != nil {
+			return ckrErr("C_Encrypt", err)
+		}
+		if !bytes.Equal(params.IV(), iv) {
+			return errors.New("esdk/pkcs11: the token replaced the AES-GCM IV with its own; this keyring needs a token that uses the IV it is given")
+		}
+		if len(ct) != len(plaintext)+gcmTagSize {
+			return fmt.Errorf("esdk/pkcs11: C_Encrypt returned %d bytes for %d bytes of plaintext, want %d (a %d-bit tag)", len(ct), len(plaintext), len(plaintext)+gcmTagSize, gcmTagSize*8)
+		}
+		out = ct
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%w (%s)", err, k.desc)
+	}
+	return out, nil
+}
+
+// Open checks the 16-byte tag at the end of ciphertext and decrypts it
+// with CKM_AES_GCM under iv and aad. Whatever code the token returns when
+// the decryption itself fails, the error matches ErrAuthentication.
+func (k *AESKey) Open(ctx context.Context, iv, ciphertext, aad []byte) ([]byte, error) {
+	if len(iv) != gcmIVSize {
+		return nil, fmt.Errorf("esdk/pkcs11: AES-GCM IV is %d bytes, want %d", len(iv), gcmIVSize)
+	}
+	if len(ciphertext) < gcmTagSize {
+		return nil, &authError{key: k.desc, cause: fmt.Errorf("ciphertext is %d bytes, shorter than the tag", len(ciphertext))}
+	}
+	var out []byte
+	err := k.tok.pool.do(ctx, func(s p11.SessionHandle) error {
+		params := p11.NewGCMParams(bytes.Clone(iv), aad, gcmTagSize*8)
+		defer params.Free()
+		mech := []*p11.Mechanism{p11.NewMechanism(p11.CKM_AES_GCM, params)}
+		if err := k.tok.mod.ctx.DecryptInit(s, mech, k.obj); err != nil {
+			return fmt.Errorf("%w (%s)", ckrErr("C_DecryptInit", err), k.desc)
+		}
+		pt, err := k.tok.mod.ctx.Decrypt(s, ciphertext)
+		if err != nil {
+			return &authError{key: k.desc, cause: ckrErr("C_Decrypt", err)}
+		}
+		if len(pt) != len(ciphertext)-gcmTagSize {
+			clear(pt)
+			return &authError{key: k.desc, cause: fmt.Errorf("C_Decrypt returned %d bytes for %d of ciphertext", len(pt), len(ciphertext))}
+		}
+		out = pt
+		return nil
+	})
+	return out, err
+}
+
+// Close releases the key's sessions, and logs out and finalizes the module
+// when no other key of the process uses them. It waits for operations in
+// progress; later ones fail with ErrClosed.
+func (k *AESKey) Close() error { return k.tok.close() }
+
+// authError is a failed AES-GCM decryption. It matches ErrAuthentication
+// and wraps what the token said.
+type authError struct {
+	key   string
+	cause error
+}
+
+func (e *authError) Error() string {
+	return fmt.Sprintf("%v with %s (%v)", ErrAuthentication, e.key, e.cause)
+}
+
+func (e *authError) Unwrap() []error { return []error{ErrAuthentication, e.cause} }

@@ -1,0 +1,242 @@
+//go:build cgo
+
+package pkcs11
+
+import (
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/go-esdk/esdk/format"
+	"github.com/go-esdk/esdk/keyring"
+)
+
+var (
+	_ keyring.Keyring          = (*AES)(nil)
+	_ keyring.Keyring          = (*RSA)(nil)
+	_ keyring.AESWrappingKey   = (*AESKey)(nil)
+	_ crypto.Decrypter         = (*RSAKey)(nil)
+	_ keyring.ContextDecrypter = (*RSAKey)(nil)
+)
+
+// AES is a keyring whose wrapping key is an AES key in a PKCS #11 token.
+// Its encrypted data keys are those of [keyring.NewRawAES]: the
+// namespace is their provider id, the name (with the tag length, IV
+// length and IV) their provider info, the serialized encryption context
+// the AAD of the wrapping. A raw AES keyring with the same names and key
+// material decrypts what it encrypts, and the reverse.
+type AES struct {
+	raw *keyring.RawAES
+	key *AESKey
+}
+
+// NewAES opens the AES key that cfg names (see [OpenAESKey]) and returns a
+// keyring over it. Close it when done.
+func NewAES(namespace, name string, cfg Config) (*AES, error) {
+	key, err := OpenAESKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := keyring.NewRawAESWithKey(namespace, name, key)
+	if err != nil {
+		key.Close()
+		return nil, err
+	}
+	return &AES{raw: raw, key: key}, nil
+}
+
+// OnEncrypt generates the data key if m has none, then wraps it in the
+// token under a fresh random IV.
+func (k *AES) OnEncrypt(ctx context.Context, m *keyring.EncryptionMaterials) error {
+	return k.raw.OnEncrypt(ctx, m)
+}
+
+// OnDecrypt unwraps the first of the keyring's encrypted data keys that
+// the token authenticates under m's encryption context. Data keys that do
+// not authenticate give an error matching keyring.ErrNoMatchingKey, with
+// causes that match ErrAuthentication. When the token itself failed on
+// one of them the error is a [*DecryptError] instead.
+func (k *AES) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []format.EncryptedDataKey) error {
+	if k.key.tok.pool.isClosed() {
+		return fmt.Errorf("%w (%s)", ErrClosed, k.key.desc)
+	}
+	return tokenFailure(k.raw.OnDecrypt(ctx, m, edks))
+}
+
+// Key returns the key in the token.
+func (k *AES) Key() *AESKey { return k.key }
+
+// Close releases the key (see [AESKey.Close]).
+func (k *AES) Close() error { return k.key.Close() }
+
+// RSA is a keyring whose private key is an RSA key in a PKCS #11 token.
+// Data keys are wrapped in Go with the public key read from the token and
+// unwrapped in the token. Its encrypted data keys are those of
+// [keyring.NewRawRSA]: a raw RSA keyring with the same names, padding and
+// key pair decrypts what it encrypts, and the reverse.
+type RSA struct {
+	raw *keyring.RawRSA
+	key *RSAKey
+}
+
+// NewRSA opens the RSA private key that cfg names (see [OpenRSAKey]) and
+// returns a keyring over it with the given padding. It decrypts one test
+// value in the token first: a token that cannot do the padding (many do
+// OAEP with SHA-1 only) gives an error matching ErrMechanismNotSupported
+// here, rather than failed decryptions later. Close it when done.
+//
+// With PKCS1 padding the token's own timing decides whether a failed
+// decryption can be told apart from a good one; prefer OAEP.
+func NewRSA(namespace, name string, padding keyring.RSAPadding, cfg Config) (*RSA, error) {
+	opts, err := decrypterOpts(padding)
+	if err != nil {
+		return nil, err
+	}
+	key, err := OpenRSAKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := key.selfTest(context.Background(), opts); err != nil {
+		key.Close()
+		return nil, err
+	}
+	raw, err := keyring.NewRawRSAWithKeys(namespace, name, padding, key.pub, key)
+	if err != nil {
+		key.Close()
+		return nil, err
+	}
+	return &RSA{raw: raw, key: key}, nil
+}
+
+// decrypterOpts returns the options the raw RSA keyring passes to the key
+// for padding.
+func decrypterOpts(padding keyring.RSAPadding) (crypto.DecrypterOpts, error) {
+	switch padding {
+	case keyring.PKCS1:
+		return &rsa.PKCS1v15DecryptOptions{}, nil
+	case keyring.OAEPSHA1:
+		return &rsa.OAEPOptions{Hash: crypto.SHA1}, nil
+	case keyring.OAEPSHA256:
+		return &rsa.OAEPOptions{Hash: crypto.SHA256}, nil
+	case keyring.OAEPSHA384:
+		return &rsa.OAEPOptions{Hash: crypto.SHA384}, nil
+	case keyring.OAEPSHA512:
+		return &rsa.OAEPOptions{Hash: crypto.SHA512}, nil
+	}
+	return nil, fmt.Errorf("esdk/pkcs11: unknown RSA padding %v", padding)
+}
+
+// OnEncrypt generates the data key if m has none, then wraps it with the
+// public key. It fails after Close, like decryption.
+func (k *RSA) OnEncrypt(ctx context.Context, m *keyring.EncryptionMaterials) error {
+	if k.key.tok.pool.isClosed() {
+		return fmt.Errorf("%w (%s)", ErrClosed, k.key.desc)
+	}
+	return k.raw.OnEncrypt(ctx, m)
+}
+
+// OnDecrypt unwraps the first of the keyring's encrypted data keys that
+// decrypts in the token. When none does the error matches
+// keyring.ErrNoMatchingKey, or is a [*DecryptError] when the token itself
+// failed on one of them.
+func (k *RSA) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []format.EncryptedDataKey) error {
+	if k.key.tok.pool.isClosed() {
+		return fmt.Errorf("%w (%s)", ErrClosed, k.key.desc)
+	}
+	return tokenFailure(k.raw.OnDecrypt(ctx, m, edks))
+}
+
+// DecryptError is the decrypt error of a keyring whose token failed for a
+// reason other than the encrypted data keys it was given: the session or
+// the login was lost, the token removed, the key or mechanism refused, the
+// keyring closed meanwhile. It does not match keyring.ErrNoMatchingKey, so
+// that a failing HSM is not reported as a message that is not for these
+// keys, or was tampered with. Causes holds every encrypted data key's
+// error; the PKCS #11 codes are reachable with errors.As (*Error).
+type DecryptError struct {
+	Keyring string
+	Causes  []error
+}
+
+func (e *DecryptError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "esdk/pkcs11: %s could not unwrap a data key: the token failed", e.Keyring)
+	for _, c := range e.Causes {
+		if tokenFailed(c) {
+			// The RSA keyring keeps the reason out of the cause's text; a
+			// failing token is no secret.
+			fmt.Fprintf(&b, ": %v", rootFailure(c))
+			break
+		}
+	}
+	for i, c := range e.Causes {
+		if i == 0 {
+			b.WriteString(" (")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(c.Error())
+		if i == len(e.Causes)-1 {
+			b.WriteString(")")
+		}
+	}
+	return b.String()
+}
+
+// Unwrap returns the causes.
+func (e *DecryptError) Unwrap() []error { return e.Causes }
+
+// tokenFailure turns a "no matching key" error with a cause that is a
+// failure of the token into a *DecryptError.
+func tokenFailure(err error) error {
+	var nm *keyring.NoMatchingKeyError
+	if !errors.As(err, &nm) {
+		return err
+	}
+	for _, c := range nm.Causes {
+		if tokenFailed(c) {
+			return &DecryptError{Keyring: nm.Keyring, Causes: nm.Causes}
+		}
+	}
+	return err
+}
+
+// tokenFailed reports whether err, the cause of a data key not
+// unwrapping, was the token failing rather than refusing the data key. An
+// AES-GCM decryption that fails is a refusal whatever the code; so is an
+// RSA decryption that fails with a code other than those of a lost
+// session, login or token.
+func tokenFailed(err error) bool {
+	if errors.Is(err, ErrClosed) {
+		return true
+	}
+	if errors.Is(err, ErrAuthentication) {
+		return false
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		return false
+	}
+	return !decryptRefused(err)
+}
+
+// rootFailure returns the PKCS #11 error in err, or err.
+func rootFailure(err error) error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	if errors.Is(err, ErrClosed) {
+		return ErrClosed
+	}
+	return err
+}
+
+// Key returns the key in the token.
+func (k *RSA) Key() *RSAKey { return k.key }
+
+// Close releases the key (see [RSAKey.Close]).
+func (k *RSA) Close() error { return k.key.Close() }

@@ -1,0 +1,155 @@
+//go:build cgo
+
+package pkcs11
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+
+	p11 "github.com/miekg/pkcs11"
+)
+
+// token is a logged-in connection to one token: the module, the login
+// and a pool of sessions. Each key holds its own.
+type token struct {
+	mod   *module
+	slot  uint
+	label string
+	pool  *pool
+	mechs map[uint]bool
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// openToken loads the module, finds the token, logs in and reads the
+// token's mechanism list. Nothing stays open when it fails.
+func openToken(cfg Config) (*token, error) {
+	mod, err := openModule(cfg.ModulePath)
+	if err != nil {
+		return nil, err
+	}
+	slot, ti, err := mod.findSlot(cfg)
+	if err != nil {
+		mod.close()
+		return nil, err
+	}
+	if err := mod.login(slot, ti, cfg.PIN); err != nil {
+		mod.close()
+		return nil, err
+	}
+	t := &token{mod: mod, slot: slot, label: tokenLabel(ti), pool: newPool(mod.ctx, slot, cfg.maxSessions())}
+	list, err := mod.ctx.GetMechanismList(slot)
+	if err != nil {
+		t.close()
+		return nil, fmt.Errorf("%w (token %q)", ckrErr("C_GetMechanismList", err), t.label)
+	}
+	t.mechs = make(map[uint]bool, len(list))
+	for _, m := range list {
+		t.mechs[m.Mechanism] = true
+	}
+	return t, nil
+}
+
+// close closes the sessions, then logs out and finalizes the module unless
+// other keys of the process still use them. It waits for operations in
+// progress to finish.
+func (t *token) close() error {
+	t.closeOnce.Do(func() {
+		t.closeErr = errors.Join(t.pool.close(), t.mod.logout(t.slot), t.mod.close())
+	})
+	return t.closeErr
+}
+
+// requireMechanism says clearly when the token lacks mechanism mech.
+func (t *token) requireMechanism(mech uint, name string) error {
+	if !t.mechs[mech] {
+		return fmt.Errorf("%w: token %q does not list %s", ErrMechanismNotSupported, t.label, name)
+	}
+	return nil
+}
+
+// findKey returns the one object of class class (and key type keyType)
+// that has cfg's label and id.
+func (t *token) findKey(cfg Config, class, keyType uint) (p11.ObjectHandle, error) {
+	tmpl := []*p11.Attribute{
+		p11.NewAttribute(p11.CKA_CLASS, class),
+		p11.NewAttribute(p11.CKA_KEY_TYPE, keyType),
+	}
+	if cfg.KeyLabel != "" {
+		tmpl = append(tmpl, p11.NewAttribute(p11.CKA_LABEL, cfg.KeyLabel))
+	}
+	if cfg.KeyID != nil {
+		tmpl = append(tmpl, p11.NewAttribute(p11.CKA_ID, cfg.KeyID))
+	}
+	var found []p11.ObjectHandle
+	err := t.pool.do(context.Background(), func(s p11.SessionHandle) error {
+		if err := t.mod.ctx.FindObjectsInit(s, tmpl); err != nil {
+			return ckrErr("C_FindObjectsInit", err)
+		}
+		objs, _, err := t.mod.ctx.FindObjects(s, 2)
+		if err != nil {
+			t.mod.ctx.FindObjectsFinal(s)
+			return ckrErr("C_FindObjects", err)
+		}
+		found = objs
+		return ckrErr("C_FindObjectsFinal", t.mod.ctx.FindObjectsFinal(s))
+	})
+	if err != nil {
+		return 0, fmt.Errorf("%w (looking for %s on token %q)", err, cfg.keyString(), t.label)
+	}
+	switch len(found) {
+	case 0:
+		return 0, fmt.Errorf("%w: token %q has no %s %s", ErrKeyNotFound, t.label, className(class, keyType), cfg.keyString())
+	case 1:
+		return found[0], nil
+	default:
+		return 0, fmt.Errorf("esdk/pkcs11: token %q has more than one %s %s; give both a label and an id, or make them unique", t.label, className(class, keyType), cfg.keyString())
+	}
+}
+
+// attrs reads attributes of obj.
+func (t *token) attrs(obj p11.ObjectHandle, types ...uint) ([]*p11.Attribute, error) {
+	tmpl := make([]*p11.Attribute, len(types))
+	for i, typ := range types {
+		tmpl[i] = p11.NewAttribute(typ, nil)
+	}
+	var out []*p11.Attribute
+	err := t.pool.do(context.Background(), func(s p11.SessionHandle) error {
+		var err error
+		out, err = t.mod.ctx.GetAttributeValue(s, obj, tmpl)
+		return ckrErr("C_GetAttributeValue", err)
+	})
+	return out, err
+}
+
+func className(class, keyType uint) string {
+	switch {
+	case class == p11.CKO_SECRET_KEY && keyType == p11.CKK_AES:
+		return "AES secret key"
+	case class == p11.CKO_PRIVATE_KEY && keyType == p11.CKK_RSA:
+		return "RSA private key"
+	case class == p11.CKO_PUBLIC_KEY && keyType == p11.CKK_RSA:
+		return "RSA public key"
+	}
+	return "object"
+}
+
+// attrBool reads a CK_BBOOL attribute value.
+func attrBool(a *p11.Attribute) bool {
+	return len(a.Value) == 1 && a.Value[0] != 0
+}
+
+// attrUint reads a CK_ULONG attribute value in the host's byte order.
+func attrUint(a *p11.Attribute) (uint, bool) {
+	switch len(a.Value) {
+	case 8:
+		return uint(binary.NativeEndian.Uint64(a.Value)), true
+	case 4:
+		return uint(binary.NativeEndian.Uint32(a.Value)), true
+	}
+	return 0, false
+}
