@@ -45,7 +45,7 @@ func BenchmarkEncrypt4KiB(b *testing.B) {
 			return newManager(b, k.plain, c, cache.Options{MaxAge: time.Hour, MaxMessages: maxMessages})
 		}},
 		{"kms", func() envelope.MaterialsManager { return k.plain }},
-		{"raw-aes", func() envelope.MaterialsManager { return envelope.NewDefaultManager(aes) }},
+		{"raw-aes", func() envelope.MaterialsManager { return defaultManager(b, aes) }},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			mm := bc.mm()

@@ -10,7 +10,9 @@
 //
 //	c, err := cache.New(100)
 //	...
-//	mm, err := cache.NewManager(envelope.NewDefaultManager(kmsKeyring), c, cache.Options{
+//	inner, err := envelope.NewDefaultManager(kmsKeyring)
+//	...
+//	mm, err := cache.NewManager(inner, c, cache.Options{
 //		MaxAge:      5 * time.Minute,
 //		MaxMessages: 1000,
 //	})

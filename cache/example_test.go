@@ -26,7 +26,11 @@ func ExampleNewManager() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	mm, err := cache.NewManager(envelope.NewDefaultManager(kr), c, cache.Options{
+	inner, err := envelope.NewDefaultManager(kr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	mm, err := cache.NewManager(inner, c, cache.Options{
 		MaxAge:      5 * time.Minute,
 		MaxMessages: 4,
 	})

@@ -62,7 +62,16 @@ func newCounting(t testing.TB) *countingManager {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &countingManager{kr: kr, inner: envelope.NewDefaultManager(kr)}
+	return &countingManager{kr: kr, inner: defaultManager(t, kr)}
+}
+
+func defaultManager(t testing.TB, kr keyring.Keyring) *envelope.DefaultManager {
+	t.Helper()
+	mm, err := envelope.NewDefaultManager(kr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mm
 }
 
 func (m *countingManager) GetEncryptionMaterials(ctx context.Context, req envelope.EncryptionMaterialsRequest) (*keyring.EncryptionMaterials, error) {

@@ -54,7 +54,7 @@ func decryptionID(p *[sha512.Size]byte, req *envelope.DecryptionMaterialsRequest
 		if len(k.ProviderID) > 0xFFFF || len(k.ProviderInfo) > 0xFFFF || len(k.Ciphertext) > 0xFFFF {
 			return cacheID{}, errors.New("esdk/cache: an encrypted data key has a field longer than 65535 bytes")
 		}
-		buf = appendEncryptedDataKey(buf[:0], k)
+		buf = format.AppendEncryptedDataKey(buf[:0], k)
 		hashes[i] = sha512.Sum512(buf)
 	}
 	slices.SortFunc(hashes, func(a, b [sha512.Size]byte) int { return bytes.Compare(a[:], b[:]) })
@@ -79,13 +79,4 @@ func decryptionID(p *[sha512.Size]byte, req *envelope.DecryptionMaterialsRequest
 	var out cacheID
 	h.Sum(out[:0])
 	return out, nil
-}
-
-// appendEncryptedDataKey appends k serialized as in the message header.
-func appendEncryptedDataKey(dst []byte, k format.EncryptedDataKey) []byte {
-	for _, f := range [][]byte{[]byte(k.ProviderID), k.ProviderInfo, k.Ciphertext} {
-		dst = binary.BigEndian.AppendUint16(dst, uint16(len(f)))
-		dst = append(dst, f...)
-	}
-	return dst
 }

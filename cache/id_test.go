@@ -61,7 +61,7 @@ func TestKnownAnswerPieces(t *testing.T) {
 		{katEDK0, "TYoFeYuxns/FBlaw4dsRDOv25OCEKuZG9iXt5iEdJ8LU7n5glgkDAVxWUEYC4JKKykJdHkaVpxcDvNqS6UswiQ=="},
 		{katEDK1, "wSrDlPM2ocIj9MAtD94ULSR0Qrt1muBovBDRL+DsSTNphJEM3CZ/h3OyvYL8BR2EIXx0m7GYwv8dGtyZL2D87w=="},
 	} {
-		if got := sha512.Sum512(appendEncryptedDataKey(nil, tc.k)); string(got[:]) != b64(t, tc.want) {
+		if got := sha512.Sum512(format.AppendEncryptedDataKey(nil, tc.k)); string(got[:]) != b64(t, tc.want) {
 			t.Errorf("hash of encrypted data key %q = %x", tc.k.ProviderID, got)
 		}
 	}
@@ -147,7 +147,7 @@ func TestDecryptionIDReproducedContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	edkHash := sha512.Sum512(appendEncryptedDataKey(nil, katEDK0))
+	edkHash := sha512.Sum512(format.AppendEncryptedDataKey(nil, katEDK0))
 	ecEmpty := sha512.Sum512(nil)
 	full, _ := format.MarshalEncryptionContext(katFull)
 	ecFull := sha512.Sum512(full)

@@ -41,7 +41,7 @@ func newKMS(t testing.TB) *kmsFixture {
 		t.Fatal(err)
 	}
 	srv.ResetCalls()
-	return &kmsFixture{srv: srv, client: c, arn: arn, kr: kr, plain: envelope.NewDefaultManager(kr)}
+	return &kmsFixture{srv: srv, client: c, arn: arn, kr: kr, plain: defaultManager(t, kr)}
 }
 
 // edkOf names the encrypted data key of a message: messages encrypted
@@ -82,7 +82,7 @@ func TestKMSMessageLimit(t *testing.T) {
 			if edkOf(t, ct) != edkOf(t, cts[i/tc.max*tc.max]) {
 				t.Errorf("message %d does not share the data key of its group", i)
 			}
-			if pt, _, err := client.DecryptBytes(bg, ct, envelope.NewDefaultManager(k.kr), nil); err != nil || string(pt) != "hello" {
+			if pt, _, err := client.DecryptBytes(bg, ct, defaultManager(t, k.kr), nil); err != nil || string(pt) != "hello" {
 				t.Fatalf("message %d with a plain KMS keyring: %v", i, err)
 			}
 		}

@@ -41,7 +41,11 @@ func TestInteropCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	const perKey = 3
-	mm, err := cache.NewManager(envelope.NewDefaultManager(kr), c, cache.Options{MaxAge: time.Hour, MaxMessages: perKey})
+	inner, err := envelope.NewDefaultManager(kr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mm, err := cache.NewManager(inner, c, cache.Options{MaxAge: time.Hour, MaxMessages: perKey})
 	if err != nil {
 		t.Fatal(err)
 	}

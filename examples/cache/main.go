@@ -83,7 +83,11 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	}
 	// Each data key protects at most 100 records, at most 1 MiB in all,
 	// and is used for at most 5 minutes after KMS made it.
-	mm, err := cache.NewManager(envelope.NewDefaultManager(kr), c, cache.Options{
+	inner, err := envelope.NewDefaultManager(kr)
+	if err != nil {
+		return err
+	}
+	mm, err := cache.NewManager(inner, c, cache.Options{
 		MaxAge:      5 * time.Minute,
 		MaxMessages: 100,
 		MaxBytes:    1 << 20,
