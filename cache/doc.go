@@ -54,5 +54,11 @@
 // and a 64-byte hash, so that no two requests that may need different
 // materials share an id:
 //
-//	decryption with a reproduced context: || 0x01 || EC(reproduced context)
+//	decryption with a reproduced context:  || 0x01 || EC(reproduced context)
+//	encryption or decryption with required || 0x02 || RK(required keys)
+//	encryption context keys:
+//
+// where RK is SHA-512 of the distinct keys in bytewise order, each as a
+// 2-byte big-endian length and its UTF-8 bytes. Requests with neither get
+// exactly the specification's ids.
 package cache

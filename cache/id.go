@@ -29,7 +29,7 @@ func encryptionID(p *[sha512.Size]byte, req *envelope.EncryptionMaterialsRequest
 		return cacheID{}, err
 	}
 	ech := sha512.Sum512(ec)
-	var buf [2*sha512.Size + 3]byte
+	var buf [3*sha512.Size + 4]byte
 	b := append(buf[:0], p[:]...)
 	if req.Suite == nil {
 		b = append(b, 0)
@@ -38,6 +38,14 @@ func encryptionID(p *[sha512.Size]byte, req *envelope.EncryptionMaterialsRequest
 		b = binary.BigEndian.AppendUint16(b, uint16(req.Suite.ID()))
 	}
 	b = append(b, ech[:]...)
+	if len(req.RequiredEncryptionContextKeys) > 0 {
+		rk, err := requiredKeysHash(req.RequiredEncryptionContextKeys)
+		if err != nil {
+			return cacheID{}, err
+		}
+		b = append(b, 2)
+		b = append(b, rk[:]...)
+	}
 	return sha512.Sum512(b), nil
 }
 
@@ -76,7 +84,32 @@ func decryptionID(p *[sha512.Size]byte, req *envelope.DecryptionMaterialsRequest
 		h.Write([]byte{1})
 		h.Write(rech[:])
 	}
+	if len(req.RequiredEncryptionContextKeys) > 0 {
+		rk, err := requiredKeysHash(req.RequiredEncryptionContextKeys)
+		if err != nil {
+			return cacheID{}, err
+		}
+		h.Write([]byte{2})
+		h.Write(rk[:])
+	}
 	var out cacheID
 	h.Sum(out[:0])
 	return out, nil
+}
+
+// requiredKeysHash is SHA-512 of the distinct required keys in bytewise
+// order, each as a 2-byte length and its bytes.
+func requiredKeysHash(keys []string) ([sha512.Size]byte, error) {
+	ks := slices.Clone(keys)
+	slices.Sort(ks)
+	ks = slices.Compact(ks)
+	var b []byte
+	for _, k := range ks {
+		if len(k) > 0xFFFF {
+			return [sha512.Size]byte{}, errors.New("esdk/cache: a required encryption context key is longer than 65535 bytes")
+		}
+		b = binary.BigEndian.AppendUint16(b, uint16(len(k)))
+		b = append(b, k...)
+	}
+	return sha512.Sum512(b), nil
 }

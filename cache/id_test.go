@@ -179,3 +179,46 @@ func TestIDErrors(t *testing.T) {
 		t.Error("an encrypted data key too large to serialize gave an id")
 	}
 }
+
+// Required keys extend both ids as documented: 0x02 and the hash of the
+// sorted, distinct keys, each with a 2-byte length.
+func TestIDRequiredKeys(t *testing.T) {
+	p := partitionHash(katPartition)
+	keys := []string{"tenant", "a", "tenant"}
+	rk := sha512.Sum512([]byte("\x00\x01a\x00\x06tenant"))
+
+	ereq := envelope.EncryptionMaterialsRequest{EncryptionContext: katFull, RequiredEncryptionContextKeys: keys}
+	got, err := encryptionID(&p, &ereq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, _ := format.MarshalEncryptionContext(katFull)
+	ecFull := sha512.Sum512(full)
+	in := append(append(append([]byte(nil), p[:]...), 0x00), ecFull[:]...)
+	if want := sha512.Sum512(append(append(in, 0x02), rk[:]...)); got != want {
+		t.Errorf("encryption id with required keys = %x, want %x", got, want)
+	}
+
+	dreq := envelope.DecryptionMaterialsRequest{
+		Suite:                         format.MustSuite(format.AES128GCMIV12Tag16HKDFSHA256),
+		EncryptedDataKeys:             []format.EncryptedDataKey{katEDK0},
+		EncryptionContext:             katEmpty,
+		ReproducedEncryptionContext:   katFull,
+		RequiredEncryptionContextKeys: keys,
+	}
+	got, err = decryptionID(&p, &dreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edkHash := sha512.Sum512(format.AppendEncryptedDataKey(nil, katEDK0))
+	ecEmpty := sha512.Sum512(nil)
+	in = append(append([]byte(nil), p[:]...), 0x01, 0x14)
+	in = append(in, edkHash[:]...)
+	in = append(in, make([]byte, 64)...)
+	in = append(in, ecEmpty[:]...)
+	in = append(append(in, 0x01), ecFull[:]...)
+	in = append(append(in, 0x02), rk[:]...)
+	if want := sha512.Sum512(in); got != want {
+		t.Errorf("decryption id with required keys = %x, want %x", got, want)
+	}
+}

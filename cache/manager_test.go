@@ -594,3 +594,83 @@ func TestConstructorErrors(t *testing.T) {
 		t.Error("nil clock accepted")
 	}
 }
+
+// A caching manager around a required-context manager caches materials
+// that already name the required keys.
+func TestCachingAroundRequiredContext(t *testing.T) {
+	inner := newCounting(t)
+	rcm, err := envelope.NewRequiredContextManager(inner, []string{"tenant"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mm := newManager(t, rcm, newCache(t, 10, nil), cache.Options{})
+	client := newClient(t, format.AES256GCMHKDFSHA512CommitKey)
+	ec := map[string]string{"tenant": "acme", "stored": "yes"}
+	var cts [][]byte
+	for range 3 {
+		ct, err := client.EncryptBytes(bg, []byte("x"), mm, ec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, _, _ := format.ParseHeader(ct, format.Limits{})
+		if _, ok := h.EncryptionContext["tenant"]; ok {
+			t.Fatal("a required key was stored in the header")
+		}
+		cts = append(cts, ct)
+	}
+	if inner.encCalls.Load() != 1 {
+		t.Errorf("%d inner calls", inner.encCalls.Load())
+	}
+	repro := map[string]string{"tenant": "acme"}
+	for _, ct := range cts {
+		if _, _, err := client.DecryptBytes(bg, ct, mm, repro); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if inner.decCalls.Load() != 1 {
+		t.Errorf("%d inner decrypt calls", inner.decCalls.Load())
+	}
+	if _, _, err := client.DecryptBytes(bg, cts[0], mm, nil); !errors.Is(err, envelope.ErrMissingRequiredContext) {
+		t.Errorf("without the required key: %v", err)
+	}
+}
+
+// A caching manager inside a required-context manager keys its entries by
+// the required keys too: a caller that uses the caching manager directly,
+// with the same context, does not get materials that would leave its keys
+// out of the header.
+func TestCachingInsideRequiredContext(t *testing.T) {
+	inner := newCounting(t)
+	mm := newManager(t, inner, newCache(t, 10, nil), cache.Options{})
+	rcm, err := envelope.NewRequiredContextManager(mm, []string{"tenant"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := newClient(t, format.AES256GCMHKDFSHA512CommitKey)
+	ec := map[string]string{"tenant": "acme", "stored": "yes"}
+	stored := func(mgr envelope.MaterialsManager) bool {
+		t.Helper()
+		ct, err := client.EncryptBytes(bg, []byte("x"), mgr, ec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, _, _ := format.ParseHeader(ct, format.Limits{})
+		_, ok := h.EncryptionContext["tenant"]
+		return ok
+	}
+	if stored(rcm) || stored(rcm) {
+		t.Fatal("the required-context manager stored its key")
+	}
+	if !stored(mm) {
+		t.Error("a direct caller got materials made for the required-context manager")
+	}
+	if stored(rcm) {
+		t.Fatal("the required-context manager stored its key")
+	}
+	if inner.encCalls.Load() != 2 {
+		t.Errorf("%d inner calls, want 2", inner.encCalls.Load())
+	}
+	if got := inner.encReqs[0].RequiredEncryptionContextKeys; len(got) != 1 || got[0] != "tenant" {
+		t.Errorf("inner manager asked with required keys %q", got)
+	}
+}
