@@ -1,6 +1,7 @@
 package envelope_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -130,5 +131,97 @@ func TestDefaultManagerRequiredKeys(t *testing.T) {
 	req.ReproducedEncryptionContext = map[string]string{"tenant": "acme"}
 	if d, err := mm.DecryptMaterials(ctx, req); err != nil || d.PlaintextDataKey == nil {
 		t.Errorf("required key reproduced: %v", err)
+	}
+}
+
+// WithPlaintextLength tells the materials manager the length of a
+// streamed message, and the Encryptor holds the stream to it.
+func TestDeclaredPlaintextLength(t *testing.T) {
+	ctx := context.Background()
+	rec := &recorder{inner: aesManager(t)}
+	c := newClient(t, func(o *envelope.Options) { o.FrameLength = 16 })
+	pt := randBytes(40)
+
+	encrypt := func(opts ...envelope.EncryptOption) (*envelope.Encryptor, *bytes.Buffer) {
+		t.Helper()
+		var buf bytes.Buffer
+		w, err := c.Encrypt(ctx, &buf, rec, testContext, opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return w, &buf
+	}
+
+	// Exactly the declared length, in several writes.
+	w, buf := encrypt(envelope.WithPlaintextLength(40))
+	for _, chunk := range [][]byte{pt[:10], pt[10:10], pt[10:33], pt[33:]} {
+		if _, err := w.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := c.DecryptBytes(ctx, buf.Bytes(), rec, nil); err != nil || !bytes.Equal(got, pt) {
+		t.Fatalf("declared-length message: %v", err)
+	}
+	if got := rec.enc[0].PlaintextLength; got != 40 {
+		t.Errorf("manager told length %d, want 40", got)
+	}
+
+	// Without the option the length is unknown; EncryptBytes knows it.
+	w, _ = encrypt()
+	w.Write(pt)
+	w.Close()
+	if _, err := c.EncryptBytes(ctx, pt, rec, testContext); err != nil {
+		t.Fatal(err)
+	}
+	if got := []int64{rec.enc[1].PlaintextLength, rec.enc[2].PlaintextLength}; got[0] != -1 || got[1] != 40 {
+		t.Errorf("manager told lengths %d, want -1 and 40", got)
+	}
+
+	// More bytes than declared: the write that would pass the length is
+	// refused whole, and the message never completes.
+	w, buf = encrypt(envelope.WithPlaintextLength(30))
+	if _, err := w.Write(pt[:20]); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := w.Write(pt[20:]); n != 0 || !errors.Is(err, envelope.ErrPlaintextLength) {
+		t.Errorf("write past the declared length: %d, %v", n, err)
+	}
+	if _, err := w.Write(pt[:1]); !errors.Is(err, envelope.ErrPlaintextLength) {
+		t.Errorf("write after the length error: %v", err)
+	}
+	if err := w.Close(); !errors.Is(err, envelope.ErrPlaintextLength) {
+		t.Errorf("Close after the length error: %v", err)
+	}
+	if _, _, err := c.DecryptBytes(ctx, buf.Bytes(), rec, nil); err == nil {
+		t.Error("an over-long message decrypted")
+	}
+
+	// Fewer bytes than declared: Close fails, the message is incomplete.
+	for _, n := range []int{0, 10, 39} {
+		w, buf = encrypt(envelope.WithPlaintextLength(40))
+		if _, err := w.Write(pt[:n]); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); !errors.Is(err, envelope.ErrPlaintextLength) {
+			t.Errorf("Close after %d of 40 bytes: %v", n, err)
+		}
+		if _, _, err := c.DecryptBytes(ctx, buf.Bytes(), rec, nil); err == nil {
+			t.Errorf("a message of %d of 40 declared bytes decrypted", n)
+		}
+	}
+
+	// Zero is a length; a negative one is an error.
+	w, buf = encrypt(envelope.WithPlaintextLength(0))
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := c.DecryptBytes(ctx, buf.Bytes(), rec, nil); err != nil || len(got) != 0 {
+		t.Errorf("empty declared message: %v", err)
+	}
+	if _, err := c.Encrypt(ctx, new(bytes.Buffer), rec, testContext, envelope.WithPlaintextLength(-1)); err == nil {
+		t.Error("a negative declared length was accepted")
 	}
 }
