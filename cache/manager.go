@@ -60,7 +60,8 @@ type Options struct {
 //
 // Requests the cache cannot serve safely go straight to the inner
 // manager and are counted as bypasses: encryptions whose plaintext length
-// is not known in advance (a stream without a declared length), suites
+// is not known in advance (a stream written with envelope's Client.Encrypt
+// without envelope.WithPlaintextLength; EncryptBytes always knows), suites
 // without key derivation, and messages longer than MaxBytes. With
 // MaxMessages 1 no data key is reused for encryption, and with a cache of
 // capacity 0 nothing is cached: those requests are bypasses too.
@@ -142,8 +143,8 @@ type Stats struct {
 	// serialize).
 	Bypasses uint64
 	// UnknownLength counts the bypasses that were encryptions of a
-	// stream whose length was not declared. Declare the length to
-	// have such messages use the cache.
+	// stream whose length was not declared. Declare the length with
+	// envelope.WithPlaintextLength to have such messages use the cache.
 	UnknownLength uint64
 	// InnerCalls counts calls to the inner manager: Misses plus
 	// Bypasses.

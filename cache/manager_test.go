@@ -674,3 +674,41 @@ func TestCachingInsideRequiredContext(t *testing.T) {
 		t.Errorf("inner manager asked with required keys %q", got)
 	}
 }
+
+// A stream whose length is declared uses the cache and counts against the
+// byte limit; the Encryptor holds it to the declared length.
+func TestDeclaredLengthStreamIsCached(t *testing.T) {
+	inner := newCounting(t)
+	mm := newManager(t, inner, newCache(t, 10, nil), cache.Options{MaxBytes: 1000})
+	client := newClient(t, format.AES256GCMHKDFSHA512CommitKey)
+	stream := func(declared, n int) ([]byte, error) {
+		var buf bytes.Buffer
+		w, err := client.Encrypt(bg, &buf, mm, ec, envelope.WithPlaintextLength(int64(declared)))
+		if err != nil {
+			return nil, err
+		}
+		for range n {
+			if _, err := w.Write([]byte{'x'}); err != nil {
+				return nil, err
+			}
+		}
+		return buf.Bytes(), w.Close()
+	}
+	var keys []string
+	for range 4 {
+		ct, err := stream(300, 300)
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, inner.dataKeyOf(t, ct, nil))
+	}
+	if keys[0] != keys[2] || keys[3] == keys[2] {
+		t.Error("declared streams did not share a key up to the byte limit")
+	}
+	if st := mm.Stats(); st.UnknownLength != 0 || st.Bypasses != 0 || st.Hits != 2 || st.Misses != 2 {
+		t.Errorf("stats %+v", st)
+	}
+	if _, err := stream(300, 301); !errors.Is(err, envelope.ErrPlaintextLength) {
+		t.Errorf("a stream longer than declared: %v", err)
+	}
+}
