@@ -209,7 +209,7 @@ type policy struct {
 	maxBytes    uint64
 }
 
-// usable reports whether e may serve a request of this policy at now; an
+// fresh reports whether e may serve a request of this policy at now; an
 // entry younger than its own maximum age may still be older than the
 // asking manager allows.
 func (p *policy) fresh(e *entry, now time.Time) bool {
@@ -293,10 +293,9 @@ func (c *Cache) joinLocked(id cacheID) (*flight, bool) {
 }
 
 // finish ends the flight f for id: e, if not nil, is stored under id (its
-// created and expires set by the caller), and the waiters are released
-// with err. It reports whether e was stored; when it was not, its data
-// key has been zeroed.
-func (c *Cache) finish(id cacheID, f *flight, e *entry, err error, retry bool) bool {
+// created and expires set by the caller; if it cannot be stored, its data
+// key is zeroed), and the waiters are released with err.
+func (c *Cache) finish(id cacheID, f *flight, e *entry, err error, retry bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	stored := false
@@ -321,7 +320,6 @@ func (c *Cache) finish(id cacheID, f *flight, e *entry, err error, retry bool) b
 	delete(c.flights, id)
 	f.err, f.retry = err, retry
 	close(f.done)
-	return stored
 }
 
 // expiryHeap orders entries by expiry time, soonest first, so that expired
