@@ -16,15 +16,65 @@ import (
 // safe for concurrent use.
 type Encryptor struct {
 	s *engine.Sealer
+	// length is the declared plaintext length, or -1; written counts the
+	// bytes accepted so far.
+	length, written int64
+	err             error // sticky length error
 }
 
-// Write encrypts p. Errors are sticky.
-func (e *Encryptor) Write(p []byte) (int, error) { return e.s.Write(p) }
+// Write encrypts p. Errors are sticky. With a declared plaintext length
+// (WithPlaintextLength), a write that would go past it is refused whole
+// with ErrPlaintextLength.
+func (e *Encryptor) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	if e.length >= 0 && int64(len(p)) > e.length-e.written {
+		e.err = fmt.Errorf("%w: writing %d more bytes after %d, %d declared", ErrPlaintextLength, len(p), e.written, e.length)
+		return 0, e.err
+	}
+	n, err := e.s.Write(p)
+	e.written += int64(n)
+	return n, err
+}
 
 // Close writes the final frame and, for signed suites, the signature. It
 // does not close the destination writer. The message is incomplete, and
-// will not decrypt, until Close returns nil.
-func (e *Encryptor) Close() error { return e.s.Close() }
+// will not decrypt, until Close returns nil. With a declared plaintext
+// length, Close after fewer bytes returns ErrPlaintextLength and leaves
+// the message incomplete.
+func (e *Encryptor) Close() error {
+	if e.err == nil && e.length >= 0 && e.written != e.length {
+		e.err = fmt.Errorf("%w: %d bytes written, %d declared", ErrPlaintextLength, e.written, e.length)
+	}
+	if e.err != nil {
+		return e.err
+	}
+	return e.s.Close()
+}
+
+// ErrPlaintextLength: the plaintext written to an Encryptor differs in
+// length from what WithPlaintextLength declared.
+var ErrPlaintextLength = errors.New("esdk: plaintext length differs from the declared length")
+
+// EncryptOption sets an option of one Encrypt call.
+type EncryptOption func(*encryptOptions)
+
+type encryptOptions struct {
+	length   int64
+	declared bool
+}
+
+// WithPlaintextLength declares that exactly n bytes of plaintext will be
+// written (the specification's plaintext length). The materials manager
+// is told: a caching manager serves a message of known length from its
+// cache and counts its bytes against the data key's limit, where a stream
+// of unknown length bypasses the cache. The Encryptor then refuses to
+// write more than n bytes or to Close after fewer, so the message cannot
+// exceed what was accounted for.
+func WithPlaintextLength(n int64) EncryptOption {
+	return func(o *encryptOptions) { o.length, o.declared = n, true }
+}
 
 // Header returns the header written for this message. It is shared with
 // the Encryptor: read it, do not modify it.
@@ -35,10 +85,23 @@ func (e *Encryptor) Header() *format.Header { return e.s.Header() }
 // message and stored in it (keys that a RequiredContextManager makes
 // required are authenticated only). The caller must Close the writer.
 //
+// The plaintext's length is unknown to the materials manager unless
+// declared with WithPlaintextLength.
+//
 // Encrypt wipes the plaintext data key of the materials mm returns once
 // it has derived the message's keys, whether or not it succeeds.
-func (c *Client) Encrypt(ctx context.Context, dst io.Writer, mm MaterialsManager, ec map[string]string) (*Encryptor, error) {
-	return c.encrypt(ctx, dst, mm, ec, -1)
+func (c *Client) Encrypt(ctx context.Context, dst io.Writer, mm MaterialsManager, ec map[string]string, opts ...EncryptOption) (*Encryptor, error) {
+	var o encryptOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	switch {
+	case !o.declared:
+		o.length = -1
+	case o.length < 0:
+		return nil, fmt.Errorf("esdk: WithPlaintextLength(%d): the length must not be negative", o.length)
+	}
+	return c.encrypt(ctx, dst, mm, ec, o.length)
 }
 
 func (c *Client) encrypt(ctx context.Context, dst io.Writer, mm MaterialsManager, ec map[string]string, length int64) (*Encryptor, error) {
@@ -94,7 +157,7 @@ func (c *Client) encrypt(ctx context.Context, dst io.Writer, mm MaterialsManager
 	if err != nil {
 		return nil, err
 	}
-	return &Encryptor{s: s}, nil
+	return &Encryptor{s: s, length: length}, nil
 }
 
 // cloneEDKs copies encrypted data keys, so that the header owns its own.

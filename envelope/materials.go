@@ -39,6 +39,11 @@ type EncryptionMaterialsRequest struct {
 	// PlaintextLength is the message's plaintext length, or -1 when the
 	// plaintext is streamed and its length is not known.
 	PlaintextLength int64
+	// RequiredEncryptionContextKeys are keys of EncryptionContext that
+	// the message must authenticate but not store: decryption then needs
+	// them supplied again. A RequiredContextManager sets them for its
+	// inner manager; the default manager puts them in the materials.
+	RequiredEncryptionContextKeys []string
 }
 
 // DecryptionMaterialsRequest asks for the materials to decrypt a message.
@@ -51,6 +56,10 @@ type DecryptionMaterialsRequest struct {
 	// ReproducedEncryptionContext is what the caller supplied again, if
 	// anything.
 	ReproducedEncryptionContext map[string]string
+	// RequiredEncryptionContextKeys are keys that the reproduced context
+	// must hold. A RequiredContextManager sets them for its inner
+	// manager; the default manager checks them.
+	RequiredEncryptionContextKeys []string
 }
 
 // DefaultManager is the default materials manager: it takes its data keys
@@ -69,11 +78,17 @@ func NewDefaultManager(kr keyring.Keyring) (*DefaultManager, error) {
 	return &DefaultManager{kr: kr}, nil
 }
 
-// GetEncryptionMaterials implements MaterialsManager.
+// GetEncryptionMaterials implements MaterialsManager. The request's
+// required keys become the materials' required keys.
 func (m *DefaultManager) GetEncryptionMaterials(ctx context.Context, req EncryptionMaterialsRequest) (*keyring.EncryptionMaterials, error) {
 	for k := range req.EncryptionContext {
 		if err := checkReservedKey(k); err != nil {
 			return nil, err
+		}
+	}
+	for _, k := range req.RequiredEncryptionContextKeys {
+		if _, ok := req.EncryptionContext[k]; !ok {
+			return nil, fmt.Errorf("%w: %q is required but not in the encryption context", ErrMissingRequiredContext, k)
 		}
 	}
 	suite := req.Suite
@@ -83,7 +98,11 @@ func (m *DefaultManager) GetEncryptionMaterials(ctx context.Context, req Encrypt
 	if err := req.CommitmentPolicy.check(suite, true); err != nil {
 		return nil, err
 	}
-	mat := &keyring.EncryptionMaterials{Suite: suite, EncryptionContext: maps.Clone(req.EncryptionContext)}
+	mat := &keyring.EncryptionMaterials{
+		Suite:                         suite,
+		EncryptionContext:             maps.Clone(req.EncryptionContext),
+		RequiredEncryptionContextKeys: slices.Clone(req.RequiredEncryptionContextKeys),
+	}
 	if mat.EncryptionContext == nil {
 		mat.EncryptionContext = map[string]string{}
 	}
@@ -107,10 +126,16 @@ func (m *DefaultManager) GetEncryptionMaterials(ctx context.Context, req Encrypt
 // DecryptMaterials implements MaterialsManager. Reproduced context entries
 // must equal those in the header; entries missing from the header are
 // added to the materials as required keys, so that the header
-// authentication covers them.
+// authentication covers them. The request's required keys must be in the
+// reproduced context.
 func (m *DefaultManager) DecryptMaterials(ctx context.Context, req DecryptionMaterialsRequest) (*keyring.DecryptionMaterials, error) {
 	if err := req.CommitmentPolicy.check(req.Suite, false); err != nil {
 		return nil, err
+	}
+	for _, k := range req.RequiredEncryptionContextKeys {
+		if _, ok := req.ReproducedEncryptionContext[k]; !ok {
+			return nil, fmt.Errorf("%w: %q must be supplied to decrypt", ErrMissingRequiredContext, k)
+		}
 	}
 	mat := &keyring.DecryptionMaterials{Suite: req.Suite, EncryptionContext: maps.Clone(req.EncryptionContext)}
 	if mat.EncryptionContext == nil {
@@ -172,7 +197,10 @@ var ErrMissingRequiredContext = errors.New("esdk: required encryption context ke
 
 // RequiredContextManager makes some encryption-context keys required: they
 // must be present when encrypting, they are authenticated but not stored
-// in the message, and decryption needs them supplied again.
+// in the message, and decryption needs them supplied again. Its requests
+// to the inner manager name the required keys
+// (RequiredEncryptionContextKeys), so that an inner manager that keeps
+// materials, such as a cache, can tell them apart.
 type RequiredContextManager struct {
 	inner MaterialsManager
 	keys  []string
@@ -203,6 +231,7 @@ func (m *RequiredContextManager) GetEncryptionMaterials(ctx context.Context, req
 	if k, ok := m.missing(req.EncryptionContext); ok {
 		return nil, fmt.Errorf("%w: %q is not in the encryption context", ErrMissingRequiredContext, k)
 	}
+	req.RequiredEncryptionContextKeys = m.with(req.RequiredEncryptionContextKeys)
 	mat, err := m.inner.GetEncryptionMaterials(ctx, req)
 	if err != nil {
 		return nil, err
@@ -227,6 +256,7 @@ func (m *RequiredContextManager) DecryptMaterials(ctx context.Context, req Decry
 	if k, ok := m.missing(req.ReproducedEncryptionContext); ok {
 		return nil, fmt.Errorf("%w: %q must be supplied to decrypt", ErrMissingRequiredContext, k)
 	}
+	req.RequiredEncryptionContextKeys = m.with(req.RequiredEncryptionContextKeys)
 	mat, err := m.inner.DecryptMaterials(ctx, req)
 	if err != nil {
 		return nil, err
@@ -235,6 +265,14 @@ func (m *RequiredContextManager) DecryptMaterials(ctx context.Context, req Decry
 		return nil, fmt.Errorf("%w: the inner manager dropped %q", ErrMissingRequiredContext, k)
 	}
 	return mat, nil
+}
+
+// with returns keys and this manager's required keys, sorted and without
+// duplicates, in a new slice.
+func (m *RequiredContextManager) with(keys []string) []string {
+	all := append(slices.Clone(keys), m.keys...)
+	slices.Sort(all)
+	return slices.Compact(all)
 }
 
 // missing returns the first required key that ec lacks.

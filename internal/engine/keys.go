@@ -59,11 +59,19 @@ func deriveKeys(s *format.Suite, dataKey, messageID []byte) (key, commitment []b
 	default:
 		var id [2]byte
 		binary.BigEndian.PutUint16(id[:], uint16(s.ID()))
-		key, err = hkdf.Key(s.KDFHash().New, dataKey, messageID, string(id[:])+deriveKeyLabel, s.KeyLength())
+		// Both keys expand one pseudorandom key: HKDF-Extract once, as
+		// the specification's two HKDF calls with equal salt and input
+		// key material would.
+		prk, err := hkdf.Extract(s.KDFHash().New, dataKey, messageID)
 		if err != nil {
 			return nil, nil, err
 		}
-		commitment, err = hkdf.Key(s.KDFHash().New, dataKey, messageID, commitKeyLabel, format.CommitmentLength)
+		defer clear(prk)
+		key, err = hkdf.Expand(s.KDFHash().New, prk, string(id[:])+deriveKeyLabel, s.KeyLength())
+		if err != nil {
+			return nil, nil, err
+		}
+		commitment, err = hkdf.Expand(s.KDFHash().New, prk, commitKeyLabel, format.CommitmentLength)
 		if err != nil {
 			clear(key)
 			return nil, nil, err

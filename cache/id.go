@@ -1,0 +1,115 @@
+package cache
+
+import (
+	"bytes"
+	"crypto/sha512"
+	"encoding/binary"
+	"errors"
+	"slices"
+
+	"github.com/go-esdk/esdk/envelope"
+	"github.com/go-esdk/esdk/format"
+)
+
+// The cache ids are documented in the package documentation (doc.go).
+
+// partitionHash is P of the formulas.
+func partitionHash(name string) [sha512.Size]byte {
+	return sha512.Sum512([]byte(name))
+}
+
+// cacheID is a cache id: a SHA-512 hash.
+type cacheID = [sha512.Size]byte
+
+// encryptionID computes the cache id of an encryption request.
+func encryptionID(p *[sha512.Size]byte, req *envelope.EncryptionMaterialsRequest) (cacheID, error) {
+	var scratch [256]byte
+	ec, err := format.AppendEncryptionContext(scratch[:0], req.EncryptionContext)
+	if err != nil {
+		return cacheID{}, err
+	}
+	ech := sha512.Sum512(ec)
+	var buf [3*sha512.Size + 4]byte
+	b := append(buf[:0], p[:]...)
+	if req.Suite == nil {
+		b = append(b, 0)
+	} else {
+		b = append(b, 1)
+		b = binary.BigEndian.AppendUint16(b, uint16(req.Suite.ID()))
+	}
+	b = append(b, ech[:]...)
+	if len(req.RequiredEncryptionContextKeys) > 0 {
+		rk, err := requiredKeysHash(req.RequiredEncryptionContextKeys)
+		if err != nil {
+			return cacheID{}, err
+		}
+		b = append(b, 2)
+		b = append(b, rk[:]...)
+	}
+	return sha512.Sum512(b), nil
+}
+
+// decryptionID computes the cache id of a decryption request.
+func decryptionID(p *[sha512.Size]byte, req *envelope.DecryptionMaterialsRequest) (cacheID, error) {
+	ec, err := format.MarshalEncryptionContext(req.EncryptionContext)
+	if err != nil {
+		return cacheID{}, err
+	}
+	ech := sha512.Sum512(ec)
+	hashes := make([][sha512.Size]byte, len(req.EncryptedDataKeys))
+	var buf []byte
+	for i, k := range req.EncryptedDataKeys {
+		if len(k.ProviderID) > 0xFFFF || len(k.ProviderInfo) > 0xFFFF || len(k.Ciphertext) > 0xFFFF {
+			return cacheID{}, errors.New("esdk/cache: an encrypted data key has a field longer than 65535 bytes")
+		}
+		buf = format.AppendEncryptedDataKey(buf[:0], k)
+		hashes[i] = sha512.Sum512(buf)
+	}
+	slices.SortFunc(hashes, func(a, b [sha512.Size]byte) int { return bytes.Compare(a[:], b[:]) })
+
+	h := sha512.New()
+	h.Write(p[:])
+	h.Write(binary.BigEndian.AppendUint16(nil, uint16(req.Suite.ID())))
+	for i := range hashes {
+		h.Write(hashes[i][:])
+	}
+	h.Write(make([]byte, sha512.Size))
+	h.Write(ech[:])
+	if len(req.ReproducedEncryptionContext) > 0 {
+		rec, err := format.MarshalEncryptionContext(req.ReproducedEncryptionContext)
+		if err != nil {
+			return cacheID{}, err
+		}
+		rech := sha512.Sum512(rec)
+		h.Write([]byte{1})
+		h.Write(rech[:])
+	}
+	if len(req.RequiredEncryptionContextKeys) > 0 {
+		rk, err := requiredKeysHash(req.RequiredEncryptionContextKeys)
+		if err != nil {
+			return cacheID{}, err
+		}
+		h.Write([]byte{2})
+		h.Write(rk[:])
+	}
+	var out cacheID
+	h.Sum(out[:0])
+	return out, nil
+}
+
+// requiredKeysHash is SHA-512 of the distinct required keys in bytewise
+// order, each as a 2-byte length and its bytes.
+func requiredKeysHash(keys []string) ([sha512.Size]byte, error) {
+	ks := slices.Clone(keys)
+	slices.Sort(ks)
+	ks = slices.Compact(ks)
+	var b []byte
+	for _, k := range ks {
+		if len(k) > 0xFFFF {
+			return [sha512.Size]byte{}, errors.New("esdk/cache: a required encryption context key is longer than 65535 bytes")
+		}
+		b = binary.BigEndian.AppendUint16(b, uint16(len(k)))
+		b = append(b, k...)
+	}
+	return sha512.Sum512(b), nil
+}

@@ -1,0 +1,332 @@
+package cache
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha512"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-esdk/esdk/envelope"
+	"github.com/go-esdk/esdk/format"
+	"github.com/go-esdk/esdk/keyring"
+)
+
+// Defaults and bounds of the Options.
+const (
+	// DefaultMaxMessages is the message limit of a data key when
+	// Options.MaxMessages is 0, and the largest limit allowed.
+	DefaultMaxMessages = 1 << 32
+	// DefaultMaxBytes is the byte limit of a data key when
+	// Options.MaxBytes is 0.
+	DefaultMaxBytes = math.MaxInt64
+)
+
+// Options configure a Manager.
+type Options struct {
+	// MaxAge is how long a data key is used after the inner manager made
+	// it. Required: it must be greater than zero.
+	MaxAge time.Duration
+	// MaxMessages is the most messages one data key encrypts, 1 to
+	// DefaultMaxMessages; 0 means DefaultMaxMessages.
+	MaxMessages uint64
+	// MaxBytes is the most plaintext bytes one data key encrypts, summed
+	// over its messages, at most DefaultMaxBytes; 0 means
+	// DefaultMaxBytes. A message longer than MaxBytes on its own bypasses
+	// the cache.
+	MaxBytes uint64
+	// Partition names the share of the cache this manager uses: managers
+	// sharing one Cache share entries only if their partitions are equal.
+	// Empty means a random name, so that no other manager shares them.
+	Partition string
+}
+
+// Manager is the caching materials manager: it wraps an inner
+// envelope.MaterialsManager (usually a default manager over KMS keyrings)
+// and reuses the materials it returns, within limits, so that many
+// messages make few calls to the key provider.
+//
+// Encryption materials are reused for requests with the same encryption
+// context and algorithm suite, while the data key is younger than MaxAge
+// and has protected fewer than MaxMessages messages and MaxBytes bytes.
+// Each message's share is reserved before the materials are handed out,
+// so the limits hold exactly however many goroutines encrypt at once.
+// Decryption materials are reused for messages with the same encrypted
+// data keys and encryption context while younger than MaxAge.
+//
+// Requests the cache cannot serve safely go straight to the inner
+// manager and are counted as bypasses: encryptions whose plaintext length
+// is not known in advance (a stream written with envelope's Client.Encrypt
+// without envelope.WithPlaintextLength; EncryptBytes always knows), suites
+// without key derivation, and messages longer than MaxBytes. With
+// MaxMessages 1 no data key is reused for encryption, and with a cache of
+// capacity 0 nothing is cached: those requests are bypasses too.
+//
+// While one request calls the inner manager for a cache id, other
+// requests for the same id wait for its result instead of calling too.
+//
+// Every caller gets its own copy of the materials. A Manager is safe for
+// concurrent use.
+type Manager struct {
+	inner     envelope.MaterialsManager
+	cache     *Cache
+	policy    policy
+	partition string
+	part      [sha512.Size]byte
+	counters  counters
+}
+
+var _ envelope.MaterialsManager = (*Manager)(nil)
+
+// NewManager returns a caching manager over inner that keeps its entries
+// in c.
+func NewManager(inner envelope.MaterialsManager, c *Cache, o Options) (*Manager, error) {
+	switch {
+	case inner == nil:
+		return nil, errors.New("esdk/cache: NewManager needs an inner materials manager")
+	case c == nil:
+		return nil, errors.New("esdk/cache: NewManager needs a cache")
+	case o.MaxAge <= 0:
+		return nil, fmt.Errorf("esdk/cache: MaxAge must be greater than zero, not %v", o.MaxAge)
+	case o.MaxMessages > DefaultMaxMessages:
+		return nil, fmt.Errorf("esdk/cache: MaxMessages %d is over the limit of %d", o.MaxMessages, uint64(DefaultMaxMessages))
+	case o.MaxBytes > DefaultMaxBytes:
+		return nil, fmt.Errorf("esdk/cache: MaxBytes %d is over the limit of %d", o.MaxBytes, uint64(DefaultMaxBytes))
+	}
+	if o.MaxMessages == 0 {
+		o.MaxMessages = DefaultMaxMessages
+	}
+	if o.MaxBytes == 0 {
+		o.MaxBytes = DefaultMaxBytes
+	}
+	if o.Partition == "" {
+		var b [16]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, fmt.Errorf("esdk/cache: making a partition name: %w", err)
+		}
+		o.Partition = hex.EncodeToString(b[:])
+	}
+	return &Manager{
+		inner:     inner,
+		cache:     c,
+		policy:    policy{maxAge: o.MaxAge, maxMessages: o.MaxMessages, maxBytes: o.MaxBytes},
+		partition: o.Partition,
+		part:      partitionHash(o.Partition),
+	}, nil
+}
+
+// Partition returns the manager's partition name, the random one included.
+func (m *Manager) Partition() string { return m.partition }
+
+// Stats counts what a Manager did since it was made.
+type Stats struct {
+	// Hits counts requests served from the cache.
+	Hits uint64
+	// Misses counts requests the cache could have served but did not
+	// hold materials for: each made one call to the inner manager.
+	Misses uint64
+	// Waits counts requests that waited for another request's call to the
+	// inner manager for the same cache id instead of making their own.
+	// After the wait a request is served from the cache (and counted as
+	// a hit) or, if the data key is used up, it calls the inner manager.
+	Waits uint64
+	// Bypasses counts requests passed to the inner manager without the
+	// cache: encryptions of unknown plaintext length, suites without key
+	// derivation, messages longer than MaxBytes, encryptions when
+	// MaxMessages is 1, every request when the cache's capacity is 0,
+	// decryptions the commitment policy refuses, and requests whose
+	// cache id cannot be computed (an encryption context too large to
+	// serialize).
+	Bypasses uint64
+	// UnknownLength counts the bypasses that were encryptions of a
+	// stream whose length was not declared. Declare the length with
+	// envelope.WithPlaintextLength to have such messages use the cache.
+	UnknownLength uint64
+	// InnerCalls counts calls to the inner manager: Misses plus
+	// Bypasses.
+	InnerCalls uint64
+	// Evictions, Expirations and Retirements count the entries this
+	// manager made that left the cache: evicted for room, past MaxAge,
+	// and (for encryption) with their data key at its message or byte
+	// limit.
+	Evictions   uint64
+	Expirations uint64
+	Retirements uint64
+}
+
+type counters struct {
+	hits, misses, waits, bypasses, unknownLength, innerCalls atomic.Uint64
+	evictions, expirations, retirements                      atomic.Uint64
+}
+
+// Stats returns the manager's counters.
+func (m *Manager) Stats() Stats {
+	c := &m.counters
+	return Stats{
+		Hits:          c.hits.Load(),
+		Misses:        c.misses.Load(),
+		Waits:         c.waits.Load(),
+		Bypasses:      c.bypasses.Load(),
+		UnknownLength: c.unknownLength.Load(),
+		InnerCalls:    c.innerCalls.Load(),
+		Evictions:     c.evictions.Load(),
+		Expirations:   c.expirations.Load(),
+		Retirements:   c.retirements.Load(),
+	}
+}
+
+// errInnerPanicked is what requests waiting on a call to the inner
+// manager get when that call panicked.
+var errInnerPanicked = errors.New("esdk/cache: the inner materials manager panicked")
+
+// GetEncryptionMaterials implements envelope.MaterialsManager.
+func (m *Manager) GetEncryptionMaterials(ctx context.Context, req envelope.EncryptionMaterialsRequest) (*keyring.EncryptionMaterials, error) {
+	switch {
+	case req.PlaintextLength < 0:
+		m.counters.unknownLength.Add(1)
+		return m.bypassEncryption(ctx, req)
+	case req.Suite != nil && req.Suite.KDF() == format.KDFIdentity,
+		uint64(req.PlaintextLength) > m.policy.maxBytes,
+		m.policy.maxMessages == 1, m.cache.lru == nil:
+		return m.bypassEncryption(ctx, req)
+	}
+	id, err := encryptionID(&m.part, &req)
+	if err != nil {
+		return m.bypassEncryption(ctx, req)
+	}
+	n := uint64(req.PlaintextLength)
+	allowed := func(mat *keyring.EncryptionMaterials) bool { return req.CommitmentPolicy.AllowsEncrypt(mat.Suite) }
+	for waited := false; ; waited = true {
+		mat, f, lead := m.cache.takeEncryption(id, n, &m.policy, allowed)
+		switch {
+		case mat != nil:
+			m.counters.hits.Add(1)
+			return mat, nil
+		case lead:
+			return m.leadEncryption(ctx, id, f, req)
+		}
+		if !waited {
+			m.counters.waits.Add(1)
+		}
+		if err := wait(ctx, f); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (m *Manager) bypassEncryption(ctx context.Context, req envelope.EncryptionMaterialsRequest) (*keyring.EncryptionMaterials, error) {
+	m.counters.bypasses.Add(1)
+	m.counters.innerCalls.Add(1)
+	return m.inner.GetEncryptionMaterials(ctx, req)
+}
+
+// leadEncryption calls the inner manager for the flight f and stores what
+// it returns, with the caller's message already counted against it.
+func (m *Manager) leadEncryption(ctx context.Context, id cacheID, f *flight, req envelope.EncryptionMaterialsRequest) (mat *keyring.EncryptionMaterials, err error) {
+	finished := false
+	defer func() {
+		if !finished {
+			m.cache.finish(id, f, nil, errInnerPanicked, false)
+		}
+	}()
+	m.counters.misses.Add(1)
+	m.counters.innerCalls.Add(1)
+	n := uint64(req.PlaintextLength)
+	// The materials may protect up to MaxBytes, so that is the length the
+	// inner manager is told (as the specification asks).
+	ireq := req
+	ireq.PlaintextLength = int64(m.policy.maxBytes)
+	mat, err = m.inner.GetEncryptionMaterials(ctx, ireq)
+	if err != nil {
+		finished = true
+		m.cache.finish(id, f, nil, err, ctx.Err() != nil)
+		return nil, err
+	}
+	var e *entry
+	if mat != nil && mat.Suite != nil && mat.Suite.KDF() != format.KDFIdentity && req.CommitmentPolicy.AllowsEncrypt(mat.Suite) {
+		now := m.cache.now()
+		e = &entry{enc: mat, created: now, expires: now.Add(m.policy.maxAge), messages: 1, bytes: n, owner: &m.counters}
+		mat = mat.Clone()
+	}
+	finished = true
+	m.cache.finish(id, f, e, nil, false)
+	return mat, nil
+}
+
+// DecryptMaterials implements envelope.MaterialsManager.
+func (m *Manager) DecryptMaterials(ctx context.Context, req envelope.DecryptionMaterialsRequest) (*keyring.DecryptionMaterials, error) {
+	if req.Suite == nil || req.Suite.KDF() == format.KDFIdentity || !req.CommitmentPolicy.AllowsDecrypt(req.Suite) || m.cache.lru == nil {
+		return m.bypassDecryption(ctx, req)
+	}
+	id, err := decryptionID(&m.part, &req)
+	if err != nil {
+		return m.bypassDecryption(ctx, req)
+	}
+	for waited := false; ; waited = true {
+		mat, f, lead := m.cache.takeDecryption(id, &m.policy)
+		switch {
+		case mat != nil:
+			m.counters.hits.Add(1)
+			return mat, nil
+		case lead:
+			return m.leadDecryption(ctx, id, f, req)
+		}
+		if !waited {
+			m.counters.waits.Add(1)
+		}
+		if err := wait(ctx, f); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (m *Manager) bypassDecryption(ctx context.Context, req envelope.DecryptionMaterialsRequest) (*keyring.DecryptionMaterials, error) {
+	m.counters.bypasses.Add(1)
+	m.counters.innerCalls.Add(1)
+	return m.inner.DecryptMaterials(ctx, req)
+}
+
+func (m *Manager) leadDecryption(ctx context.Context, id cacheID, f *flight, req envelope.DecryptionMaterialsRequest) (mat *keyring.DecryptionMaterials, err error) {
+	finished := false
+	defer func() {
+		if !finished {
+			m.cache.finish(id, f, nil, errInnerPanicked, false)
+		}
+	}()
+	m.counters.misses.Add(1)
+	m.counters.innerCalls.Add(1)
+	mat, err = m.inner.DecryptMaterials(ctx, req)
+	if err != nil {
+		finished = true
+		m.cache.finish(id, f, nil, err, ctx.Err() != nil)
+		return nil, err
+	}
+	var e *entry
+	if mat != nil && mat.PlaintextDataKey != nil && mat.Suite == req.Suite {
+		now := m.cache.now()
+		e = &entry{dec: mat, created: now, expires: now.Add(m.policy.maxAge), owner: &m.counters}
+		mat = mat.Clone()
+	}
+	finished = true
+	m.cache.finish(id, f, e, nil, false)
+	return mat, nil
+}
+
+// wait waits for f to finish. It returns the flight's error for the
+// waiter to take, nil when the waiter should look in the cache again, or
+// the waiter's own context error.
+func wait(ctx context.Context, f *flight) error {
+	select {
+	case <-f.done:
+		if f.err != nil && !f.retry {
+			return f.err
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
