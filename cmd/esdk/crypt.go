@@ -51,6 +51,9 @@ func runCrypt(ctx context.Context, e *env, cmd string, args []string) (err error
 	if err != nil {
 		return err
 	}
+	if err := o.cache.check(fs); err != nil {
+		return err
+	}
 	r := &runner{e: e, o: o, cmd: cmd}
 	r.ec, r.ecKeys, err = parseContext(o.context, cmd == cmdDecrypt)
 	if err != nil {
@@ -107,6 +110,11 @@ func runCrypt(ctx context.Context, e *env, cmd string, args []string) (err error
 	}
 	if r.mm, err = envelope.NewDefaultManager(kr); err != nil {
 		return err
+	}
+	if cm, err := o.cache.wrap(r.mm); err != nil {
+		return err
+	} else if cm != nil {
+		r.mm = cm
 	}
 
 	failed := 0
@@ -195,17 +203,28 @@ func (r *runner) one(ctx context.Context, j job) error {
 }
 
 func (r *runner) encrypt(ctx context.Context, dst io.Writer, src io.Reader, j job) (*format.Header, error) {
-	w, err := r.client.Encrypt(ctx, dst, r.mm, r.ec)
+	var opts []envelope.EncryptOption
+	if j.size >= 0 {
+		// A file's size is known: declare it. The data-key cache counts it
+		// against --cache-max-bytes (a stream of unknown length bypasses
+		// the cache), and the encryptor holds the file to it.
+		opts = append(opts, envelope.WithPlaintextLength(j.size))
+	}
+	w, err := r.client.Encrypt(ctx, dst, r.mm, r.ec, opts...)
 	if errors.Is(err, envelope.ErrTooManyEncryptedDataKeys) {
 		return nil, fmt.Errorf("%w\n  (the wrapping keys make more encrypted data keys than --max-encrypted-data-keys allows: raise it or give fewer keys)", err)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if _, err := io.Copy(w, src); err != nil {
-		return nil, err
+	_, err = io.Copy(w, src)
+	if err == nil {
+		err = w.Close()
 	}
-	if err := w.Close(); err != nil {
+	if errors.Is(err, envelope.ErrPlaintextLength) {
+		return nil, fmt.Errorf("%w\n  (the file changed size while it was read: run again when nothing writes to it)", err)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return w.Header(), nil

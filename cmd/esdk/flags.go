@@ -29,6 +29,7 @@ type options struct {
 	maxEDKs        int
 	unsignedOnly   bool
 	metadataOutput string
+	cache          cacheFlags
 }
 
 // listFlag is a repeatable string flag.
@@ -77,6 +78,7 @@ func newFlagSet(cmd string, o *options) *flag.FlagSet {
 	fs.Var(&o.context, "c", "")
 	fs.StringVar(&o.policy, "commitment-policy", "", "")
 	fs.StringVar(&o.metadataOutput, "metadata-output", "", "")
+	o.cache.register(fs)
 	if cmd == cmdEncrypt {
 		fs.StringVar(&o.suite, "suite", "", "")
 		fs.StringVar(&o.suite, "algorithm", "", "")

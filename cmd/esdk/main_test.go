@@ -273,6 +273,19 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		}
 		ts.Value(kmsServerKey{}).(*kmstest.Server).FailKey(args[0], args[1])
 	},
+	// kmscalls OP N: the script's KMS answered N requests of operation OP
+	// since the last kmscalls; then it starts counting again.
+	"kmscalls": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 2 {
+			ts.Fatalf("usage: kmscalls OP N")
+		}
+		srv := ts.Value(kmsServerKey{}).(*kmstest.Server)
+		got := srv.Count(args[0])
+		srv.ResetCalls()
+		if strconv.Itoa(got) != args[1] {
+			ts.Fatalf("KMS answered %d %s requests, want %s", got, args[0], args[1])
+		}
+	},
 	// size FILE N: fails unless FILE has N bytes.
 	"size": func(ts *testscript.TestScript, neg bool, args []string) {
 		if len(args) != 2 {

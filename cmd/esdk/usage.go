@@ -61,6 +61,12 @@ const commonOptions = `  -w, --wrapping-key KEY       a wrapping key (repeatable
                                (default 1000; at most 65535)
       --metadata-output FILE   append one JSON line per file (mode, input, output,
                                header) to FILE; - for standard output
+      --cache-max-age D        cache data keys for D (such as 30s or 5m), so that
+                               the files of one run share them: fewer calls to
+                               AWS KMS or an HSM. Off by default. Limits:
+      --cache-max-messages N   files (messages) one data key encrypts (no limit)
+      --cache-max-bytes N      bytes one data key encrypts (no limit)
+      --cache-capacity N       data keys held at most (default 100)
 `
 
 var encryptUsage = `Usage: esdk encrypt -w KEY... [options] -o OUTPUT INPUT...
@@ -86,6 +92,7 @@ are created with mode 0600.
 Examples:
   esdk encrypt -w aes=k.bin,namespace=app,name=k1 -c tenant=acme -o report.pdf.encrypted report.pdf
   esdk encrypt -r -w kms=alias/backups,region=eu-west-1 -o vault/ documents/
+  esdk encrypt -r --cache-max-age 5m --cache-max-messages 1000 -w kms=KEY_ARN -o vault/ logs/
   tar c photos | esdk encrypt -w rsa=public.pem,namespace=app,name=rsa1 - > photos.tar.encrypted
 `
 
