@@ -119,39 +119,23 @@ func (k *DiscoveryKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionM
 	if err != nil {
 		return err
 	}
-	var causes []error
-	tried := 0
-	for i, a := range cands {
-		if a == nil {
-			continue
+	pick := func(a arn) (string, string) {
+		if skip := k.skip(a); skip != "" {
+			return "", skip
 		}
-		if skip := k.skip(*a); skip != "" {
-			causes = append(causes, fmt.Errorf("encrypted data key %d (%s): skipped, %s", i, a, skip))
-			continue
-		}
-		keyID := a.String()
 		if k.region != "" && a.isMRK() {
-			keyID = a.withRegion(k.region).String()
+			return a.withRegion(k.region).String(), ""
 		}
-		tried++
-		err := decryptOne(ctx, k.client, k.desc, &kms.DecryptInput{
+		return a.String(), ""
+	}
+	return tryKeys(ctx, k.desc, cands, nil, pick, func(i int, keyID string) error {
+		return decryptOne(ctx, k.client, k.desc, &kms.DecryptInput{
 			KeyId:             aws.String(keyID),
 			CiphertextBlob:    edks[i].Ciphertext,
 			EncryptionContext: kmsContext(m.EncryptionContext),
 			GrantTokens:       k.grantTokens,
 		}, m)
-		if err == nil {
-			return nil
-		}
-		if ctx.Err() != nil {
-			return err
-		}
-		causes = append(causes, fmt.Errorf("encrypted data key %d (%s): %w", i, keyID, err))
-	}
-	if tried == 0 && len(causes) == 0 {
-		causes = append(causes, noCandidates(nil))
-	}
-	return noMatchingKey(k.desc, causes)
+	})
 }
 
 // skip says why the keyring does not try a key, or "" when it does.

@@ -162,34 +162,58 @@ func (k *Keyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials,
 	if err != nil {
 		return err
 	}
-	var causes []error
-	tried := 0
-	for i, a := range cands {
-		if a == nil {
-			continue
+	pick := func(a arn) (string, string) {
+		if k.id.raw != a.String() && !(k.mrk && mrkMatch(k.id, a)) {
+			return "", ""
 		}
-		if k.id.raw != a.String() && !(k.mrk && mrkMatch(k.id, *a)) {
-			continue
-		}
-		tried++
-		err := decryptOne(ctx, k.client, k.desc, &kms.DecryptInput{
-			KeyId:             aws.String(k.id.raw),
+		return k.id.raw, ""
+	}
+	return tryKeys(ctx, k.desc, cands, stored, pick, func(i int, keyID string) error {
+		return decryptOne(ctx, k.client, k.desc, &kms.DecryptInput{
+			KeyId:             aws.String(keyID),
 			CiphertextBlob:    edks[i].Ciphertext,
 			EncryptionContext: kmsContext(m.EncryptionContext),
 			GrantTokens:       k.grantTokens,
 		}, m)
+	})
+}
+
+// tryKeys tries the message's candidate keys (cands[i] is the key ARN of
+// encrypted data key i, nil for other providers' keys) one at a time, in
+// order, until try unwraps one. pick says which key id to call for a
+// candidate, or why the keyring skips it, or neither when the key is not
+// the keyring's at all. Every failure and skip is collected for the
+// error; when the context ends, tryKeys returns at once.
+func tryKeys(ctx context.Context, desc string, cands []*arn, stored []string, pick func(arn) (keyID, skip string), try func(i int, keyID string) error) error {
+	var causes []error
+	for i, a := range cands {
+		if a == nil {
+			continue
+		}
+		keyID, skip := pick(*a)
+		if skip != "" {
+			causes = append(causes, fmt.Errorf("encrypted data key %d (%s): skipped, %s", i, a, skip))
+			continue
+		}
+		if keyID == "" {
+			continue
+		}
+		err := try(i, keyID)
 		if err == nil {
 			return nil
 		}
 		if ctx.Err() != nil {
 			return err
 		}
+		if keyID != a.String() {
+			err = fmt.Errorf("called as %s: %w", keyID, err)
+		}
 		causes = append(causes, fmt.Errorf("encrypted data key %d (%s): %w", i, a, err))
 	}
-	if tried == 0 {
+	if len(causes) == 0 {
 		causes = append(causes, noCandidates(stored))
 	}
-	return noMatchingKey(k.desc, causes)
+	return noMatchingKey(desc, causes)
 }
 
 // decryptOne calls KMS Decrypt with in, checks the answer and, when it is

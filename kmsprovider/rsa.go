@@ -207,27 +207,19 @@ func (k *RSAKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMateria
 	if err != nil {
 		return fmt.Errorf("esdk/kms: %s: %w", k.desc, err)
 	}
-	var causes []error
-	tried := 0
-	for i, a := range cands {
-		if a == nil || !mrkMatch(k.id, *a) {
-			continue
+	pick := func(a arn) (string, string) {
+		if !mrkMatch(k.id, a) {
+			return "", ""
 		}
-		tried++
+		return a.String(), ""
+	}
+	return tryKeys(ctx, k.desc, cands, stored, pick, func(i int, _ string) error {
 		key, err := k.decrypt(ctx, edks[i].Ciphertext, digest, m.Suite)
 		if err == nil {
 			m.PlaintextDataKey = key
-			return nil
 		}
-		if ctx.Err() != nil {
-			return err
-		}
-		causes = append(causes, fmt.Errorf("encrypted data key %d (%s): %w", i, a, err))
-	}
-	if tried == 0 {
-		causes = append(causes, noCandidates(stored))
-	}
-	return noMatchingKey(k.desc, causes)
+		return err
+	})
 }
 
 func (k *RSAKeyring) decrypt(ctx context.Context, ciphertext, digest []byte, suite *format.Suite) ([]byte, error) {
