@@ -112,7 +112,7 @@ func NewSealer(dst io.Writer, p SealParams) (*Sealer, error) {
 	h.AuthTag = aead.Seal(nil, headerIV[:], nil, aad)
 	sl.fc = FrameCipher{aead: aead, messageID: h.MessageID}
 	if sl.fl > 0 {
-		sl.buf = make([]byte, ptOff+sl.fl+format.TagLength)
+		sl.buf = getFrameBuffer(ptOff + sl.fl + format.TagLength)
 	} else {
 		sl.buf = make([]byte, nonFramedHeaderLength, 4096)
 	}
@@ -129,8 +129,18 @@ func (s *Sealer) Header() *format.Header { return s.header }
 // fail makes err sticky and wipes the plaintext held.
 func (s *Sealer) fail(err error) error {
 	s.err = err
-	clear(s.buf[:cap(s.buf)])
+	s.release()
 	return err
+}
+
+// release wipes the buffer and, for a framed body, hands it back for
+// reuse; the sealer holds no plaintext after it.
+func (s *Sealer) release() {
+	clear(s.buf[:cap(s.buf)])
+	if s.fl > 0 && s.buf != nil {
+		putFrameBuffer(s.buf)
+	}
+	s.buf = nil
 }
 
 func (s *Sealer) emit(b []byte) error {
@@ -231,6 +241,6 @@ func (s *Sealer) Close() error {
 			return err
 		}
 	}
-	clear(s.buf[:cap(s.buf)])
+	s.release()
 	return nil
 }
