@@ -414,7 +414,7 @@ func TestSealerWipesOnError(t *testing.T) {
 	s := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
 	for _, fl := range []uint32{64, 0} {
 		sl, _ := newSealer(t, &failingWriter{after: 1}, s, fl) // the header goes through
-		held := sl.buf[:cap(sl.buf)] // where the sealer will hold the plaintext
+		held := sl.buf[:cap(sl.buf)]                           // where the sealer will hold the plaintext
 		pt := bytes.Repeat([]byte{0xA5}, 100)
 		_, werr := sl.Write(pt)
 		cerr := sl.Close()
