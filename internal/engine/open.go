@@ -30,6 +30,9 @@ type OpenParams struct {
 	// MaxNonFramedBodySize bounds the non-framed body the opener buffers
 	// before authenticating it (0: only the format's own limit).
 	MaxNonFramedBodySize int64
+	// Concurrency is the most goroutines a Read call opens frames on;
+	// 0 and 1 open them on the caller's goroutine only.
+	Concurrency int
 }
 
 // Opener reads and authenticates a message body. It releases a frame's
@@ -42,6 +45,17 @@ type Opener struct {
 	key *ecdsa.PublicKey
 	out []byte // authenticated plaintext not yet returned
 	err error  // sticky; io.EOF once the message is done
+
+	// Parallel frames (see team.go): conc goroutines at most; the team,
+	// its ring of frames read and not yet retired (with their IVs, and
+	// their ciphertexts when the source does not lend stable bytes), and
+	// the current call's buffer. Made at the first parallel call.
+	conc int
+	team *team
+	jobs []Frame
+	ivs  []byte
+	cts  []byte
+	dst  []byte
 }
 
 // NewOpener derives the message's keys, checks the key commitment and
@@ -86,7 +100,7 @@ func NewOpener(src io.Reader, p OpenParams) (*Opener, error) {
 	if _, err := aead.Open(nil, iv, h.AuthTag, aad); err != nil {
 		return nil, headerAuthFailed(p.RequiredContext)
 	}
-	o := &Opener{fc: FrameCipher{aead: aead, messageID: h.MessageID}, sig: signatureHash(s), key: p.VerificationKey}
+	o := &Opener{fc: FrameCipher{aead: aead, messageID: h.MessageID}, sig: signatureHash(s), key: p.VerificationKey, conc: p.Concurrency}
 	if o.sig != nil {
 		o.sig.Write(p.RawHeader)
 	}
@@ -118,6 +132,15 @@ func (o *Opener) Read(p []byte) (int, error) {
 		}
 		if len(p) == 0 {
 			return 0, nil
+		}
+		if o.parallel(len(p)) {
+			n := o.readParallel(p)
+			if n > 0 {
+				return n, nil
+			}
+			if o.err != nil || len(o.out) > 0 {
+				continue
+			}
 		}
 		n, err := o.next(p)
 		if err != nil {
@@ -186,6 +209,142 @@ func (o *Opener) next(p []byte) (int, error) {
 		return 0, nil
 	}
 	return 0, o.finish(pt)
+}
+
+// parallel reports whether a Read into a buffer of n bytes opens frames
+// on a team.
+func (o *Opener) parallel(n int) bool {
+	fl := o.r.frameLength
+	return o.conc > 1 && !o.r.nonFramed && fl > 0 && goesParallel(o.conc, n/fl, fl)
+}
+
+// readParallel opens the frames that fit in p on a team, each straight
+// into its place in p, and returns how many bytes of p it released: the
+// frames up to the first that fails, and the final frame once the message
+// has verified. The caller's goroutine reads the frames (hashing them, for
+// signed suites) and retires opened frames in order; helpers open them.
+// When a frame fails, p is cleared from that frame on and the error is
+// sticky.
+func (o *Opener) readParallel(p []byte) int {
+	fl := o.r.frameLength
+	room := len(p) / fl
+	if o.team == nil {
+		ring := ringSlots(o.conc, fl)
+		o.jobs = make([]Frame, ring)
+		o.ivs = make([]byte, ring*format.IVLength)
+		if !o.r.stable {
+			// Room for the first frames; the rest when helpers start.
+			o.cts = make([]byte, minParallelFrames*(fl+format.TagLength))
+		}
+		o.team = newTeam(o.conc, ring, &o.fc, o.openJob)
+	}
+	t := o.team
+	o.dst = p
+	t.begin()
+	var (
+		gathered, retired int
+		final             Frame
+		haveFinal         bool
+		readErr, openErr  error
+	)
+	for {
+		for retired < gathered {
+			ok, err := t.isDone(retired)
+			if !ok {
+				break
+			}
+			if err != nil {
+				openErr = err
+				break
+			}
+			retired++
+		}
+		if openErr != nil {
+			break
+		}
+		if readErr == nil && !haveFinal && gathered < room && gathered < retired+t.ring {
+			f, err := o.r.next(o.ctSlot(gathered), true)
+			switch {
+			case err != nil:
+				readErr = err
+			case f.Kind == FinalFrame:
+				final, haveFinal = f, true
+			default:
+				s := gathered % t.ring
+				iv := o.ivs[s*format.IVLength : (s+1)*format.IVLength]
+				copy(iv, f.IV)
+				f.IV = iv
+				o.jobs[s] = f
+				gathered++
+				t.setAvail(gathered)
+				if gathered == minParallelFrames {
+					o.startHelpers()
+				}
+			}
+			continue
+		}
+		if retired == gathered {
+			break
+		}
+		if !t.tryOne(t.ciphers[0]) {
+			t.idle()
+		}
+	}
+	t.end()
+	o.dst = nil
+	n := retired * fl
+	switch {
+	case openErr != nil:
+		clear(p[n : gathered*fl])
+		o.fail(openErr)
+	case readErr != nil:
+		o.fail(readErr)
+	case haveFinal:
+		pt, err := o.fc.Open(final.Ciphertext[:0], final)
+		if err == nil {
+			err = o.finish(pt)
+		}
+		if err != nil {
+			o.fail(err)
+			break
+		}
+		c := copy(p[n:], o.out)
+		o.out = o.out[c:]
+		n += c
+		if len(o.out) == 0 {
+			o.r.Wipe()
+		}
+	}
+	return n
+}
+
+// startHelpers starts the team's helpers, giving the ring its whole room
+// for ciphertexts first.
+func (o *Opener) startHelpers() {
+	if o.cts != nil && len(o.cts) < o.team.ring*(o.r.frameLength+format.TagLength) {
+		// The frames read so far keep the old array.
+		o.cts = make([]byte, o.team.ring*(o.r.frameLength+format.TagLength))
+	}
+	o.team.start()
+}
+
+// ctSlot is where job i's ciphertext is read when the source does not
+// lend stable bytes; nil when it does.
+func (o *Opener) ctSlot(i int) []byte {
+	if o.cts == nil {
+		return nil
+	}
+	n := o.r.frameLength + format.TagLength
+	s := i % o.team.ring % (len(o.cts) / n)
+	return o.cts[s*n : (s+1)*n]
+}
+
+// openJob opens job i of a parallel call into its place in the call's
+// buffer.
+func (o *Opener) openJob(c *FrameCipher, i int) error {
+	fl := o.r.frameLength
+	_, err := c.Open(o.dst[i*fl:i*fl], o.jobs[i%o.team.ring])
+	return err
 }
 
 // finish verifies the footer of a signed message, checks that nothing

@@ -1,0 +1,208 @@
+package engine
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// Parallel frames. A Write or Read call with many frames to seal or open
+// runs them on a team: the caller's goroutine and up to n-1 helpers that
+// the call starts and joins before it returns, so no goroutine outlives
+// the call and an abandoned Encryptor or Decryptor leaves none behind.
+//
+// Within a call, frames are jobs numbered from 0. The caller's goroutine
+// decides which jobs may be claimed (avail), keeps the output in order and
+// does the work that must be sequential (reading frames, the signature
+// hash, writing); any goroutine claims the next job when it is free to.
+// Job i uses slot i%ring of the caller's buffers, so a job is made
+// available only once the job ring places before it has been consumed:
+// memory stays at ring slots whatever the call's size.
+
+// parallelMin is the least plaintext, in bytes, that a call must seal or
+// open for its frames to go parallel; smaller calls, and messages of one
+// or two frames, take the sequential path.
+var parallelMin atomic.Int64
+
+// minParallelFrames is the fewest frames a call runs on a team.
+const minParallelFrames = 3
+
+// ringBytes is the least room a team's ring has for frames, whatever the
+// frame length; the ring has at least ringPerWorker slots per goroutine.
+const (
+	ringBytes     = 256 << 10
+	ringPerWorker = 4
+)
+
+func init() { parallelMin.Store(256 << 10) }
+
+// SetParallelMin sets the least plaintext a call must seal or open for
+// its frames to go parallel, and returns the previous value. It is for
+// tests, which exercise the parallel paths on small messages.
+func SetParallelMin(n int64) int64 { return parallelMin.Swap(n) }
+
+// goesParallel reports whether a call with frames frames of fl bytes runs
+// on a team of n goroutines.
+func goesParallel(n, frames, fl int) bool {
+	return n > 1 && frames >= minParallelFrames && int64(frames)*int64(fl) >= parallelMin.Load()
+}
+
+// ringSlots is the number of slots of a team of n for frames of fl bytes.
+func ringSlots(n, fl int) int {
+	return max(ringPerWorker*n, (ringBytes+fl-1)/fl)
+}
+
+// team is the goroutines of one call and what they share. It is made once
+// per message, at its first parallel call, and reused by later calls, so
+// that the steady state allocates nothing.
+type team struct {
+	ring int
+	// work does job i on the goroutine that owns c.
+	work func(c *FrameCipher, i int) error
+	// ciphers holds one FrameCipher per goroutine; 0 is the caller's.
+	ciphers []*FrameCipher
+	helpers []func() // helper bodies, made once
+
+	next  atomic.Int64   // the next job to claim
+	avail atomic.Int64   // jobs below avail may be claimed
+	done  []atomic.Int64 // done[i%ring] == i+1 once job i is finished
+	errs  []error        // errs[i%ring] is job i's error, once done
+	stop  atomic.Bool
+	// Helpers with nothing to do sleep on wake; sleepers counts them.
+	sleepers atomic.Int32
+	wake     chan struct{}
+	started  int // helpers started in this call
+	wg       sync.WaitGroup
+}
+
+func newTeam(n, ring int, fc *FrameCipher, work func(c *FrameCipher, i int) error) *team {
+	t := &team{
+		ring:    ring,
+		work:    work,
+		ciphers: make([]*FrameCipher, n),
+		helpers: make([]func(), n-1),
+		done:    make([]atomic.Int64, ring),
+		errs:    make([]error, ring),
+		wake:    make(chan struct{}, n-1),
+	}
+	for w := range t.ciphers {
+		t.ciphers[w] = fc.Clone()
+	}
+	for w := range t.helpers {
+		c := t.ciphers[w+1]
+		t.helpers[w] = func() { t.help(c) }
+	}
+	return t
+}
+
+// begin readies the team for a call; no helper runs yet.
+func (t *team) begin() {
+	t.next.Store(0)
+	t.avail.Store(0)
+	t.stop.Store(false)
+	for i := range t.done {
+		t.done[i].Store(0)
+		t.errs[i] = nil
+	}
+	t.started = 0
+}
+
+// start starts the helpers, once per call.
+func (t *team) start() {
+	if t.started > 0 || len(t.helpers) == 0 {
+		return
+	}
+	t.started = len(t.helpers)
+	t.wg.Add(t.started)
+	for _, h := range t.helpers {
+		go h()
+	}
+}
+
+// end stops the helpers and waits for them: after end, no goroutine of
+// the call runs and every job claimed is done.
+func (t *team) end() {
+	if t.started > 0 {
+		t.stop.Store(true)
+		t.signal()
+		t.wg.Wait()
+		t.started = 0
+	}
+	for {
+		select {
+		case <-t.wake:
+			continue
+		default:
+		}
+		break
+	}
+}
+
+// setAvail lets jobs below n be claimed.
+func (t *team) setAvail(n int) {
+	t.avail.Store(int64(n))
+	t.signal()
+}
+
+// signal wakes the sleeping helpers.
+func (t *team) signal() {
+	for s := t.sleepers.Load(); s > 0; s-- {
+		select {
+		case t.wake <- struct{}{}:
+		default:
+			return
+		}
+	}
+}
+
+// isDone reports whether job i is finished, and its error.
+func (t *team) isDone(i int) (bool, error) {
+	s := i % t.ring
+	if t.done[s].Load() != int64(i)+1 {
+		return false, nil
+	}
+	return true, t.errs[s]
+}
+
+// tryOne claims and does the next job on the goroutine that owns c; it
+// reports false when no job can be claimed now.
+func (t *team) tryOne(c *FrameCipher) bool {
+	i := t.next.Load()
+	if i >= t.avail.Load() {
+		return false
+	}
+	if t.next.CompareAndSwap(i, i+1) {
+		s := int(i) % t.ring
+		t.errs[s] = t.work(c, int(i))
+		t.done[s].Store(i + 1)
+	}
+	return true
+}
+
+// idle is what the caller's goroutine does while it waits for a helper
+// to finish a job it needs: at most the time of one frame.
+func (t *team) idle() { runtime.Gosched() }
+
+// help is a helper's body: claim jobs until the call stops. A helper with
+// nothing to do yields a few times, then sleeps until woken.
+func (t *team) help(c *FrameCipher) {
+	defer t.wg.Done()
+	spins := 0
+	for !t.stop.Load() {
+		if t.tryOne(c) {
+			spins = 0
+			continue
+		}
+		if spins < 32 {
+			spins++
+			runtime.Gosched()
+			continue
+		}
+		t.sleepers.Add(1)
+		if !t.stop.Load() && t.next.Load() >= t.avail.Load() {
+			<-t.wake
+		}
+		t.sleepers.Add(-1)
+		spins = 0
+	}
+}
