@@ -287,7 +287,7 @@ func (o *Opener) readParallel(p []byte) int {
 			break
 		}
 		if !t.tryOne(t.ciphers[0]) {
-			t.idle()
+			t.waitDone(retired)
 		}
 	}
 	t.end()

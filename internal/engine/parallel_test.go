@@ -15,8 +15,8 @@ import (
 // anyParallel makes every call of three frames or more go parallel, for
 // the length of a test.
 func anyParallel(t testing.TB) {
-	old := SetParallelMin(0)
-	t.Cleanup(func() { SetParallelMin(old) })
+	old := parallelMin.Swap(0)
+	t.Cleanup(func() { parallelMin.Store(old) })
 }
 
 // sealWith seals pt with concurrency n, writing it in pieces of w bytes

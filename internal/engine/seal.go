@@ -273,9 +273,10 @@ func (s *Sealer) sealParallel(pt []byte, frames int) error {
 	t.start()
 	var err error
 	for emitted := 0; emitted < frames; {
-		// The run of sealed frames from emitted, up to the ring's end.
+		// The run of sealed frames from emitted, up to the ring's end and
+		// a quarter of the ring at most, so that slots come free steadily.
 		k := emitted
-		for k < frames {
+		for k < frames && k-emitted < max(1, t.ring/4) {
 			if ok, _ := t.isDone(k); !ok {
 				break
 			}
@@ -293,7 +294,7 @@ func (s *Sealer) sealParallel(pt []byte, frames int) error {
 			continue
 		}
 		if !t.tryOne(t.ciphers[0]) {
-			t.idle()
+			t.waitDone(emitted)
 		}
 	}
 	t.end()

@@ -21,7 +21,9 @@ import (
 
 // parallelMin is the least plaintext, in bytes, that a call must seal or
 // open for its frames to go parallel; smaller calls, and messages of one
-// or two frames, take the sequential path.
+// or two frames, take the sequential path. Starting helpers costs tens of
+// microseconds on some machines before they run; 256 KiB of frames take
+// about that long on one core. Tests lower it.
 var parallelMin atomic.Int64
 
 // minParallelFrames is the fewest frames a call runs on a team.
@@ -35,11 +37,6 @@ const (
 )
 
 func init() { parallelMin.Store(256 << 10) }
-
-// SetParallelMin sets the least plaintext a call must seal or open for
-// its frames to go parallel, and returns the previous value. It is for
-// tests, which exercise the parallel paths on small messages.
-func SetParallelMin(n int64) int64 { return parallelMin.Swap(n) }
 
 // goesParallel reports whether a call with frames frames of fl bytes runs
 // on a team of n goroutines.
@@ -71,8 +68,11 @@ type team struct {
 	// Helpers with nothing to do sleep on wake; sleepers counts them.
 	sleepers atomic.Int32
 	wake     chan struct{}
-	started  int // helpers started in this call
-	wg       sync.WaitGroup
+	// The caller's goroutine, waiting for a job, sleeps on callerWake.
+	callerWaits atomic.Bool
+	callerWake  chan struct{}
+	started     int // helpers started in this call
+	wg          sync.WaitGroup
 }
 
 func newTeam(n, ring int, fc *FrameCipher, work func(c *FrameCipher, i int) error) *team {
@@ -84,6 +84,8 @@ func newTeam(n, ring int, fc *FrameCipher, work func(c *FrameCipher, i int) erro
 		done:    make([]atomic.Int64, ring),
 		errs:    make([]error, ring),
 		wake:    make(chan struct{}, n-1),
+
+		callerWake: make(chan struct{}, 1),
 	}
 	for w := range t.ciphers {
 		t.ciphers[w] = fc.Clone()
@@ -128,20 +130,25 @@ func (t *team) end() {
 		t.wg.Wait()
 		t.started = 0
 	}
-	for {
+	for drained := false; !drained; {
 		select {
 		case <-t.wake:
-			continue
+		case <-t.callerWake:
 		default:
+			drained = true
 		}
-		break
 	}
 }
 
-// setAvail lets jobs below n be claimed.
+// setAvail lets jobs below n be claimed. Sleeping helpers are woken only
+// for a quarter of the ring's worth of jobs: waking one takes long enough
+// that a job or two are better done by the caller's goroutine, which does
+// every job no helper claims.
 func (t *team) setAvail(n int) {
 	t.avail.Store(int64(n))
-	t.signal()
+	if int64(n)-t.next.Load() >= int64(max(1, t.ring/4)) {
+		t.signal()
+	}
 }
 
 // signal wakes the sleeping helpers.
@@ -175,16 +182,42 @@ func (t *team) tryOne(c *FrameCipher) bool {
 		s := int(i) % t.ring
 		t.errs[s] = t.work(c, int(i))
 		t.done[s].Store(i + 1)
+		if t.callerWaits.Load() {
+			select {
+			case t.callerWake <- struct{}{}:
+			default:
+			}
+		}
 	}
 	return true
 }
 
-// idle is what the caller's goroutine does while it waits for a helper
-// to finish a job it needs: at most the time of one frame.
-func (t *team) idle() { runtime.Gosched() }
+// waitDone is what the caller's goroutine does when it can do nothing
+// until job i, which a helper has claimed, is done: yield for about the
+// time of a frame, then sleep, so that a helper the operating system has
+// put aside gets the processor.
+func (t *team) waitDone(i int) {
+	for range 64 {
+		if ok, _ := t.isDone(i); ok {
+			return
+		}
+		runtime.Gosched()
+	}
+	t.callerWaits.Store(true)
+	if ok, _ := t.isDone(i); !ok {
+		<-t.callerWake
+	}
+	t.callerWaits.Store(false)
+}
+
+// helperSpins is how many times a helper with nothing to do yields
+// before it sleeps. Yielding keeps it ready for the next job, but takes a
+// processor that, on a machine busy with other work, the caller's
+// goroutine may need: so only a few times.
+const helperSpins = 16
 
 // help is a helper's body: claim jobs until the call stops. A helper with
-// nothing to do yields a few times, then sleeps until woken.
+// nothing to do yields for a while, then sleeps until woken.
 func (t *team) help(c *FrameCipher) {
 	defer t.wg.Done()
 	spins := 0
@@ -193,7 +226,7 @@ func (t *team) help(c *FrameCipher) {
 			spins = 0
 			continue
 		}
-		if spins < 32 {
+		if spins < helperSpins {
 			spins++
 			runtime.Gosched()
 			continue
