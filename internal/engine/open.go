@@ -8,6 +8,7 @@ import (
 	"hash"
 	"io"
 	"strings"
+	"unsafe"
 
 	"github.com/go-esdk/esdk/format"
 )
@@ -52,7 +53,7 @@ type Opener struct {
 	// the current call's buffer. Made at the first parallel call.
 	conc int
 	team *team
-	jobs []Frame
+	jobs []job
 	ivs  []byte
 	cts  []byte
 	dst  []byte
@@ -230,7 +231,7 @@ func (o *Opener) readParallel(p []byte) int {
 	room := len(p) / fl
 	if o.team == nil {
 		ring := ringSlots(o.conc, fl)
-		o.jobs = make([]Frame, ring)
+		o.jobs = make([]job, ring)
 		o.ivs = make([]byte, ring*format.IVLength)
 		if !o.r.stable {
 			// Room for the first frames; the rest when helpers start.
@@ -274,13 +275,16 @@ func (o *Opener) readParallel(p []byte) int {
 				iv := o.ivs[s*format.IVLength : (s+1)*format.IVLength]
 				copy(iv, f.IV)
 				f.IV = iv
-				o.jobs[s] = f
+				o.jobs[s].Frame = f
 				gathered++
-				t.setAvail(gathered)
-				if gathered == minParallelFrames {
-					o.startHelpers()
+				if gathered-int(t.avail.Load()) >= publishEvery {
+					o.publish(gathered)
 				}
 			}
+			continue
+		}
+		if int(t.avail.Load()) < gathered {
+			o.publish(gathered)
 			continue
 		}
 		if retired == gathered {
@@ -318,14 +322,24 @@ func (o *Opener) readParallel(p []byte) int {
 	return n
 }
 
-// startHelpers starts the team's helpers, giving the ring its whole room
-// for ciphertexts first.
-func (o *Opener) startHelpers() {
-	if o.cts != nil && len(o.cts) < o.team.ring*(o.r.frameLength+format.TagLength) {
-		// The frames read so far keep the old array.
-		o.cts = make([]byte, o.team.ring*(o.r.frameLength+format.TagLength))
+// publishEvery is how many frames the caller's goroutine reads before it
+// lets helpers claim them, while it can read more.
+const publishEvery = 8
+
+// job is a frame of a parallel call, on cache lines of its own.
+type job struct {
+	Frame
+	_ [cacheLine - unsafe.Sizeof(Frame{})%cacheLine]byte
+}
+
+// publish lets the frames read so far be claimed, and starts the team's
+// helpers once there are enough of them.
+func (o *Opener) publish(gathered int) {
+	t := o.team
+	t.setAvail(gathered)
+	if gathered >= minParallelFrames {
+		t.start()
 	}
-	o.team.start()
 }
 
 // ctSlot is where job i's ciphertext is read when the source does not
@@ -335,7 +349,12 @@ func (o *Opener) ctSlot(i int) []byte {
 		return nil
 	}
 	n := o.r.frameLength + format.TagLength
-	s := i % o.team.ring % (len(o.cts) / n)
+	if i >= len(o.cts)/n && len(o.cts) < o.team.ring*n {
+		// The ring's whole room, once a message has more frames than the
+		// first few; the frames read so far keep the old array.
+		o.cts = make([]byte, o.team.ring*n)
+	}
+	s := i % o.team.ring
 	return o.cts[s*n : (s+1)*n]
 }
 
@@ -343,7 +362,7 @@ func (o *Opener) ctSlot(i int) []byte {
 // buffer.
 func (o *Opener) openJob(c *FrameCipher, i int) error {
 	fl := o.r.frameLength
-	_, err := c.Open(o.dst[i*fl:i*fl], o.jobs[i%o.team.ring])
+	_, err := c.Open(o.dst[i*fl:i*fl], o.jobs[i%o.team.ring].Frame)
 	return err
 }
 

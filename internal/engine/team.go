@@ -60,10 +60,7 @@ type team struct {
 	ciphers []*FrameCipher
 	helpers []func() // helper bodies, made once
 
-	next  atomic.Int64   // the next job to claim
-	avail atomic.Int64   // jobs below avail may be claimed
-	done  []atomic.Int64 // done[i%ring] == i+1 once job i is finished
-	errs  []error        // errs[i%ring] is job i's error, once done
+	slots []slot // slots[i%ring] holds job i's state
 	stop  atomic.Bool
 	// Helpers with nothing to do sleep on wake; sleepers counts them.
 	sleepers atomic.Int32
@@ -73,6 +70,25 @@ type team struct {
 	callerWake  chan struct{}
 	started     int // helpers started in this call
 	wg          sync.WaitGroup
+
+	// The counters every goroutine touches for every job, each on its own
+	// cache line.
+	_     [cacheLine]byte
+	next  atomic.Int64 // the next job to claim
+	_     [cacheLine - 8]byte
+	avail atomic.Int64 // jobs below avail may be claimed
+	_     [cacheLine - 8]byte
+}
+
+// cacheLine is the size of a cache line, or more: state that different
+// goroutines write is kept this far apart.
+const cacheLine = 64
+
+// slot is the state of the job in a ring slot, on its own cache line.
+type slot struct {
+	done atomic.Int64 // i+1 once job i is finished
+	err  error        // job i's error, once done
+	_    [cacheLine - 24]byte
 }
 
 func newTeam(n, ring int, fc *FrameCipher, work func(c *FrameCipher, i int) error) *team {
@@ -81,8 +97,7 @@ func newTeam(n, ring int, fc *FrameCipher, work func(c *FrameCipher, i int) erro
 		work:    work,
 		ciphers: make([]*FrameCipher, n),
 		helpers: make([]func(), n-1),
-		done:    make([]atomic.Int64, ring),
-		errs:    make([]error, ring),
+		slots:   make([]slot, ring),
 		wake:    make(chan struct{}, n-1),
 
 		callerWake: make(chan struct{}, 1),
@@ -102,9 +117,9 @@ func (t *team) begin() {
 	t.next.Store(0)
 	t.avail.Store(0)
 	t.stop.Store(false)
-	for i := range t.done {
-		t.done[i].Store(0)
-		t.errs[i] = nil
+	for i := range t.slots {
+		t.slots[i].done.Store(0)
+		t.slots[i].err = nil
 	}
 	t.started = 0
 }
@@ -164,11 +179,11 @@ func (t *team) signal() {
 
 // isDone reports whether job i is finished, and its error.
 func (t *team) isDone(i int) (bool, error) {
-	s := i % t.ring
-	if t.done[s].Load() != int64(i)+1 {
+	s := &t.slots[i%t.ring]
+	if s.done.Load() != int64(i)+1 {
 		return false, nil
 	}
-	return true, t.errs[s]
+	return true, s.err
 }
 
 // tryOne claims and does the next job on the goroutine that owns c; it
@@ -179,9 +194,9 @@ func (t *team) tryOne(c *FrameCipher) bool {
 		return false
 	}
 	if t.next.CompareAndSwap(i, i+1) {
-		s := int(i) % t.ring
-		t.errs[s] = t.work(c, int(i))
-		t.done[s].Store(i + 1)
+		s := &t.slots[int(i)%t.ring]
+		s.err = t.work(c, int(i))
+		s.done.Store(i + 1)
 		if t.callerWaits.Load() {
 			select {
 			case t.callerWake <- struct{}{}:
