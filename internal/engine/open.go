@@ -48,13 +48,12 @@ type Opener struct {
 	err error  // sticky; io.EOF once the message is done
 
 	// Parallel frames (see team.go): conc goroutines at most; the team,
-	// its ring of frames read and not yet retired (with their IVs, and
-	// their ciphertexts when the source does not lend stable bytes), and
-	// the current call's buffer. Made at the first parallel call.
+	// its ring of frames read and not yet retired (and their ciphertexts
+	// when the source does not lend stable bytes), and the current call's
+	// buffer. Made at the first parallel call.
 	conc int
 	team *team
 	jobs []job
-	ivs  []byte
 	cts  []byte
 	dst  []byte
 }
@@ -232,12 +231,11 @@ func (o *Opener) readParallel(p []byte) int {
 	if o.team == nil {
 		ring := ringSlots(o.conc, fl)
 		o.jobs = make([]job, ring)
-		o.ivs = make([]byte, ring*format.IVLength)
 		if !o.r.stable {
 			// Room for the first frames; the rest when helpers start.
 			o.cts = make([]byte, minParallelFrames*(fl+format.TagLength))
 		}
-		o.team = newTeam(o.conc, ring, &o.fc, o.openJob)
+		o.team = newTeam(o.conc, ring, fl, &o.fc, o.openJob)
 	}
 	t := o.team
 	o.dst = p
@@ -271,11 +269,10 @@ func (o *Opener) readParallel(p []byte) int {
 			case f.Kind == FinalFrame:
 				final, haveFinal = f, true
 			default:
-				s := gathered % t.ring
-				iv := o.ivs[s*format.IVLength : (s+1)*format.IVLength]
-				copy(iv, f.IV)
-				f.IV = iv
-				o.jobs[s].Frame = f
+				j := &o.jobs[gathered%t.ring]
+				copy(j.iv[:], f.IV)
+				f.IV = j.iv[:]
+				j.Frame = f
 				gathered++
 				if gathered-int(t.avail.Load()) >= publishEvery {
 					o.publish(gathered)
@@ -326,10 +323,12 @@ func (o *Opener) readParallel(p []byte) int {
 // lets helpers claim them, while it can read more.
 const publishEvery = 8
 
-// job is a frame of a parallel call, on cache lines of its own.
+// job is a frame of a parallel call, with its IV, on cache lines of its
+// own.
 type job struct {
 	Frame
-	_ [cacheLine - unsafe.Sizeof(Frame{})%cacheLine]byte
+	iv [format.IVLength]byte
+	_  [cacheLine - (unsafe.Sizeof(Frame{})+format.IVLength)%cacheLine]byte
 }
 
 // publish lets the frames read so far be claimed, and starts the team's

@@ -12,11 +12,11 @@ import (
 	"github.com/go-esdk/esdk/format"
 )
 
-// anyParallel makes every call of three frames or more go parallel, for
-// the length of a test.
+// anyParallel makes every call of three frames or more go parallel, and
+// every goroutine claim one frame at a time, for the length of a test.
 func anyParallel(t testing.TB) {
-	old := parallelMin.Swap(0)
-	t.Cleanup(func() { parallelMin.Store(old) })
+	old, grain := parallelMin.Swap(0), grainBytes.Swap(0)
+	t.Cleanup(func() { parallelMin.Store(old); grainBytes.Store(grain) })
 }
 
 // sealWith seals pt with concurrency n, writing it in pieces of w bytes
@@ -295,7 +295,7 @@ func TestParallelWriteFails(t *testing.T) {
 	const fl = 64
 	s := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
 	sl, _ := newSealerN(t, &failAfter{n: 3}, s, fl, 4)
-	pt := bytes.Repeat([]byte{0xA5}, 300*fl)
+	pt := bytes.Repeat([]byte{0xA5}, 20000*fl) // runs of a quarter ring at most: many writes
 	if _, err := sl.Write(pt); err == nil || !bytes.Contains([]byte(err.Error()), []byte("disk full")) {
 		t.Fatalf("Write: %v", err)
 	}

@@ -264,7 +264,7 @@ func (s *Sealer) sealParallel(pt []byte, frames int) error {
 	if s.team == nil {
 		ring := ringSlots(s.conc, s.fl)
 		s.ring = make([]byte, ring*stride)
-		s.team = newTeam(s.conc, ring, &s.fc, s.sealJob)
+		s.team = newTeam(s.conc, ring, s.fl, &s.fc, s.sealJob)
 	}
 	t := s.team
 	s.pt, s.first = pt, s.seq

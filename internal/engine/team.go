@@ -54,6 +54,10 @@ func ringSlots(n, fl int) int {
 // that the steady state allocates nothing.
 type team struct {
 	ring int
+	// grain is how many consecutive jobs a goroutine claims at once, so
+	// that each works through memory in runs of grainBytes or more rather
+	// than a frame here and there.
+	grain int
 	// work does job i on the goroutine that owns c.
 	work func(c *FrameCipher, i int) error
 	// ciphers holds one FrameCipher per goroutine; 0 is the caller's.
@@ -91,9 +95,16 @@ type slot struct {
 	_    [cacheLine - 24]byte
 }
 
-func newTeam(n, ring int, fc *FrameCipher, work func(c *FrameCipher, i int) error) *team {
+// grainBytes is the least plaintext a goroutine claims at once; tests
+// lower it, to mix the goroutines' frames as much as they can be.
+var grainBytes atomic.Int64
+
+func init() { grainBytes.Store(32 << 10) }
+
+func newTeam(n, ring, fl int, fc *FrameCipher, work func(c *FrameCipher, i int) error) *team {
 	t := &team{
 		ring:    ring,
+		grain:   max(1, min(int(grainBytes.Load())/fl, ring/(2*n))),
 		work:    work,
 		ciphers: make([]*FrameCipher, n),
 		helpers: make([]func(), n-1),
@@ -103,7 +114,14 @@ func newTeam(n, ring int, fc *FrameCipher, work func(c *FrameCipher, i int) erro
 		callerWake: make(chan struct{}, 1),
 	}
 	for w := range t.ciphers {
-		t.ciphers[w] = fc.Clone()
+		// Each goroutine writes its cipher's scratch space for every
+		// frame: keep the clones on cache lines of their own.
+		p := &struct {
+			_ [cacheLine]byte
+			c FrameCipher
+			_ [cacheLine]byte
+		}{c: FrameCipher{aead: fc.aead, messageID: fc.messageID}}
+		t.ciphers[w] = &p.c
 	}
 	for w := range t.helpers {
 		c := t.ciphers[w+1]
@@ -186,14 +204,20 @@ func (t *team) isDone(i int) (bool, error) {
 	return true, s.err
 }
 
-// tryOne claims and does the next job on the goroutine that owns c; it
-// reports false when no job can be claimed now.
+// tryOne claims the next jobs, up to a grain of them, and does them on
+// the goroutine that owns c; it reports false when no job can be claimed
+// now.
 func (t *team) tryOne(c *FrameCipher) bool {
 	i := t.next.Load()
-	if i >= t.avail.Load() {
+	avail := t.avail.Load()
+	if i >= avail {
 		return false
 	}
-	if t.next.CompareAndSwap(i, i+1) {
+	end := min(avail, i+int64(t.grain))
+	if !t.next.CompareAndSwap(i, end) {
+		return true
+	}
+	for ; i < end; i++ {
 		s := &t.slots[int(i)%t.ring]
 		s.err = t.work(c, int(i))
 		s.done.Store(i + 1)
