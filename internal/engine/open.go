@@ -233,7 +233,7 @@ func (o *Opener) readParallel(p []byte) int {
 		o.jobs = make([]job, ring)
 		if !o.r.stable {
 			// Room for the first frames; the rest when helpers start.
-			o.cts = make([]byte, minParallelFrames*(fl+format.TagLength))
+			o.cts = make([]byte, min(minParallelFrames, ring)*(fl+format.TagLength))
 		}
 		o.team = newTeam(o.conc, ring, fl, &o.fc, o.openJob)
 	}

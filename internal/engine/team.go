@@ -29,10 +29,14 @@ var parallelMin atomic.Int64
 // minParallelFrames is the fewest frames a call runs on a team.
 const minParallelFrames = 3
 
-// ringBytes is the least room a team's ring has for frames, whatever the
-// frame length; the ring has at least ringPerWorker slots per goroutine.
+// A team's ring has ringPerWorker slots per goroutine and room for
+// ringBytes of frames at least, but room for ringMaxBytes at most (two
+// frames when they are larger): a message whose frames are large, or a
+// client with many goroutines, gets fewer frames in flight rather than
+// more memory.
 const (
 	ringBytes     = 256 << 10
+	ringMaxBytes  = 64 << 20
 	ringPerWorker = 4
 )
 
@@ -46,7 +50,11 @@ func goesParallel(n, frames, fl int) bool {
 
 // ringSlots is the number of slots of a team of n for frames of fl bytes.
 func ringSlots(n, fl int) int {
-	return max(ringPerWorker*n, (ringBytes+fl-1)/fl)
+	r := max(ringPerWorker*n, (ringBytes+fl-1)/fl)
+	if int64(r)*int64(fl) > ringMaxBytes {
+		r = max(2, ringMaxBytes/fl)
+	}
+	return r
 }
 
 // team is the goroutines of one call and what they share. It is made once
