@@ -142,8 +142,9 @@ type Options struct {
 	// least) seals or opens them on that many goroutines, started by the
 	// call and joined before it returns; output stays in order, and a
 	// frame's plaintext is still released only once it and every frame
-	// before it have verified. Memory grows by about 4 frames per
-	// goroutine (at least 256 KiB) for a message that goes parallel.
+	// before it have verified. A message that goes parallel holds a ring
+	// of 4 frames per goroutine, 256 KiB at least and 64 MiB (or two
+	// frames) at most.
 	Concurrency int
 
 	// nonFramed writes non-framed bodies, for the tests of decryption.
