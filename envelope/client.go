@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 
 	"github.com/go-esdk/esdk/format"
 	"github.com/go-esdk/esdk/internal/engine"
@@ -134,6 +135,17 @@ type Options struct {
 	// MaxHeaderSize bounds the header decryption reads (default
 	// DefaultMaxHeaderSize).
 	MaxHeaderSize int
+	// Concurrency is the most goroutines that seal or open the frames of
+	// one message: 0 means runtime.GOMAXPROCS(0) at each Encrypt and
+	// Decrypt, 1 keeps every frame on the caller's goroutine. A Write or
+	// Read call that carries at least 256 KiB of whole frames (three at
+	// least) seals or opens them on that many goroutines, started by the
+	// call and joined before it returns; output stays in order, and a
+	// frame's plaintext is still released only once it and every frame
+	// before it have verified. A message that goes parallel holds a ring
+	// of 4 frames per goroutine, 256 KiB at least and 64 MiB (or two
+	// frames) at most.
+	Concurrency int
 
 	// nonFramed writes non-framed bodies, for the tests of decryption.
 	nonFramed bool
@@ -189,6 +201,9 @@ func New(optFns ...func(*Options)) (*Client, error) {
 	if o.MaxFrameLength < 0 || o.MaxNonFramedBodySize < 0 || o.MaxHeaderSize < 0 {
 		return nil, errors.New("esdk: limits must not be negative")
 	}
+	if o.Concurrency < 0 {
+		return nil, fmt.Errorf("esdk: Concurrency %d is negative (0 for GOMAXPROCS)", o.Concurrency)
+	}
 	if o.FrameLength > o.MaxFrameLength {
 		// Such a client would write messages that it refuses to read.
 		return nil, fmt.Errorf("esdk: frame length %d exceeds MaxFrameLength %d; raise Options.MaxFrameLength too", o.FrameLength, o.MaxFrameLength)
@@ -199,6 +214,14 @@ func New(optFns ...func(*Options)) (*Client, error) {
 
 // Options returns a copy of the client's options, defaults filled in.
 func (c *Client) Options() Options { return c.opts }
+
+// concurrency is the goroutines the frames of one message may use.
+func (c *Client) concurrency() int {
+	if c.opts.Concurrency == 0 {
+		return runtime.GOMAXPROCS(0)
+	}
+	return c.opts.Concurrency
+}
 
 // Errors callers can match with errors.Is.
 var (

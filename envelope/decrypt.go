@@ -129,6 +129,7 @@ func (c *Client) Decrypt(ctx context.Context, src io.Reader, mm MaterialsManager
 		RequiredContext:      required,
 		VerificationKey:      mat.VerificationKey,
 		MaxNonFramedBodySize: c.opts.MaxNonFramedBodySize,
+		Concurrency:          c.concurrency(),
 	})
 	if err != nil {
 		return nil, withOption(err)

@@ -153,6 +153,7 @@ func (c *Client) encrypt(ctx context.Context, dst io.Writer, mm MaterialsManager
 		DataKey:         mat.PlaintextDataKey,
 		RequiredContext: required,
 		SigningKey:      mat.SigningKey,
+		Concurrency:     c.concurrency(),
 	})
 	if err != nil {
 		return nil, err

@@ -116,7 +116,9 @@ func TestStreamOneGiB(t *testing.T) {
 }
 
 // TestNoAllocationsPerFrame guards the steady state: once a message is
-// under way, encrypting or decrypting another frame allocates nothing.
+// under way, encrypting or decrypting another frame allocates nothing,
+// on the sequential path and, in calls that carry many frames, on the
+// parallel one.
 func TestNoAllocationsPerFrame(t *testing.T) {
 	ctx := context.Background()
 	mm := aesManager(t)
@@ -151,5 +153,134 @@ func TestNoAllocationsPerFrame(t *testing.T) {
 				t.Errorf("suite %s: %v allocations per %d-byte read", id, a, chunk)
 			}
 		}
+
+		// Parallel calls of 64 frames, on two goroutines or four.
+		for _, n := range []int{2, 4} {
+			c := newClient(t, func(o *envelope.Options) {
+				o.CommitmentPolicy = policyFor(s)
+				o.Suite = id
+				o.FrameLength = fl
+				o.Concurrency = n
+			})
+			frames := randBytes(64 * fl)
+			w, err := c.Encrypt(ctx, io.Discard, mm, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write(frames) // the first parallel call sets up the goroutines' state
+			if a := testing.AllocsPerRun(50, func() { w.Write(frames) }); a != 0 {
+				t.Errorf("suite %s, concurrency %d: %v allocations per 64 frames written", id, n, a)
+			}
+			ct, err := c.EncryptBytes(ctx, randBytes(3300*fl), mm, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, lend := range []bool{true, false} {
+				var src io.Reader = bytes.NewReader(ct)
+				if lend {
+					src = bytes.NewBuffer(ct)
+				}
+				d, err := c.Decrypt(ctx, src, mm, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				io.ReadFull(d, frames)
+				if a := testing.AllocsPerRun(50, func() { io.ReadFull(d, frames) }); a != 0 {
+					t.Errorf("suite %s, concurrency %d, lends %v: %v allocations per 64 frames read", id, n, lend, a)
+				}
+			}
+		}
+	}
+}
+
+// TestStreamOneGiBParallel streams 1 GiB through an encryptor into a
+// decryptor, both with concurrency 4 and both in calls of 4 MiB, which go
+// parallel: the heap in use stays under 32 MiB, and the workers that each
+// call starts are there while the stream runs and gone after it.
+func TestStreamOneGiBParallel(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1 GiB round trip skipped in -short mode")
+	}
+	const size = 1 << 30
+	ctx := context.Background()
+	mm := aesManager(t)
+	c := newClient(t, func(o *envelope.Options) {
+		o.Suite = format.AES256GCMHKDFSHA512CommitKey
+		o.FrameLength = 64 << 10
+		o.Concurrency = 4
+	})
+	src := &patternReader{block: randBytes(1<<20 + 17), left: size}
+	want := sha256.New()
+
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	goroutines := runtime.NumGoroutine()
+	var peak, peakG atomic.Int64
+	stop := make(chan struct{})
+	var sampler sync.WaitGroup
+	sampler.Add(1)
+	go func() {
+		defer sampler.Done()
+		var m runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+			runtime.ReadMemStats(&m)
+			peak.Store(max(peak.Load(), int64(m.HeapInuse)))
+			peakG.Store(max(peakG.Load(), int64(runtime.NumGoroutine())))
+		}
+	}()
+
+	pr, pw := io.Pipe()
+	encErr := make(chan error, 1)
+	go func() {
+		w, err := c.Encrypt(ctx, pw, mm, testContext)
+		if err == nil {
+			_, err = io.CopyBuffer(struct{ io.Writer }{w}, io.TeeReader(src, want), make([]byte, 4<<20))
+		}
+		if err == nil {
+			err = w.Close()
+		}
+		pw.CloseWithError(err)
+		encErr <- err
+	}()
+	d, err := c.Decrypt(ctx, pr, mm, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := sha256.New()
+	n, err := io.CopyBuffer(got, struct{ io.Reader }{d}, make([]byte, 4<<20))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-encErr; err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	sampler.Wait()
+
+	if n != size || !bytes.Equal(got.Sum(nil), want.Sum(nil)) {
+		t.Fatalf("decrypted %d bytes, digest equal %v", n, bytes.Equal(got.Sum(nil), want.Sum(nil)))
+	}
+	t.Logf("1 GiB streamed in parallel calls: peak heap in use %d KiB (%d KiB above the start), peak goroutines %d (%d before)",
+		peak.Load()>>10, (peak.Load()-int64(before.HeapInuse))>>10, peakG.Load(), goroutines)
+	if peak.Load() > 32<<20 {
+		t.Errorf("peak heap in use %d MiB, want under 32 MiB", peak.Load()>>20)
+	}
+	// The encryptor, the decryptor, the sampler: and the helpers of their
+	// parallel calls, three each.
+	if peakG.Load() < int64(goroutines)+4 {
+		t.Errorf("peak goroutines %d, %d before: the calls did not go parallel", peakG.Load(), goroutines)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for runtime.NumGoroutine() > goroutines && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if g := runtime.NumGoroutine(); g > goroutines {
+		t.Errorf("%d goroutines after the stream, %d before", g, goroutines)
 	}
 }

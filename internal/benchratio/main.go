@@ -1,10 +1,14 @@
 // Command benchratio reads `go test -bench` output of package envelope on
-// standard input and prints each throughput as a ratio to the raw AES-GCM
-// baseline of the same size, measured in the same run:
+// standard input and prints each throughput as a ratio to the two limits
+// measured in the same run: raw AES-256-GCM (BenchmarkAESGCMBaseline, one
+// goroutine) and SHA-384 (BenchmarkSHA384Baseline, the signature hash of
+// the signed suites) over the same bytes:
 //
-//	go test -run '^$' -bench . -cpu 1 ./envelope | go run ./internal/benchratio
+//	go test -run '^$' -bench . -cpu 1,2 ./envelope | go run ./internal/benchratio
 //
-// When a benchmark ran more than once (-count), the median is used.
+// Results of each -cpu value are compared with the baselines of the same
+// -cpu value. When a benchmark ran more than once (-count), the median is
+// used.
 package main
 
 import (
@@ -18,8 +22,8 @@ import (
 	"strings"
 )
 
-// A result line: name, iterations, ns/op, MB/s, and the rest.
-var line = regexp.MustCompile(`^Benchmark(\S+?)(?:-\d+)?\s+\d+\s+[\d.]+ ns/op\s+([\d.]+) MB/s(.*)$`)
+// A result line: name, GOMAXPROCS, iterations, ns/op, MB/s, and the rest.
+var line = regexp.MustCompile(`^Benchmark(\S+?)(?:-(\d+))?\s+\d+\s+[\d.]+ ns/op\s+([\d.]+) MB/s(.*)$`)
 
 func main() {
 	if err := run(os.Stdin, os.Stdout); err != nil {
@@ -28,47 +32,85 @@ func main() {
 	}
 }
 
+type key struct {
+	name string
+	cpu  int
+}
+
 func run(in io.Reader, out io.Writer) error {
-	speeds := map[string][]float64{}
-	allocs := map[string]string{}
-	var order []string
+	speeds := map[key][]float64{}
+	allocs := map[key]string{}
+	var order []key
+	var cpus []int
 	sc := bufio.NewScanner(in)
 	for sc.Scan() {
 		m := line.FindStringSubmatch(strings.TrimSpace(sc.Text()))
 		if m == nil {
 			continue
 		}
-		mbs, err := strconv.ParseFloat(m[2], 64)
+		mbs, err := strconv.ParseFloat(m[3], 64)
 		if err != nil {
 			return err
 		}
-		if _, seen := speeds[m[1]]; !seen {
-			order = append(order, m[1])
+		k := key{m[1], 1}
+		if m[2] != "" {
+			if k.cpu, err = strconv.Atoi(m[2]); err != nil {
+				return err
+			}
 		}
-		speeds[m[1]] = append(speeds[m[1]], mbs)
-		if f := strings.Fields(m[3]); len(f) >= 4 {
-			allocs[m[1]] = f[2]
+		if _, seen := speeds[k]; !seen {
+			order = append(order, k)
+			if !slices.Contains(cpus, k.cpu) {
+				cpus = append(cpus, k.cpu)
+			}
+		}
+		speeds[k] = append(speeds[k], mbs)
+		if f := strings.Fields(m[4]); len(f) >= 4 {
+			allocs[k] = f[2]
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return err
+	}
+	if len(order) == 0 {
+		return fmt.Errorf("no benchmark results with MB/s on standard input")
 	}
 	median := func(v []float64) float64 {
 		v = slices.Clone(v)
 		slices.Sort(v)
 		return v[len(v)/2]
 	}
-	fmt.Fprintf(out, "%-34s %10s %9s %7s\n", "benchmark", "MB/s", "baseline", "allocs")
-	for _, name := range order {
-		size := name[strings.LastIndex(name, "/")+1:]
-		base, ok := speeds["AESGCMBaseline/"+size]
+	// ratio is the median of k over the median of the baseline of the
+	// same size and -cpu value, or "" when the run has no such baseline.
+	ratio := func(k key, baseline string) string {
+		size := k.name[strings.LastIndex(k.name, "/")+1:]
+		base, ok := speeds[key{baseline + "/" + size, k.cpu}]
 		if !ok {
-			continue
+			return ""
 		}
-		fmt.Fprintf(out, "%-34s %10.0f %8.0f%% %7s\n", name, median(speeds[name]), 100*median(speeds[name])/median(base), allocs[name])
+		r := median(speeds[k]) / median(base)
+		if r >= 10 {
+			return fmt.Sprintf("%.0fx", r)
+		}
+		return fmt.Sprintf("%.2fx", r)
 	}
-	if len(order) == 0 {
-		return fmt.Errorf("no benchmark results with MB/s on standard input")
+	slices.Sort(cpus)
+	for i, cpu := range cpus {
+		if i > 0 {
+			fmt.Fprintln(out)
+		}
+		fmt.Fprintf(out, "-cpu %d\n", cpu)
+		fmt.Fprintf(out, "%-34s %10s %8s %8s %7s\n", "benchmark", "MB/s", "AES-GCM", "SHA-384", "allocs")
+		for _, k := range order {
+			if k.cpu != cpu {
+				continue
+			}
+			aes, sha := ratio(k, "AESGCMBaseline"), ratio(k, "SHA384Baseline")
+			if aes == "" && sha == "" {
+				continue
+			}
+			fmt.Fprintf(out, "%-34s %10.0f %8s %8s %7s\n", k.name, median(speeds[k]), aes, sha, allocs[k])
+		}
 	}
 	return nil
 }

@@ -11,14 +11,28 @@ func TestRatios(t *testing.T) {
 BenchmarkAESGCMBaseline/1MiB     	     100	    200000 ns/op	4000.00 MB/s	       0 B/op	       0 allocs/op
 BenchmarkAESGCMBaseline/1MiB     	     100	    200000 ns/op	5000.00 MB/s	       0 B/op	       0 allocs/op
 BenchmarkAESGCMBaseline/1MiB     	     100	    200000 ns/op	3000.00 MB/s	       0 B/op	       0 allocs/op
-BenchmarkEncrypt/0478/1MiB-2     	     100	    250000 ns/op	3600.00 MB/s	   12704 B/op	      60 allocs/op
+BenchmarkEncrypt/0478/1MiB     	     100	    250000 ns/op	3600.00 MB/s	   12704 B/op	      60 allocs/op
+BenchmarkAESGCMBaseline/1MiB-2     	     100	    200000 ns/op	4000.00 MB/s	       0 B/op	       0 allocs/op
+BenchmarkSHA384Baseline/1MiB-2     	     100	    200000 ns/op	800.00 MB/s	       0 B/op	       0 allocs/op
+BenchmarkEncrypt/0478/1MiB-2     	     100	    250000 ns/op	7200.00 MB/s	   12704 B/op	      71 allocs/op
+BenchmarkEncrypt/0578/1MiB-2     	     100	    250000 ns/op	720.00 MB/s	   12704 B/op	      171 allocs/op
 PASS`
 	var out bytes.Buffer
 	if err := run(strings.NewReader(in), &out); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "Encrypt/0478/1MiB") || !strings.Contains(out.String(), " 90%") || !strings.Contains(out.String(), " 60") {
-		t.Fatalf("output:\n%s", out.String())
+	one, two, ok := strings.Cut(out.String(), "-cpu 2")
+	if !ok {
+		t.Fatalf("no -cpu 2 section:\n%s", out.String())
+	}
+	// -cpu 1: the median of 4000, 5000 and 3000 is the baseline, and
+	// there is no SHA-384 baseline.
+	if !strings.Contains(one, "Encrypt/0478/1MiB") || !strings.Contains(one, " 0.90x") || !strings.Contains(one, " 60") {
+		t.Fatalf("-cpu 1 section:\n%s", one)
+	}
+	// -cpu 2: compared with the baselines of -cpu 2 only.
+	if !strings.Contains(two, " 1.80x") || !strings.Contains(two, " 9.00x") || !strings.Contains(two, " 0.90x") || !strings.Contains(two, " 171") {
+		t.Fatalf("-cpu 2 section:\n%s", two)
 	}
 	if err := run(strings.NewReader("nothing"), &out); err == nil {
 		t.Fatal("empty input accepted")

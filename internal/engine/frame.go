@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"crypto/cipher"
 	"encoding/binary"
 	"errors"
@@ -93,7 +94,10 @@ type FrameReader struct {
 	src    io.Reader
 	lender nexter // src, when it lends its bytes
 	// lendMax is the most bytes src lends at once.
-	lendMax     int
+	lendMax int
+	// stable: what src lends stays valid after later reads (a
+	// *bytes.Buffer's bytes do, until it is written to).
+	stable      bool
 	nonFramed   bool
 	frameLength int
 	// maxNonFramed bounds the non-framed body this reader will buffer.
@@ -134,6 +138,8 @@ func (r *FrameReader) init(src io.Reader, h *format.Header, sig hash.Hash, maxNo
 	switch s := src.(type) {
 	case *chunkReader:
 		r.lender, r.lendMax = s, len(s.buf)
+	case *bytes.Buffer:
+		r.lender, r.lendMax, r.stable = s, math.MaxInt, true
 	case nexter:
 		r.lender, r.lendMax = s, math.MaxInt
 	}
@@ -147,7 +153,12 @@ func (r *FrameReader) init(src io.Reader, h *format.Header, sig hash.Hash, maxNo
 // len(dst) can take the whole ciphertext; otherwise, and for the final
 // frame and a non-framed body, it lands in the reader's own buffer. The
 // frame's IV and ciphertext are valid until the next call.
-func (r *FrameReader) Next(dst []byte) (Frame, error) {
+func (r *FrameReader) Next(dst []byte) (Frame, error) { return r.next(dst, false) }
+
+// next is Next; with keep, a regular frame's ciphertext must stay valid
+// after later calls (its IV does not): it is lent only by a stable
+// source, and read into dst otherwise, which must then take it whole.
+func (r *FrameReader) next(dst []byte, keep bool) (Frame, error) {
 	if r.done {
 		return Frame{}, io.EOF
 	}
@@ -168,7 +179,7 @@ func (r *FrameReader) Next(dst []byte) (Frame, error) {
 	n := r.frameLength + format.TagLength
 	var err error
 	switch {
-	case r.lender != nil && len(dst) >= r.frameLength && n <= r.lendMax:
+	case r.lender != nil && (keep && r.stable || !keep && len(dst) >= r.frameLength && n <= r.lendMax):
 		if f.Ciphertext = r.lender.Next(n); len(f.Ciphertext) < n {
 			return Frame{}, r.truncated(r.lendErr(), partName(f))
 		}

@@ -8,6 +8,7 @@ import (
 	"hash"
 	"io"
 	"strings"
+	"unsafe"
 
 	"github.com/go-esdk/esdk/format"
 )
@@ -30,6 +31,9 @@ type OpenParams struct {
 	// MaxNonFramedBodySize bounds the non-framed body the opener buffers
 	// before authenticating it (0: only the format's own limit).
 	MaxNonFramedBodySize int64
+	// Concurrency is the most goroutines a Read call opens frames on;
+	// 0 and 1 open them on the caller's goroutine only.
+	Concurrency int
 }
 
 // Opener reads and authenticates a message body. It releases a frame's
@@ -42,6 +46,16 @@ type Opener struct {
 	key *ecdsa.PublicKey
 	out []byte // authenticated plaintext not yet returned
 	err error  // sticky; io.EOF once the message is done
+
+	// Parallel frames (see team.go): conc goroutines at most; the team,
+	// its ring of frames read and not yet retired (and their ciphertexts
+	// when the source does not lend stable bytes), and the current call's
+	// buffer. Made at the first parallel call.
+	conc int
+	team *team
+	jobs []job
+	cts  []byte
+	dst  []byte
 }
 
 // NewOpener derives the message's keys, checks the key commitment and
@@ -86,7 +100,7 @@ func NewOpener(src io.Reader, p OpenParams) (*Opener, error) {
 	if _, err := aead.Open(nil, iv, h.AuthTag, aad); err != nil {
 		return nil, headerAuthFailed(p.RequiredContext)
 	}
-	o := &Opener{fc: FrameCipher{aead: aead, messageID: h.MessageID}, sig: signatureHash(s), key: p.VerificationKey}
+	o := &Opener{fc: FrameCipher{aead: aead, messageID: h.MessageID}, sig: signatureHash(s), key: p.VerificationKey, conc: p.Concurrency}
 	if o.sig != nil {
 		o.sig.Write(p.RawHeader)
 	}
@@ -118,6 +132,15 @@ func (o *Opener) Read(p []byte) (int, error) {
 		}
 		if len(p) == 0 {
 			return 0, nil
+		}
+		if o.parallel(len(p)) {
+			n := o.readParallel(p)
+			if n > 0 {
+				return n, nil
+			}
+			if o.err != nil || len(o.out) > 0 {
+				continue
+			}
 		}
 		n, err := o.next(p)
 		if err != nil {
@@ -186,6 +209,160 @@ func (o *Opener) next(p []byte) (int, error) {
 		return 0, nil
 	}
 	return 0, o.finish(pt)
+}
+
+// parallel reports whether a Read into a buffer of n bytes opens frames
+// on a team.
+func (o *Opener) parallel(n int) bool {
+	fl := o.r.frameLength
+	return o.conc > 1 && !o.r.nonFramed && fl > 0 && goesParallel(o.conc, n/fl, fl)
+}
+
+// readParallel opens the frames that fit in p on a team, each straight
+// into its place in p, and returns how many bytes of p it released: the
+// frames up to the first that fails, and the final frame once the message
+// has verified. The caller's goroutine reads the frames (hashing them, for
+// signed suites) and retires opened frames in order; helpers open them.
+// When a frame fails, p is cleared from that frame on and the error is
+// sticky.
+func (o *Opener) readParallel(p []byte) int {
+	fl := o.r.frameLength
+	room := len(p) / fl
+	if o.team == nil {
+		ring := ringSlots(o.conc, fl)
+		o.jobs = make([]job, ring)
+		if !o.r.stable {
+			// Room for the first frames; the rest when helpers start.
+			o.cts = make([]byte, min(minParallelFrames, ring)*(fl+format.TagLength))
+		}
+		o.team = newTeam(o.conc, ring, fl, &o.fc, o.openJob)
+	}
+	t := o.team
+	o.dst = p
+	t.begin()
+	var (
+		gathered, retired int
+		final             Frame
+		haveFinal         bool
+		readErr, openErr  error
+	)
+	for {
+		for retired < gathered {
+			ok, err := t.isDone(retired)
+			if !ok {
+				break
+			}
+			if err != nil {
+				openErr = err
+				break
+			}
+			retired++
+		}
+		if openErr != nil {
+			break
+		}
+		if readErr == nil && !haveFinal && gathered < room && gathered < retired+t.ring {
+			f, err := o.r.next(o.ctSlot(gathered), true)
+			switch {
+			case err != nil:
+				readErr = err
+			case f.Kind == FinalFrame:
+				final, haveFinal = f, true
+			default:
+				j := &o.jobs[gathered%t.ring]
+				copy(j.iv[:], f.IV)
+				f.IV = j.iv[:]
+				j.Frame = f
+				gathered++
+				if gathered-int(t.avail.Load()) >= publishEvery {
+					o.publish(gathered)
+				}
+			}
+			continue
+		}
+		if int(t.avail.Load()) < gathered {
+			o.publish(gathered)
+			continue
+		}
+		if retired == gathered {
+			break
+		}
+		if !t.tryOne(t.ciphers[0]) {
+			t.waitDone(retired)
+		}
+	}
+	t.end()
+	o.dst = nil
+	n := retired * fl
+	switch {
+	case openErr != nil:
+		clear(p[n : gathered*fl])
+		o.fail(openErr)
+	case readErr != nil:
+		o.fail(readErr)
+	case haveFinal:
+		pt, err := o.fc.Open(final.Ciphertext[:0], final)
+		if err == nil {
+			err = o.finish(pt)
+		}
+		if err != nil {
+			o.fail(err)
+			break
+		}
+		c := copy(p[n:], o.out)
+		o.out = o.out[c:]
+		n += c
+		if len(o.out) == 0 {
+			o.r.Wipe()
+		}
+	}
+	return n
+}
+
+// publishEvery is how many frames the caller's goroutine reads before it
+// lets helpers claim them, while it can read more.
+const publishEvery = 8
+
+// job is a frame of a parallel call, with its IV, on cache lines of its
+// own.
+type job struct {
+	Frame
+	iv [format.IVLength]byte
+	_  [cacheLine - (unsafe.Sizeof(Frame{})+format.IVLength)%cacheLine]byte
+}
+
+// publish lets the frames read so far be claimed, and starts the team's
+// helpers once there are enough of them.
+func (o *Opener) publish(gathered int) {
+	t := o.team
+	t.setAvail(gathered)
+	if gathered >= minParallelFrames {
+		t.start()
+	}
+}
+
+// ctSlot is where job i's ciphertext is read when the source does not
+// lend stable bytes; nil when it does.
+func (o *Opener) ctSlot(i int) []byte {
+	if o.cts == nil {
+		return nil
+	}
+	n := o.r.frameLength + format.TagLength
+	if i >= len(o.cts)/n && len(o.cts) < o.team.ring*n {
+		// The ring's whole room, once a message has more frames than the
+		// first few; the frames read so far keep the old array.
+		o.cts = make([]byte, o.team.ring*n)
+	}
+	s := i % o.team.ring
+	return o.cts[s*n : (s+1)*n]
+}
+
+// openJob opens job i of a parallel call into its place in the call's
+// buffer.
+func (o *Opener) openJob(c *FrameCipher, i int) error {
+	fl := o.r.frameLength
+	_, err := c.Open(o.dst[i*fl:i*fl], o.jobs[i%o.team.ring].Frame)
+	return err
 }
 
 // finish verifies the footer of a signed message, checks that nothing

@@ -32,6 +32,9 @@ type SealParams struct {
 	RequiredContext map[string]string
 	// SigningKey signs a signed suite's message; nil for unsigned suites.
 	SigningKey *ecdsa.PrivateKey
+	// Concurrency is the most goroutines a Write call seals frames on;
+	// 0 and 1 seal them on the caller's goroutine only.
+	Concurrency int
 }
 
 // Sealer writes a message body frame by frame. It holds at most one frame
@@ -52,6 +55,15 @@ type Sealer struct {
 	seq    uint32
 	err    error
 	closed bool
+
+	// Parallel frames (see team.go): conc goroutines at most; the team,
+	// its ring of sealed frames and the call's plaintext, made at the
+	// first parallel call.
+	conc  int
+	team  *team
+	ring  []byte
+	pt    []byte // the plaintext of the current call's frames
+	first uint32 // the sequence number of the call's job 0
 }
 
 const (
@@ -74,7 +86,7 @@ func NewSealer(dst io.Writer, p SealParams) (*Sealer, error) {
 	if err := checkCurve(s, "signing", curve); err != nil {
 		return nil, err
 	}
-	sl := &Sealer{dst: dst, header: h, sig: signatureHash(s), key: p.SigningKey, seq: 1}
+	sl := &Sealer{dst: dst, header: h, sig: signatureHash(s), key: p.SigningKey, seq: 1, conc: p.Concurrency}
 	switch h.ContentType {
 	case format.Framed:
 		if h.FrameLength == 0 || int64(h.FrameLength) > MaxFrameLength {
@@ -180,6 +192,14 @@ func (s *Sealer) Write(p []byte) (int, error) {
 			s.n = 0
 		}
 		if s.n == 0 && len(p) > fl {
+			// Every whole frame but the last is regular.
+			if frames := (len(p) - 1) / fl; goesParallel(s.conc, frames, fl) && uint64(s.seq)+uint64(frames) < FinalFrameMarker {
+				if err := s.sealParallel(p[:frames*fl], frames); err != nil {
+					return total - len(p), err
+				}
+				p = p[frames*fl:]
+				continue
+			}
 			if err := s.sealRegular(p[:fl]); err != nil {
 				return total - len(p), err
 			}
@@ -242,5 +262,68 @@ func (s *Sealer) Close() error {
 		}
 	}
 	s.release()
+	return nil
+}
+
+// sealParallel seals pt, frames whole frames, as the next regular frames
+// on a team and writes them in order. The caller's goroutine writes (and
+// hashes, for signed suites) each run of sealed frames as soon as it is
+// done, and seals frames itself when there is nothing to write.
+func (s *Sealer) sealParallel(pt []byte, frames int) error {
+	stride := regularHeaderLength + s.fl + format.TagLength
+	if s.team == nil {
+		ring := ringSlots(s.conc, s.fl)
+		s.ring = make([]byte, ring*stride)
+		s.team = newTeam(s.conc, ring, s.fl, &s.fc, s.sealJob)
+	}
+	t := s.team
+	s.pt, s.first = pt, s.seq
+	t.begin()
+	t.setAvail(min(frames, t.ring))
+	t.start()
+	var err error
+	for emitted := 0; emitted < frames; {
+		// The run of sealed frames from emitted, up to the ring's end and
+		// a quarter of the ring at most, so that slots come free steadily.
+		k := emitted
+		for k < frames && k-emitted < max(1, t.ring/4) {
+			if ok, _ := t.isDone(k); !ok {
+				break
+			}
+			if k++; k%t.ring == 0 {
+				break
+			}
+		}
+		if k > emitted {
+			a, b := emitted%t.ring, (k-1)%t.ring+1
+			if err = s.emit(s.ring[a*stride : b*stride]); err != nil {
+				break
+			}
+			emitted = k
+			t.setAvail(min(frames, emitted+t.ring))
+			continue
+		}
+		if !t.tryOne(t.ciphers[0]) {
+			t.waitDone(emitted)
+		}
+	}
+	t.end()
+	s.pt = nil
+	if err != nil {
+		clear(s.ring)
+		return err
+	}
+	s.seq += uint32(frames)
+	return nil
+}
+
+// sealJob seals job i of a parallel call into its ring slot, header
+// included.
+func (s *Sealer) sealJob(c *FrameCipher, i int) error {
+	stride := regularHeaderLength + s.fl + format.TagLength
+	slot := s.ring[i%s.team.ring*stride:][:stride]
+	seq := s.first + uint32(i)
+	appendRegularHeader(slot[:0], seq)
+	c.Seal(slot[regularHeaderLength:regularHeaderLength], RegularFrame, seq, s.pt[i*s.fl:(i+1)*s.fl])
 	return nil
 }
