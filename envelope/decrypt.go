@@ -65,9 +65,10 @@ func (d *Decryptor) EncryptedDataKeys() []format.EncryptedDataKey {
 // entries that the message authenticates without storing. It may be nil.
 //
 // The header is read field by field, so that a limit stops reading
-// early; the body is read in large chunks (a *bytes.Buffer source is
-// read without copying), so an unbuffered file or socket needs no
-// bufio.Reader. Read calls with room for a whole frame decrypt it
+// early; the body of a file, a socket or any other source is read in
+// large chunks, so it needs no bufio.Reader (a *bytes.Buffer is read
+// without copying; a *bytes.Reader, *strings.Reader or *bufio.Reader,
+// which a chunk would only copy again, is read directly). Read calls with room for a whole frame decrypt it
 // straight into the caller's buffer. Bytes after the message are an
 // error.
 //

@@ -1,7 +1,10 @@
 package engine
 
 import (
+	"bufio"
+	"bytes"
 	"io"
+	"strings"
 	"sync"
 )
 
@@ -23,10 +26,12 @@ type chunkReader struct {
 var chunks = sync.Pool{New: func() any { return new([chunkSize]byte) }}
 
 // buffered returns src itself when it lends its bytes (as a *bytes.Buffer
-// does), and otherwise a reader that reads src in large chunks.
+// does), buffers already (a *bufio.Reader) or reads from memory without a
+// system call (a *bytes.Reader or *strings.Reader): a chunk would only add
+// a copy. Any other source, a file or a socket, is read in large chunks.
 func buffered(src io.Reader) io.Reader {
 	switch src.(type) {
-	case nexter, *chunkReader:
+	case nexter, *chunkReader, *bufio.Reader, *bytes.Reader, *strings.Reader:
 		return src
 	}
 	return &chunkReader{src: src, buf: chunks.Get().(*[chunkSize]byte)[:]}

@@ -192,7 +192,7 @@ func (r *FrameReader) next(dst []byte, keep bool) (Frame, error) {
 		}
 		r.hash(f.Ciphertext)
 	default:
-		if f.Ciphertext, err = r.readN(n, partName(f)); err != nil {
+		if f.Ciphertext, err = r.readN(n, f); err != nil {
 			return Frame{}, err
 		}
 	}
@@ -214,7 +214,7 @@ func (r *FrameReader) nextFinal() (Frame, error) {
 		return Frame{}, fmt.Errorf("%w: final frame of %d bytes exceeds the frame length %d", format.ErrMalformed, length, r.frameLength)
 	}
 	var err error
-	if f.Ciphertext, err = r.readN(int(length)+format.TagLength, partName(f)); err != nil {
+	if f.Ciphertext, err = r.readN(int(length)+format.TagLength, f); err != nil {
 		return Frame{}, err
 	}
 	r.done = true
@@ -239,7 +239,7 @@ func (r *FrameReader) nextNonFramed() (Frame, error) {
 		return Frame{}, &format.LimitError{Limit: format.LimitNonFramedBodySize, Max: int64(math.MaxInt - format.TagLength), Got: int64(length)}
 	}
 	var err error
-	if f.Ciphertext, err = r.readN(int(length)+format.TagLength, "body"); err != nil {
+	if f.Ciphertext, err = r.readN(int(length)+format.TagLength, f); err != nil {
 		return Frame{}, err
 	}
 	r.done = true
@@ -325,11 +325,11 @@ func (r *FrameReader) readFull(b []byte) error {
 // readN reads the next n bytes into r.buf, growing it only as bytes
 // arrive, so that a hostile length claims no memory its bytes do not
 // fill.
-func (r *FrameReader) readN(n int, what string) ([]byte, error) {
+func (r *FrameReader) readN(n int, f Frame) ([]byte, error) {
 	if n <= cap(r.buf) {
 		r.buf = r.buf[:n]
 		if _, err := io.ReadFull(r.src, r.buf); err != nil {
-			return nil, r.truncated(err, what)
+			return nil, r.truncated(err, partName(f))
 		}
 	} else {
 		r.buf = r.buf[:0]
@@ -337,7 +337,7 @@ func (r *FrameReader) readN(n int, what string) ([]byte, error) {
 			step := min(need, 1<<20)
 			r.buf = append(r.buf, make([]byte, step)...)
 			if _, err := io.ReadFull(r.src, r.buf[len(r.buf)-step:]); err != nil {
-				return nil, r.truncated(err, what)
+				return nil, r.truncated(err, partName(f))
 			}
 			need -= step
 		}
