@@ -326,21 +326,9 @@ func (r *FrameReader) readFull(b []byte) error {
 // arrive, so that a hostile length claims no memory its bytes do not
 // fill.
 func (r *FrameReader) readN(n int, f Frame) ([]byte, error) {
-	if n <= cap(r.buf) {
-		r.buf = r.buf[:n]
-		if _, err := io.ReadFull(r.src, r.buf); err != nil {
-			return nil, r.truncated(err, partName(f))
-		}
-	} else {
-		r.buf = r.buf[:0]
-		for need := n; need > 0; {
-			step := min(need, 1<<20)
-			r.buf = append(r.buf, make([]byte, step)...)
-			if _, err := io.ReadFull(r.src, r.buf[len(r.buf)-step:]); err != nil {
-				return nil, r.truncated(err, partName(f))
-			}
-			need -= step
-		}
+	var err error
+	if r.buf, err = format.AppendFull(r.buf[:0], r.src, n); err != nil {
+		return nil, r.truncated(err, partName(f))
 	}
 	r.hash(r.buf)
 	return r.buf, nil
