@@ -3,7 +3,7 @@ package format
 import (
 	"encoding/binary"
 	"fmt"
-	"sort"
+	"slices"
 	"unicode/utf8"
 )
 
@@ -21,12 +21,17 @@ const maxContextSize = 0xFFFF
 // SortedKeys returns the keys of ec sorted by their UTF-8 bytes, the order
 // of the canonical serialization.
 func SortedKeys(ec map[string]string) []string {
-	keys := make([]string, 0, len(ec))
+	return appendSortedKeys(make([]string, 0, len(ec)), ec)
+}
+
+// appendSortedKeys appends ec's keys to dst and sorts them bytewise, the
+// order of UTF-8 bytes.
+func appendSortedKeys(dst []string, ec map[string]string) []string {
 	for k := range ec {
-		keys = append(keys, k)
+		dst = append(dst, k)
 	}
-	sort.Strings(keys) // Go compares strings bytewise: UTF-8 byte order.
-	return keys
+	slices.Sort(dst)
+	return dst
 }
 
 // MarshalEncryptionContext returns the canonical serialization of ec: the
@@ -62,7 +67,8 @@ func AppendEncryptionContext(dst []byte, ec map[string]string) ([]byte, error) {
 	b := dst[start:]
 	binary.BigEndian.PutUint16(b, uint16(len(ec)))
 	b = b[2:]
-	for _, k := range SortedKeys(ec) {
+	var small [8]string // room for most contexts' keys without allocating
+	for _, k := range appendSortedKeys(small[:0], ec) {
 		v := ec[k]
 		binary.BigEndian.PutUint16(b, uint16(len(k)))
 		b = b[2+copy(b[2:], k):]

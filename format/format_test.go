@@ -227,6 +227,10 @@ func TestHeaderRoundTripEverySuite(t *testing.T) {
 			if len(b) != want {
 				t.Errorf("%s %s: header is %d bytes, want %d", s.ID(), ct, len(b), want)
 			}
+			body, err := h.MarshalBody()
+			if err != nil || cap(body)-len(body) < h.AuthLength() {
+				t.Errorf("%s %s: MarshalBody leaves %d bytes for the %d authentication bytes (%v)", s.ID(), ct, cap(body)-len(body), h.AuthLength(), err)
+			}
 			got, n, err := format.ParseHeader(append(b, 0xEE), format.Limits{})
 			if err != nil || n != len(b) {
 				t.Fatalf("%s %s: ParseHeader = %d, %v", s.ID(), ct, n, err)

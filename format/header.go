@@ -78,13 +78,35 @@ type Limits struct {
 
 // MarshalBody returns the header body: every field before the
 // header-authentication fields. It is the AAD of the header tag.
+//
+// The slice has room after it for the authentication fields, so that
+// appending them does not copy the body.
 func (h *Header) MarshalBody() ([]byte, error) {
-	return h.appendBody(nil)
+	return h.appendBody(make([]byte, 0, h.sizeHint()))
+}
+
+// sizeHint is the length of the complete header, authentication fields
+// included, when the header is valid.
+func (h *Header) sizeHint() int {
+	if h.Suite == nil {
+		return 0
+	}
+	n := 2 + 2 + len(h.MessageID) + 2 + 2 + 1 + 5 + 4 + len(h.SuiteData) + h.AuthLength()
+	if len(h.EncryptionContext) > 0 {
+		n += 2
+		for k, v := range h.EncryptionContext {
+			n += 4 + len(k) + len(v)
+		}
+	}
+	for _, k := range h.EncryptedDataKeys {
+		n += 6 + len(k.ProviderID) + len(k.ProviderInfo) + len(k.Ciphertext)
+	}
+	return n
 }
 
 // Marshal returns the complete header, authentication fields included.
 func (h *Header) Marshal() ([]byte, error) {
-	b, err := h.appendBody(nil)
+	b, err := h.MarshalBody()
 	if err != nil {
 		return nil, err
 	}

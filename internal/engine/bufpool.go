@@ -11,17 +11,21 @@ const maxPooled = 1 << 20
 // most of what a small message allocates.
 var frameBuffers sync.Pool
 
-// getFrameBuffer returns a zeroed buffer of length n.
-func getFrameBuffer(n int) []byte {
+// getFrameBuffer returns a zeroed buffer of length n, boxed so that it
+// goes back to the pool without an allocation.
+func getFrameBuffer(n int) *[]byte {
 	if b, ok := frameBuffers.Get().(*[]byte); ok && cap(*b) >= n {
-		return (*b)[:n]
+		*b = (*b)[:n]
+		return b
 	}
-	return make([]byte, n)
+	b := make([]byte, n)
+	return &b
 }
 
-// putFrameBuffer keeps b for reuse; it must be wiped and no longer used.
-func putFrameBuffer(b []byte) {
-	if cap(b) <= maxPooled {
-		frameBuffers.Put(&b)
+// putFrameBuffer keeps b for reuse; its bytes must be wiped and no longer
+// used.
+func putFrameBuffer(b *[]byte) {
+	if cap(*b) <= maxPooled {
+		frameBuffers.Put(b)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"hash"
+	"slices"
 
 	"github.com/go-esdk/esdk/format"
 )
@@ -116,13 +117,13 @@ func messageKeys(s *format.Suite, dataKey, messageID []byte) (cipher.AEAD, []byt
 
 // headerAuthAAD is the AAD of the header tag: the header body followed by
 // the serialization of the required encryption-context entries, which are
-// authenticated but not stored in the header.
+// authenticated but not stored in the header. Without required entries
+// it is body itself.
 func headerAuthAAD(body []byte, required map[string]string) ([]byte, error) {
-	aad := append([]byte(nil), body...)
 	if len(required) == 0 {
-		return aad, nil
+		return body, nil
 	}
-	return format.AppendEncryptionContext(aad, required)
+	return format.AppendEncryptionContext(slices.Clip(body), required)
 }
 
 // headerIV is the IV of the header tag: zero, written in version 1

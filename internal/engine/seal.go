@@ -51,7 +51,8 @@ type Sealer struct {
 	// use only the tail of the header room, so every frame is sealed in
 	// place and written with one call.
 	buf    []byte
-	n      int // plaintext bytes held in buf
+	box    *[]byte // buf's pool box, for a framed body
+	n      int     // plaintext bytes held in buf
 	seq    uint32
 	err    error
 	closed bool
@@ -113,6 +114,8 @@ func NewSealer(dst io.Writer, p SealParams) (*Sealer, error) {
 	if s.MessageVersion() == 1 {
 		h.AuthIV = headerIV[:]
 	}
+	// The header is written from one array: MarshalBody leaves room for
+	// the IV and the tag, which is sealed straight after them.
 	body, err := h.MarshalBody()
 	if err != nil {
 		return nil, err
@@ -121,15 +124,16 @@ func NewSealer(dst io.Writer, p SealParams) (*Sealer, error) {
 	if err != nil {
 		return nil, err
 	}
-	h.AuthTag = aead.Seal(nil, headerIV[:], nil, aad)
+	raw := aead.Seal(append(body, h.AuthIV...), headerIV[:], nil, aad)
+	h.AuthTag = raw[len(raw)-format.TagLength:]
 	sl.fc = FrameCipher{aead: aead, messageID: h.MessageID}
 	if sl.fl > 0 {
-		sl.buf = getFrameBuffer(ptOff + sl.fl + format.TagLength)
+		sl.box = getFrameBuffer(ptOff + sl.fl + format.TagLength)
+		sl.buf = *sl.box
 	} else {
 		sl.buf = make([]byte, nonFramedHeaderLength, 4096)
 	}
-	raw := append(body, h.AuthIV...)
-	if err := sl.emit(append(raw, h.AuthTag...)); err != nil {
+	if err := sl.emit(raw); err != nil {
 		return nil, err
 	}
 	return sl, nil
@@ -149,8 +153,9 @@ func (s *Sealer) fail(err error) error {
 // reuse; the sealer holds no plaintext after it.
 func (s *Sealer) release() {
 	clear(s.buf[:cap(s.buf)])
-	if s.fl > 0 && s.buf != nil {
-		putFrameBuffer(s.buf)
+	if s.box != nil {
+		putFrameBuffer(s.box)
+		s.box = nil
 	}
 	s.buf = nil
 }
