@@ -56,7 +56,7 @@ func (d *Decryptor) EncryptionContext() map[string]string { return maps.Clone(d.
 
 // EncryptedDataKeys returns a copy of the message's encrypted data keys.
 func (d *Decryptor) EncryptedDataKeys() []format.EncryptedDataKey {
-	return cloneEDKs(d.header.EncryptedDataKeys)
+	return format.CloneEncryptedDataKeys(d.header.EncryptedDataKeys)
 }
 
 // Decrypt reads and authenticates the header of a message from src and
@@ -68,8 +68,9 @@ func (d *Decryptor) EncryptedDataKeys() []format.EncryptedDataKey {
 // early; the body of a file, a socket or any other source is read in
 // large chunks, so it needs no bufio.Reader (a *bytes.Buffer is read
 // without copying; a *bytes.Reader, *strings.Reader or *bufio.Reader,
-// which a chunk would only copy again, is read directly). Read calls with room for a whole frame decrypt it
-// straight into the caller's buffer. Bytes after the message are an
+// which a chunk would only copy again, is read directly). Read calls
+// with room for a whole frame decrypt it straight into the caller's
+// buffer. Bytes after the message are an
 // error.
 //
 // Decrypt wipes the plaintext data key of the materials mm returns once

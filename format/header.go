@@ -225,6 +225,27 @@ func MarshalEncryptedDataKeys(dst []byte, keys []EncryptedDataKey) []byte {
 	return dst
 }
 
+// CloneEncryptedDataKeys returns a deep copy of keys whose bytes share
+// one new array, so that the copy and keys can be changed apart.
+func CloneEncryptedDataKeys(keys []EncryptedDataKey) []EncryptedDataKey {
+	if keys == nil {
+		return nil
+	}
+	n := 0
+	for _, k := range keys {
+		n += len(k.ProviderInfo) + len(k.Ciphertext)
+	}
+	b := make([]byte, 0, n)
+	out := make([]EncryptedDataKey, len(keys))
+	for i, k := range keys {
+		b = append(b, k.ProviderInfo...)
+		info := b[len(b)-len(k.ProviderInfo):]
+		b = append(b, k.Ciphertext...)
+		out[i] = EncryptedDataKey{ProviderID: k.ProviderID, ProviderInfo: info[:len(info):len(info)], Ciphertext: b[len(b)-len(k.Ciphertext) : len(b) : len(b)]}
+	}
+	return out
+}
+
 // ParseHeader parses a complete header from the start of b and returns it
 // with the number of bytes it took. Bytes after the header are ignored.
 // Every length is checked against what is left before anything sized by

@@ -66,19 +66,6 @@ func checkErrText(t *testing.T, err error, secrets ...[]byte) {
 	}
 }
 
-// cloneEDKs deep-copies edks so that a test can tamper with the copy.
-func cloneEDKs(edks []format.EncryptedDataKey) []format.EncryptedDataKey {
-	out := make([]format.EncryptedDataKey, len(edks))
-	for i, e := range edks {
-		out[i] = format.EncryptedDataKey{
-			ProviderID:   e.ProviderID,
-			ProviderInfo: append([]byte(nil), e.ProviderInfo...),
-			Ciphertext:   append([]byte(nil), e.Ciphertext...),
-		}
-	}
-	return out
-}
-
 // funcKeyring is a Keyring made of two functions.
 type funcKeyring struct {
 	enc func(context.Context, *keyring.EncryptionMaterials) error

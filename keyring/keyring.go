@@ -80,16 +80,7 @@ func (m *EncryptionMaterials) Clone() *EncryptionMaterials {
 	c.EncryptionContext = maps.Clone(m.EncryptionContext)
 	c.RequiredEncryptionContextKeys = slices.Clone(m.RequiredEncryptionContextKeys)
 	c.PlaintextDataKey = bytes.Clone(m.PlaintextDataKey)
-	if m.EncryptedDataKeys != nil {
-		c.EncryptedDataKeys = make([]format.EncryptedDataKey, len(m.EncryptedDataKeys))
-		for i, e := range m.EncryptedDataKeys {
-			c.EncryptedDataKeys[i] = format.EncryptedDataKey{
-				ProviderID:   e.ProviderID,
-				ProviderInfo: bytes.Clone(e.ProviderInfo),
-				Ciphertext:   bytes.Clone(e.Ciphertext),
-			}
-		}
-	}
+	c.EncryptedDataKeys = format.CloneEncryptedDataKeys(m.EncryptedDataKeys)
 	return &c
 }
 

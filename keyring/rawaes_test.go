@@ -145,7 +145,7 @@ func TestRawAESDecryptFailures(t *testing.T) {
 			if tc.ec != nil {
 				ec = tc.ec
 			}
-			edks := cloneEDKs(em.EncryptedDataKeys)
+			edks := format.CloneEncryptedDataKeys(em.EncryptedDataKeys)
 			if tc.tamper != nil {
 				tc.tamper(&edks[0])
 			}
@@ -165,7 +165,7 @@ func TestRawAESTriesEachOwnKey(t *testing.T) {
 	}
 	em := encrypt(t, kr, suite256, nil)
 	good := em.EncryptedDataKeys[0]
-	bad := cloneEDKs(em.EncryptedDataKeys)[0]
+	bad := format.CloneEncryptedDataKeys(em.EncryptedDataKeys)[0]
 	bad.Ciphertext[0] ^= 1
 	foreign := format.EncryptedDataKey{ProviderID: "other", ProviderInfo: []byte("x"), Ciphertext: []byte("y")}
 	got, err := decrypt(kr, suite256, nil, []format.EncryptedDataKey{foreign, bad, good})

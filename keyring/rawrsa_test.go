@@ -152,7 +152,7 @@ func TestRawRSADecryptFailures(t *testing.T) {
 			if tc.suite != nil {
 				s = tc.suite
 			}
-			edks := cloneEDKs(em.EncryptedDataKeys)
+			edks := format.CloneEncryptedDataKeys(em.EncryptedDataKeys)
 			if tc.tamper != nil {
 				tc.tamper(&edks[0])
 			}
