@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"slices"
+	"sync"
 
 	"github.com/go-esdk/esdk/envelope"
 	"github.com/go-esdk/esdk/format"
@@ -24,22 +25,40 @@ type cacheID = [sha512.Size]byte
 // encryptionID computes the cache id of an encryption request.
 func encryptionID(p *[sha512.Size]byte, req *envelope.EncryptionMaterialsRequest) (cacheID, error) {
 	var scratch [256]byte
-	ec, err := format.AppendEncryptionContext(scratch[:0], req.EncryptionContext)
+	sc, err := appendSuiteAndContext(scratch[:0], req)
 	if err != nil {
 		return cacheID{}, err
 	}
-	ech := sha512.Sum512(ec)
+	return hashEncryptionID(p, sc, req.RequiredEncryptionContextKeys)
+}
+
+// appendSuiteAndContext appends what an encryption id hashes apart from
+// the partition and the required keys: the suite's marker (0, or 1 and
+// the suite id) and the serialized encryption context.
+func appendSuiteAndContext(dst []byte, req *envelope.EncryptionMaterialsRequest) ([]byte, error) {
+	if req.Suite == nil {
+		dst = append(dst, 0)
+	} else {
+		dst = append(dst, 1)
+		dst = binary.BigEndian.AppendUint16(dst, uint16(req.Suite.ID()))
+	}
+	return format.AppendEncryptionContext(dst, req.EncryptionContext)
+}
+
+// hashEncryptionID computes an encryption id from the partition hash,
+// appendSuiteAndContext's bytes and the required keys.
+func hashEncryptionID(p *[sha512.Size]byte, sc []byte, required []string) (cacheID, error) {
+	marker := 1
+	if sc[0] == 1 {
+		marker = 3
+	}
+	ech := sha512.Sum512(sc[marker:])
 	var buf [3*sha512.Size + 4]byte
 	b := append(buf[:0], p[:]...)
-	if req.Suite == nil {
-		b = append(b, 0)
-	} else {
-		b = append(b, 1)
-		b = binary.BigEndian.AppendUint16(b, uint16(req.Suite.ID()))
-	}
+	b = append(b, sc[:marker]...)
 	b = append(b, ech[:]...)
-	if len(req.RequiredEncryptionContextKeys) > 0 {
-		rk, err := requiredKeysHash(req.RequiredEncryptionContextKeys)
+	if len(required) > 0 {
+		rk, err := requiredKeysHash(required)
 		if err != nil {
 			return cacheID{}, err
 		}
@@ -47,6 +66,56 @@ func encryptionID(p *[sha512.Size]byte, req *envelope.EncryptionMaterialsRequest
 		b = append(b, rk[:]...)
 	}
 	return sha512.Sum512(b), nil
+}
+
+// The id memo's bounds: it holds at most memoEntries ids, each under a
+// key of at most memoKeySize bytes.
+const (
+	memoEntries = 1024
+	memoKeySize = 512
+)
+
+// idMemo remembers the encryption ids a manager computed, keyed by their
+// suite and serialized context, so that a program encrypting many
+// messages under a few contexts hashes each context once rather than
+// three SHA-512 blocks a message. It keeps small keys only and starts
+// over when full, so it stays under memoEntries x memoKeySize bytes.
+// Requests with required keys are always hashed.
+type idMemo struct {
+	mu  sync.RWMutex
+	ids map[string]cacheID
+}
+
+// encryptionID returns encryptionID(p, req), remembered or computed.
+func (m *idMemo) encryptionID(p *[sha512.Size]byte, req *envelope.EncryptionMaterialsRequest) (cacheID, error) {
+	var scratch [memoKeySize]byte
+	sc, err := appendSuiteAndContext(scratch[:0], req)
+	if err != nil {
+		return cacheID{}, err
+	}
+	if len(req.RequiredEncryptionContextKeys) > 0 || len(sc) > memoKeySize {
+		return hashEncryptionID(p, sc, req.RequiredEncryptionContextKeys)
+	}
+	m.mu.RLock()
+	id, ok := m.ids[string(sc)]
+	m.mu.RUnlock()
+	if ok {
+		return id, nil
+	}
+	id, err = hashEncryptionID(p, sc, nil)
+	if err != nil {
+		return cacheID{}, err
+	}
+	m.mu.Lock()
+	if m.ids == nil {
+		m.ids = make(map[string]cacheID)
+	}
+	if len(m.ids) >= memoEntries {
+		clear(m.ids)
+	}
+	m.ids[string(sc)] = id
+	m.mu.Unlock()
+	return id, nil
 }
 
 // decryptionID computes the cache id of a decryption request.

@@ -3,6 +3,7 @@ package cache
 import (
 	"crypto/sha512"
 	"encoding/base64"
+	"strconv"
 	"testing"
 
 	"github.com/go-esdk/esdk/envelope"
@@ -220,5 +221,48 @@ func TestIDRequiredKeys(t *testing.T) {
 	in = append(append(in, 0x02), rk[:]...)
 	if want := sha512.Sum512(in); got != want {
 		t.Errorf("decryption id with required keys = %x, want %x", got, want)
+	}
+}
+
+// The id memo returns the ids encryptionID computes, remembered or not,
+// and stays within its bounds.
+func TestIDMemo(t *testing.T) {
+	p := partitionHash(katPartition)
+	suite := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
+	big := string(make([]byte, memoKeySize))
+	reqs := []envelope.EncryptionMaterialsRequest{
+		{EncryptionContext: katEmpty},
+		{EncryptionContext: katFull},
+		{Suite: suite, EncryptionContext: katFull},
+		{Suite: suite, EncryptionContext: katFull, RequiredEncryptionContextKeys: []string{"a"}},
+		{Suite: suite, EncryptionContext: map[string]string{"k": big}},
+	}
+	var m idMemo
+	for round := range 2 {
+		for i := range reqs {
+			want, err := encryptionID(&p, &reqs[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := m.encryptionID(&p, &reqs[i])
+			if err != nil || got != want {
+				t.Fatalf("round %d, request %d: memo id %x, %v; want %x", round, i, got, err, want)
+			}
+		}
+	}
+	if len(m.ids) != 3 {
+		t.Errorf("memo holds %d ids, want 3 (not the required keys' or the large context's)", len(m.ids))
+	}
+	if _, err := m.encryptionID(&p, &envelope.EncryptionMaterialsRequest{EncryptionContext: map[string]string{"k": string(make([]byte, 0x10000))}}); err == nil {
+		t.Error("an encryption context too large to serialize gave an id")
+	}
+	for i := range 3 * memoEntries {
+		req := envelope.EncryptionMaterialsRequest{Suite: suite, EncryptionContext: map[string]string{"n": strconv.Itoa(i)}}
+		if _, err := m.encryptionID(&p, &req); err != nil {
+			t.Fatal(err)
+		}
+		if len(m.ids) > memoEntries {
+			t.Fatalf("memo holds %d ids, more than %d", len(m.ids), memoEntries)
+		}
 	}
 }

@@ -77,6 +77,7 @@ type Manager struct {
 	policy    policy
 	partition string
 	part      [sha512.Size]byte
+	ids       idMemo
 	counters  counters
 }
 
@@ -194,7 +195,7 @@ func (m *Manager) GetEncryptionMaterials(ctx context.Context, req envelope.Encry
 		m.policy.maxMessages == 1, m.cache.lru == nil:
 		return m.bypassEncryption(ctx, req)
 	}
-	id, err := encryptionID(&m.part, &req)
+	id, err := m.ids.encryptionID(&m.part, &req)
 	if err != nil {
 		return m.bypassEncryption(ctx, req)
 	}
