@@ -129,23 +129,34 @@ func (c *Client) encrypt(ctx context.Context, dst io.Writer, mm MaterialsManager
 	}
 	h := &format.Header{
 		Suite:             mat.Suite,
-		EncryptionContext: make(map[string]string, len(mat.EncryptionContext)),
-		EncryptedDataKeys: cloneEDKs(mat.EncryptedDataKeys),
+		EncryptedDataKeys: format.CloneEncryptedDataKeys(mat.EncryptedDataKeys), // the header owns its copy
 		ContentType:       format.Framed,
 		FrameLength:       uint32(c.opts.FrameLength),
 	}
 	if c.opts.nonFramed {
 		h.ContentType, h.FrameLength = format.NonFramed, 0
 	}
+	// The header stores the context but for the required entries, which
+	// it authenticates only. The materials are this call's own (see
+	// MaterialsManager), so without required entries the header takes
+	// their context as it is.
 	var required map[string]string
-	for k, v := range mat.EncryptionContext {
-		if slices.Contains(mat.RequiredEncryptionContextKeys, k) {
-			if required == nil {
-				required = make(map[string]string, len(mat.RequiredEncryptionContextKeys))
+	if len(mat.RequiredEncryptionContextKeys) == 0 {
+		h.EncryptionContext = mat.EncryptionContext
+		if h.EncryptionContext == nil {
+			h.EncryptionContext = map[string]string{}
+		}
+	} else {
+		h.EncryptionContext = make(map[string]string, len(mat.EncryptionContext))
+		for k, v := range mat.EncryptionContext {
+			if slices.Contains(mat.RequiredEncryptionContextKeys, k) {
+				if required == nil {
+					required = make(map[string]string, len(mat.RequiredEncryptionContextKeys))
+				}
+				required[k] = v
+			} else {
+				h.EncryptionContext[k] = v
 			}
-			required[k] = v
-		} else {
-			h.EncryptionContext[k] = v
 		}
 	}
 	s, err := engine.NewSealer(dst, engine.SealParams{
@@ -159,23 +170,6 @@ func (c *Client) encrypt(ctx context.Context, dst io.Writer, mm MaterialsManager
 		return nil, err
 	}
 	return &Encryptor{s: s, length: length}, nil
-}
-
-// cloneEDKs copies encrypted data keys, so that the header owns its own.
-func cloneEDKs(edks []format.EncryptedDataKey) []format.EncryptedDataKey {
-	n := 0
-	for _, k := range edks {
-		n += len(k.ProviderInfo) + len(k.Ciphertext)
-	}
-	b := make([]byte, 0, n) // one array for every key's bytes
-	out := make([]format.EncryptedDataKey, len(edks))
-	for i, k := range edks {
-		b = append(b, k.ProviderInfo...)
-		info := b[len(b)-len(k.ProviderInfo):]
-		b = append(b, k.Ciphertext...)
-		out[i] = format.EncryptedDataKey{ProviderID: k.ProviderID, ProviderInfo: info[:len(info):len(info)], Ciphertext: b[len(b)-len(k.Ciphertext):]}
-	}
-	return out
 }
 
 // checkEncryptionMaterials checks what a materials manager returned,
