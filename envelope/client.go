@@ -143,7 +143,7 @@ type Options struct {
 	// call and joined before it returns; output stays in order, and a
 	// frame's plaintext is still released only once it and every frame
 	// before it have verified. A message that goes parallel holds a ring
-	// of 4 frames per goroutine, 256 KiB at least and 64 MiB (or two
+	// of 4 frames per goroutine, 1 MiB at least and 64 MiB (or two
 	// frames) at most.
 	Concurrency int
 

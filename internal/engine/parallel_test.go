@@ -348,13 +348,13 @@ func TestParallelNoAllocations(t *testing.T) {
 // TestRingBounded checks the memory a team's ring may take.
 func TestRingBounded(t *testing.T) {
 	for _, c := range []struct{ n, fl, want int }{
-		{2, 4096, 64},       // 256 KiB of 4 KiB frames
-		{64, 4096, 256},     // four per goroutine
+		{2, 4096, 256},      // 1 MiB of 4 KiB frames
+		{128, 4096, 512},    // four per goroutine
 		{2, 1 << 20, 8},     // four per goroutine
 		{64, 1 << 20, 64},   // 64 MiB at most
 		{2, 64 << 20, 2},    // two frames when they are larger
 		{1000, 32 << 20, 2}, // whatever the goroutines
-		{4, 100, 2622},      // 256 KiB rounded up
+		{4, 100, 10486},     // 1 MiB rounded up
 	} {
 		if got := ringSlots(c.n, c.fl); got != c.want {
 			t.Errorf("ringSlots(%d, %d) = %d, want %d", c.n, c.fl, got, c.want)

@@ -33,9 +33,12 @@ const minParallelFrames = 3
 // ringBytes of frames at least, but room for ringMaxBytes at most (two
 // frames when they are larger): a message whose frames are large, or a
 // client with many goroutines, gets fewer frames in flight rather than
-// more memory.
+// more memory. A ring of 1 MiB lets the caller's goroutine wake a sleeping
+// helper once per 256 KiB of frames (see setAvail): with a ring of 256
+// KiB, the wake-ups of a signed message, whose caller's goroutine is busy
+// hashing, cost it several percent of its time.
 const (
-	ringBytes     = 256 << 10
+	ringBytes     = 1 << 20
 	ringMaxBytes  = 64 << 20
 	ringPerWorker = 4
 )
