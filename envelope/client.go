@@ -251,9 +251,12 @@ var (
 
 // EncryptBytes encrypts plaintext into one message.
 func (c *Client) EncryptBytes(ctx context.Context, plaintext []byte, mm MaterialsManager, ec map[string]string) ([]byte, error) {
-	var buf bytes.Buffer
-	buf.Grow(len(plaintext) + len(plaintext)/max(c.opts.FrameLength, 1)*32 + 1024)
-	w, err := c.encrypt(ctx, &buf, mm, ec, int64(len(plaintext)))
+	n := int64(len(plaintext))
+	buf := messageBuffer{body: engine.FramedBodyLength(n, c.opts.FrameLength, c.suite == nil || c.suite.Signed())}
+	if c.opts.nonFramed {
+		buf.body = n + 1024
+	}
+	w, err := c.encrypt(ctx, &buf, mm, ec, n)
 	if err != nil {
 		return nil, err
 	}
@@ -263,7 +266,23 @@ func (c *Client) EncryptBytes(ctx context.Context, plaintext []byte, mm Material
 	if err := w.Close(); err != nil {
 		return nil, err
 	}
-	return buf.Bytes(), nil
+	return buf.b, nil
+}
+
+// messageBuffer collects a message whose body length is known, at most
+// body bytes: the first write, the header, sizes it for the whole
+// message, so that it is allocated once.
+type messageBuffer struct {
+	b    []byte
+	body int64
+}
+
+func (m *messageBuffer) Write(p []byte) (int, error) {
+	if m.b == nil {
+		m.b = make([]byte, 0, int64(len(p))+m.body)
+	}
+	m.b = append(m.b, p...)
+	return len(p), nil
 }
 
 // DecryptBytes decrypts one message and returns its plaintext and header.

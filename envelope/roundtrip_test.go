@@ -222,3 +222,34 @@ func TestNonFramedEverySize(t *testing.T) {
 		}
 	}
 }
+
+// TestEncryptBytesSizedOnce: EncryptBytes allocates the message once, at
+// its exact length for unsigned suites and at most a few bytes longer for
+// signed ones (DER signatures vary in length).
+func TestEncryptBytesSizedOnce(t *testing.T) {
+	ctx := context.Background()
+	mm := aesManager(t)
+	const fl = 128
+	for _, id := range []format.SuiteID{format.AES256GCMHKDFSHA512CommitKey, format.AES256GCMHKDFSHA512CommitKeyECDSAP384, format.AES128GCMIV12Tag16HKDFSHA256ECDSAP256, format.AES256GCMIV12Tag16NoKDF} {
+		c := newClient(t, func(o *envelope.Options) {
+			o.Suite, o.FrameLength = id, fl
+			o.CommitmentPolicy = envelope.ForbidEncryptAllowDecrypt
+			if format.MustSuite(id).Committing() {
+				o.CommitmentPolicy = envelope.RequireEncryptRequireDecrypt
+			}
+		})
+		for _, n := range []int{0, 1, fl - 1, fl, fl + 1, 3 * fl, 3*fl + 5} {
+			msg, err := c.EncryptBytes(ctx, randBytes(n), mm, testContext)
+			if err != nil {
+				t.Fatalf("%s, %d bytes: %v", id, n, err)
+			}
+			spare, most := cap(msg)-len(msg), 0
+			if format.MustSuite(id).Signed() {
+				most = 8 + 104 - 72 // a P-256 signature is up to 32 bytes shorter than the bound
+			}
+			if spare < 0 || spare > most {
+				t.Errorf("%s, %d bytes: a %d-byte message in a %d-byte array", id, n, len(msg), cap(msg))
+			}
+		}
+	}
+}

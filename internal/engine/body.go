@@ -120,3 +120,23 @@ func appendFooter(dst, signature []byte) []byte {
 	dst = binary.BigEndian.AppendUint16(dst, uint16(len(signature)))
 	return append(dst, signature...)
 }
+
+// maxSignatureLength is the longest DER ECDSA signature of the suites: a
+// P-384 signature, two 49-byte integers with their headers in a sequence.
+const maxSignatureLength = 2 + 2*(2+49)
+
+// FramedBodyLength is the length of a framed body of n plaintext bytes in
+// frames of fl bytes, with the footer of a signed message when signed
+// (the longest signature: DER signatures vary by a few bytes).
+func FramedBodyLength(n int64, fl int, signed bool) int64 {
+	regular := int64(0)
+	if n > 0 {
+		regular = (n - 1) / int64(fl) // a full last frame is the final one
+	}
+	size := regular*(regularHeaderLength+int64(fl)+format.TagLength) +
+		finalHeaderLength + (n - regular*int64(fl)) + format.TagLength
+	if signed {
+		size += 2 + maxSignatureLength
+	}
+	return size
+}
