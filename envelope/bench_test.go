@@ -8,6 +8,8 @@ import (
 	"crypto/sha512"
 	"fmt"
 	"io"
+	"runtime"
+	"sync"
 	"testing"
 
 	"github.com/go-esdk/esdk/envelope"
@@ -41,6 +43,81 @@ func BenchmarkAESGCMBaseline(b *testing.B) {
 					out = gcm.Seal(out[:0], nonce, p[:k], nil)
 					p = p[k:]
 				}
+			}
+		})
+	}
+}
+
+// BenchmarkAESGCMParallelBaseline seals the same bytes as
+// BenchmarkAESGCMBaseline on GOMAXPROCS goroutines, each sealing its own
+// share in 4096-byte chunks into a scratch buffer: the most AES-GCM goes
+// with that many cores on this machine, the limit of parallel frames
+// whose output stays in cache (Encrypt's sealed frames go through a ring
+// to the writer). With -cpu 1 it is the one-goroutine baseline.
+func BenchmarkAESGCMParallelBaseline(b *testing.B) { benchmarkAESGCMParallel(b, false) }
+
+// BenchmarkAESGCMParallelIntoBaseline is BenchmarkAESGCMParallelBaseline
+// with every chunk sealed into its place in a buffer of the input's size,
+// as Decrypt opens frames into the caller's buffer: the limit of parallel
+// decryption into a buffer too large for the caches, where writing the
+// output costs as much as a good part of the cipher.
+func BenchmarkAESGCMParallelIntoBaseline(b *testing.B) { benchmarkAESGCMParallel(b, true) }
+
+func benchmarkAESGCMParallel(b *testing.B, into bool) {
+	block, _ := aes.NewCipher(make([]byte, 32))
+	gcm, _ := cipher.NewGCM(block)
+	nonce := make([]byte, 12)
+	// seal seals p in chunks, each into out or, when into, at its place
+	// in dst (4096 bytes a chunk: its ciphertext is 16 bytes shorter).
+	seal := func(p, out, dst []byte) {
+		for len(p) > 0 {
+			k := min(4096, len(p))
+			if into {
+				k = min(4096-16, len(p))
+				gcm.Seal(dst[:0], nonce, p[:k], nil)
+				dst = dst[k+16:]
+			} else {
+				out = gcm.Seal(out[:0], nonce, p[:k], nil)
+			}
+			p = p[k:]
+		}
+	}
+	for _, sz := range benchSizes {
+		b.Run(sz.name, func(b *testing.B) {
+			pt := randBytes(sz.n)
+			var dst []byte
+			if into {
+				dst = make([]byte, sz.n+sz.n/(4096-16)*16+16)
+			}
+			chunks := (sz.n + 4095) / 4096
+			n := min(runtime.GOMAXPROCS(0), chunks)
+			outs := make([][]byte, n)
+			for w := range outs {
+				outs[w] = make([]byte, 0, 4096+16)
+			}
+			// Goroutine w takes chunks [w*chunks/n, (w+1)*chunks/n).
+			part := func(w int) (p, d []byte) {
+				lo, hi := min(sz.n, chunks*w/n*4096), min(sz.n, chunks*(w+1)/n*4096)
+				if into {
+					d = dst[lo:]
+				}
+				return pt[lo:hi], d
+			}
+			var wg sync.WaitGroup
+			b.SetBytes(int64(sz.n))
+			b.ReportAllocs()
+			for b.Loop() {
+				for w := 1; w < n; w++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						p, d := part(w)
+						seal(p, outs[w], d)
+					}()
+				}
+				p, d := part(0)
+				seal(p, outs[0], d)
+				wg.Wait()
 			}
 		})
 	}

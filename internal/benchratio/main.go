@@ -1,8 +1,12 @@
 // Command benchratio reads `go test -bench` output of package envelope on
-// standard input and prints each throughput as a ratio to the two limits
-// measured in the same run: raw AES-256-GCM (BenchmarkAESGCMBaseline, one
-// goroutine) and SHA-384 (BenchmarkSHA384Baseline, the signature hash of
-// the signed suites) over the same bytes:
+// standard input and prints each throughput as a ratio to the limits
+// measured in the same run over the same bytes: raw AES-256-GCM on one
+// goroutine (BenchmarkAESGCMBaseline), on GOMAXPROCS goroutines into a
+// scratch buffer (BenchmarkAESGCMParallelBaseline, the limit of parallel
+// encryption) and into a buffer of the message's size
+// (BenchmarkAESGCMParallelIntoBaseline, the limit of parallel decryption
+// into the caller's buffer), and SHA-384 (BenchmarkSHA384Baseline, the
+// signature hash of the signed suites):
 //
 //	go test -run '^$' -bench . -cpu 1,2 ./envelope | go run ./internal/benchratio
 //
@@ -100,16 +104,16 @@ func run(in io.Reader, out io.Writer) error {
 			fmt.Fprintln(out)
 		}
 		fmt.Fprintf(out, "-cpu %d\n", cpu)
-		fmt.Fprintf(out, "%-34s %10s %8s %8s %7s\n", "benchmark", "MB/s", "AES-GCM", "SHA-384", "allocs")
+		fmt.Fprintf(out, "%-34s %10s %8s %8s %8s %8s %7s\n", "benchmark", "MB/s", "AES-GCM", "AES xN", "into xN", "SHA-384", "allocs")
 		for _, k := range order {
 			if k.cpu != cpu {
 				continue
 			}
-			aes, sha := ratio(k, "AESGCMBaseline"), ratio(k, "SHA384Baseline")
-			if aes == "" && sha == "" {
+			aes, par, into, sha := ratio(k, "AESGCMBaseline"), ratio(k, "AESGCMParallelBaseline"), ratio(k, "AESGCMParallelIntoBaseline"), ratio(k, "SHA384Baseline")
+			if aes == "" && par == "" && into == "" && sha == "" {
 				continue
 			}
-			fmt.Fprintf(out, "%-34s %10.0f %8s %8s %7s\n", k.name, median(speeds[k]), aes, sha, allocs[k])
+			fmt.Fprintf(out, "%-34s %10.0f %8s %8s %8s %8s %7s\n", k.name, median(speeds[k]), aes, par, into, sha, allocs[k])
 		}
 	}
 	return nil
