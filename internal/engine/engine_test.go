@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"reflect"
 	"testing"
+	"unsafe"
 
 	"github.com/go-esdk/esdk/format"
 )
@@ -117,4 +119,32 @@ func TestHeaderAuthAAD(t *testing.T) {
 	if aad, _ := headerAuthAAD(body, nil); string(aad) != "body" {
 		t.Fatalf("aad without required entries: %q", aad)
 	}
+}
+
+// TestKDFHashesWiped: the digests that a key derivation lent to HKDF go
+// back to the pool without the data key, which an HMAC's inner digest
+// keeps in its buffer after Reset.
+func TestKDFHashesWiped(t *testing.T) {
+	s := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
+	dk := bytes.Repeat([]byte{0xA5}, 32)
+	for range 10 { // a collection may empty the pool between put and get
+		if _, _, err := deriveKeys(s, dk, make([]byte, 32)); err != nil {
+			t.Fatal(err)
+		}
+		hs := getKDFHashes(s.KDFHash())
+		if len(hs.ds) == 0 {
+			hs.put()
+			continue
+		}
+		for i, d := range hs.ds {
+			v := reflect.ValueOf(d)
+			mem := unsafe.Slice((*byte)(v.UnsafePointer()), v.Type().Elem().Size())
+			if bytes.Contains(mem, dk[:16]) {
+				t.Errorf("digest %d of %d still holds the data key", i, len(hs.ds))
+			}
+		}
+		hs.put()
+		return
+	}
+	t.Fatal("no derivation's digests came back from the pool")
 }

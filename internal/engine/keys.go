@@ -10,6 +10,7 @@
 package engine
 
 import (
+	"crypto"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/ecdsa"
@@ -25,6 +26,7 @@ import (
 	"fmt"
 	"hash"
 	"slices"
+	"sync"
 
 	"github.com/go-esdk/esdk/format"
 )
@@ -48,37 +50,91 @@ func deriveKeys(s *format.Suite, dataKey, messageID []byte) (key, commitment []b
 	if len(messageID) != s.MessageIDLength() {
 		return nil, nil, fmt.Errorf("esdk: message id is %d bytes, suite %s needs %d", len(messageID), s.ID(), s.MessageIDLength())
 	}
-	switch {
-	case s.KDF() == format.KDFIdentity:
+	if s.KDF() == format.KDFIdentity {
 		return append([]byte(nil), dataKey...), nil, nil
-	case !s.Committing():
+	}
+	hs := getKDFHashes(s.KDFHash())
+	defer hs.put()
+	if !s.Committing() {
 		info := make([]byte, 2, 2+len(messageID))
 		binary.BigEndian.PutUint16(info, uint16(s.ID()))
 		info = append(info, messageID...)
-		key, err = hkdf.Key(s.KDFHash().New, dataKey, nil, string(info), s.KeyLength())
+		key, err = hkdf.Key(hs.new, dataKey, nil, string(info), s.KeyLength())
 		return key, nil, err
-	default:
-		var id [2]byte
-		binary.BigEndian.PutUint16(id[:], uint16(s.ID()))
-		// Both keys expand one pseudorandom key: HKDF-Extract once, as
-		// the specification's two HKDF calls with equal salt and input
-		// key material would.
-		prk, err := hkdf.Extract(s.KDFHash().New, dataKey, messageID)
-		if err != nil {
-			return nil, nil, err
-		}
-		defer clear(prk)
-		key, err = hkdf.Expand(s.KDFHash().New, prk, string(id[:])+deriveKeyLabel, s.KeyLength())
-		if err != nil {
-			return nil, nil, err
-		}
-		commitment, err = hkdf.Expand(s.KDFHash().New, prk, commitKeyLabel, format.CommitmentLength)
-		if err != nil {
-			clear(key)
-			return nil, nil, err
-		}
-		return key, commitment, nil
 	}
+	var id [2]byte
+	binary.BigEndian.PutUint16(id[:], uint16(s.ID()))
+	// Both keys expand one pseudorandom key: HKDF-Extract once, as the
+	// specification's two HKDF calls with equal salt and input key
+	// material would.
+	prk, err := hkdf.Extract(hs.new, dataKey, messageID)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer clear(prk)
+	key, err = hkdf.Expand(hs.new, prk, string(id[:])+deriveKeyLabel, s.KeyLength())
+	if err != nil {
+		return nil, nil, err
+	}
+	commitment, err = hkdf.Expand(hs.new, prk, commitKeyLabel, format.CommitmentLength)
+	if err != nil {
+		clear(key)
+		return nil, nil, err
+	}
+	return key, commitment, nil
+}
+
+// kdfHashes lends the digests of one key derivation. HKDF asks for eight
+// of them for a committing message (two per HMAC and one to learn the
+// hash's size per expansion), which were most of the allocations of a
+// small message. A set is reused through kdfPool: each digest is reset
+// when lent, and wiped when the derivation is over and the set goes back,
+// since the HMACs that held them are gone by then.
+type kdfHashes struct {
+	hash crypto.Hash
+	ds   []hash.Hash
+	n    int // digests lent in this derivation
+	new  func() hash.Hash
+}
+
+var kdfPool sync.Pool
+
+// getKDFHashes returns a set of digests of hash h for one derivation.
+func getKDFHashes(h crypto.Hash) *kdfHashes {
+	hs, _ := kdfPool.Get().(*kdfHashes)
+	if hs == nil {
+		hs = &kdfHashes{ds: make([]hash.Hash, 0, 8)}
+		hs.new = hs.lend
+	}
+	if hs.hash != h {
+		hs.hash, hs.ds = h, hs.ds[:0]
+	}
+	return hs
+}
+
+// lend returns the next digest of the set, reset.
+func (hs *kdfHashes) lend() hash.Hash {
+	if hs.n == len(hs.ds) {
+		hs.ds = append(hs.ds, hs.hash.New())
+	} else {
+		hs.ds[hs.n].Reset()
+	}
+	hs.n++
+	return hs.ds[hs.n-1]
+}
+
+// put wipes the digests lent and returns the set to the pool. Reset
+// leaves the buffered bytes of a partial block (a data key, say) in
+// place; writing a block less one byte of zeros buffers over them.
+func (hs *kdfHashes) put() {
+	var zeros [128 - 1]byte
+	for _, d := range hs.ds[:hs.n] {
+		d.Reset()
+		d.Write(zeros[:d.BlockSize()-1])
+		d.Reset()
+	}
+	hs.n = 0
+	kdfPool.Put(hs)
 }
 
 // checkCommitment compares a header's commitment with the derived one in
