@@ -189,109 +189,93 @@ func (m *Manager) GetEncryptionMaterials(ctx context.Context, req envelope.Encry
 	switch {
 	case req.PlaintextLength < 0:
 		m.counters.unknownLength.Add(1)
-		return m.bypassEncryption(ctx, req)
+		return bypass(m, ctx, req, m.inner.GetEncryptionMaterials)
 	case req.Suite != nil && req.Suite.KDF() == format.KDFIdentity,
 		uint64(req.PlaintextLength) > m.policy.maxBytes,
 		m.policy.maxMessages == 1, m.cache.lru == nil:
-		return m.bypassEncryption(ctx, req)
+		return bypass(m, ctx, req, m.inner.GetEncryptionMaterials)
 	}
 	id, err := m.ids.encryptionID(&m.part, &req)
 	if err != nil {
-		return m.bypassEncryption(ctx, req)
+		return bypass(m, ctx, req, m.inner.GetEncryptionMaterials)
 	}
 	n := uint64(req.PlaintextLength)
 	allowed := func(mat *keyring.EncryptionMaterials) bool { return req.CommitmentPolicy.AllowsEncrypt(mat.Suite) }
-	for waited := false; ; waited = true {
-		mat, f, lead := m.cache.takeEncryption(id, n, &m.policy, allowed)
-		switch {
-		case mat != nil:
-			m.counters.hits.Add(1)
-			return mat, nil
-		case lead:
-			return m.leadEncryption(ctx, id, f, req)
-		}
-		if !waited {
-			m.counters.waits.Add(1)
-		}
-		if err := wait(ctx, f); err != nil {
-			return nil, err
-		}
+	take := func() (*keyring.EncryptionMaterials, *flight, bool) {
+		return m.cache.takeEncryption(id, n, &m.policy, allowed)
 	}
-}
-
-func (m *Manager) bypassEncryption(ctx context.Context, req envelope.EncryptionMaterialsRequest) (*keyring.EncryptionMaterials, error) {
-	m.counters.bypasses.Add(1)
-	m.counters.innerCalls.Add(1)
-	return m.inner.GetEncryptionMaterials(ctx, req)
-}
-
-// leadEncryption calls the inner manager for the flight f and stores what
-// it returns, with the caller's message already counted against it.
-func (m *Manager) leadEncryption(ctx context.Context, id cacheID, f *flight, req envelope.EncryptionMaterialsRequest) (mat *keyring.EncryptionMaterials, err error) {
-	finished := false
-	defer func() {
-		if !finished {
-			m.cache.finish(id, f, nil, errInnerPanicked, false)
+	return lookup(m, ctx, id, take, func() (*keyring.EncryptionMaterials, *entry, error) {
+		// The materials may protect up to MaxBytes, so that is the
+		// length the inner manager is told (as the specification asks).
+		ireq := req
+		ireq.PlaintextLength = int64(m.policy.maxBytes)
+		mat, err := m.inner.GetEncryptionMaterials(ctx, ireq)
+		if err != nil || mat == nil || mat.Suite == nil || mat.Suite.KDF() == format.KDFIdentity || !allowed(mat) {
+			return mat, nil, err
 		}
-	}()
-	m.counters.misses.Add(1)
-	m.counters.innerCalls.Add(1)
-	n := uint64(req.PlaintextLength)
-	// The materials may protect up to MaxBytes, so that is the length the
-	// inner manager is told (as the specification asks).
-	ireq := req
-	ireq.PlaintextLength = int64(m.policy.maxBytes)
-	mat, err = m.inner.GetEncryptionMaterials(ctx, ireq)
-	if err != nil {
-		finished = true
-		m.cache.finish(id, f, nil, err, ctx.Err() != nil)
-		return nil, err
-	}
-	var e *entry
-	if mat != nil && mat.Suite != nil && mat.Suite.KDF() != format.KDFIdentity && req.CommitmentPolicy.AllowsEncrypt(mat.Suite) {
+		// The entry starts with the caller's message counted against it.
 		now := m.cache.now()
-		e = &entry{enc: mat, created: now, expires: now.Add(m.policy.maxAge), messages: 1, bytes: n, owner: &m.counters}
-		mat = mat.Clone()
-	}
-	finished = true
-	m.cache.finish(id, f, e, nil, false)
-	return mat, nil
+		e := &entry{enc: mat, created: now, expires: now.Add(m.policy.maxAge), messages: 1, bytes: n, owner: &m.counters}
+		return mat.Clone(), e, nil
+	})
 }
 
 // DecryptMaterials implements envelope.MaterialsManager.
 func (m *Manager) DecryptMaterials(ctx context.Context, req envelope.DecryptionMaterialsRequest) (*keyring.DecryptionMaterials, error) {
 	if req.Suite == nil || req.Suite.KDF() == format.KDFIdentity || !req.CommitmentPolicy.AllowsDecrypt(req.Suite) || m.cache.lru == nil {
-		return m.bypassDecryption(ctx, req)
+		return bypass(m, ctx, req, m.inner.DecryptMaterials)
 	}
 	id, err := decryptionID(&m.part, &req)
 	if err != nil {
-		return m.bypassDecryption(ctx, req)
+		return bypass(m, ctx, req, m.inner.DecryptMaterials)
 	}
+	take := func() (*keyring.DecryptionMaterials, *flight, bool) { return m.cache.takeDecryption(id, &m.policy) }
+	return lookup(m, ctx, id, take, func() (*keyring.DecryptionMaterials, *entry, error) {
+		mat, err := m.inner.DecryptMaterials(ctx, req)
+		if err != nil || mat == nil || mat.PlaintextDataKey == nil || mat.Suite != req.Suite {
+			return mat, nil, err
+		}
+		now := m.cache.now()
+		e := &entry{dec: mat, created: now, expires: now.Add(m.policy.maxAge), owner: &m.counters}
+		return mat.Clone(), e, nil
+	})
+}
+
+// bypass asks the inner manager, leaving the cache alone.
+func bypass[Req, Mat any](m *Manager, ctx context.Context, req Req, inner func(context.Context, Req) (Mat, error)) (Mat, error) {
+	m.counters.bypasses.Add(1)
+	m.counters.innerCalls.Add(1)
+	return inner(ctx, req)
+}
+
+// lookup is the way of both directions to materials under id: take them
+// from the cache (a hit is take's materials with no flight); or, as the
+// leader of the flight for id, call the inner manager through inner,
+// which returns the caller's materials and the entry to store (nil to
+// store none); or wait for another request's flight and look again.
+func lookup[Mat any](m *Manager, ctx context.Context, id cacheID, take func() (Mat, *flight, bool), inner func() (Mat, *entry, error)) (Mat, error) {
 	for waited := false; ; waited = true {
-		mat, f, lead := m.cache.takeDecryption(id, &m.policy)
+		mat, f, leader := take()
 		switch {
-		case mat != nil:
+		case f == nil:
 			m.counters.hits.Add(1)
 			return mat, nil
-		case lead:
-			return m.leadDecryption(ctx, id, f, req)
+		case leader:
+			return lead(m, ctx, id, f, inner)
 		}
 		if !waited {
 			m.counters.waits.Add(1)
 		}
 		if err := wait(ctx, f); err != nil {
-			return nil, err
+			var none Mat
+			return none, err
 		}
 	}
 }
 
-func (m *Manager) bypassDecryption(ctx context.Context, req envelope.DecryptionMaterialsRequest) (*keyring.DecryptionMaterials, error) {
-	m.counters.bypasses.Add(1)
-	m.counters.innerCalls.Add(1)
-	return m.inner.DecryptMaterials(ctx, req)
-}
-
-func (m *Manager) leadDecryption(ctx context.Context, id cacheID, f *flight, req envelope.DecryptionMaterialsRequest) (mat *keyring.DecryptionMaterials, err error) {
+// lead makes the inner call of flight f and finishes the flight with its
+// entry or its error, or with errInnerPanicked if it panics.
+func lead[Mat any](m *Manager, ctx context.Context, id cacheID, f *flight, inner func() (Mat, *entry, error)) (Mat, error) {
 	finished := false
 	defer func() {
 		if !finished {
@@ -300,19 +284,13 @@ func (m *Manager) leadDecryption(ctx context.Context, id cacheID, f *flight, req
 	}()
 	m.counters.misses.Add(1)
 	m.counters.innerCalls.Add(1)
-	mat, err = m.inner.DecryptMaterials(ctx, req)
-	if err != nil {
-		finished = true
-		m.cache.finish(id, f, nil, err, ctx.Err() != nil)
-		return nil, err
-	}
-	var e *entry
-	if mat != nil && mat.PlaintextDataKey != nil && mat.Suite == req.Suite {
-		now := m.cache.now()
-		e = &entry{dec: mat, created: now, expires: now.Add(m.policy.maxAge), owner: &m.counters}
-		mat = mat.Clone()
-	}
+	mat, e, err := inner()
 	finished = true
+	if err != nil {
+		m.cache.finish(id, f, nil, err, ctx.Err() != nil)
+		var none Mat
+		return none, err
+	}
 	m.cache.finish(id, f, e, nil, false)
 	return mat, nil
 }
