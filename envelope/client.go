@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 
 	"github.com/go-esdk/esdk/format"
@@ -279,6 +280,9 @@ type messageBuffer struct {
 
 func (m *messageBuffer) Write(p []byte) (int, error) {
 	if m.b == nil {
+		if m.body > math.MaxInt-int64(len(p)) {
+			return 0, fmt.Errorf("esdk: a message of %d bytes and more does not fit in memory on this platform; stream it with Encrypt", m.body)
+		}
 		m.b = make([]byte, 0, int64(len(p))+m.body)
 	}
 	m.b = append(m.b, p...)

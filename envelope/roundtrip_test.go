@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"strings"
 	"testing"
 	"testing/iotest"
 
@@ -251,5 +253,18 @@ func TestEncryptBytesSizedOnce(t *testing.T) {
 				t.Errorf("%s, %d bytes: a %d-byte message in a %d-byte array", id, n, len(msg), cap(msg))
 			}
 		}
+	}
+}
+
+// TestMessageBufferTooLarge: a message too large for one slice is an
+// error, not a panic.
+func TestMessageBufferTooLarge(t *testing.T) {
+	w := envelope.NewMessageBuffer(math.MaxInt64 - 100)
+	if _, err := w.Write(make([]byte, 200)); err == nil || !strings.Contains(err.Error(), "stream it with Encrypt") {
+		t.Fatalf("Write = %v, want an error", err)
+	}
+	w = envelope.NewMessageBuffer(10)
+	if n, err := w.Write([]byte("header")); n != 6 || err != nil {
+		t.Fatalf("Write = %d, %v", n, err)
 	}
 }
