@@ -272,11 +272,21 @@ func (c *Client) EncryptBytes(ctx context.Context, plaintext []byte, mm Material
 
 // messageBuffer collects a message whose body length is known, at most
 // body bytes: the first write, the header, sizes it for the whole
-// message, so that it is allocated once.
+// message, so that it is allocated once. It lends the sealer its room
+// (engine.Lender), so that frames are sealed straight into it.
 type messageBuffer struct {
 	b    []byte
 	body int64
 }
+
+func (m *messageBuffer) Room(n int) []byte {
+	if cap(m.b)-len(m.b) < n {
+		return nil
+	}
+	return m.b[len(m.b) : len(m.b)+n]
+}
+
+func (m *messageBuffer) Commit(n int) { m.b = m.b[:len(m.b)+n] }
 
 func (m *messageBuffer) Write(p []byte) (int, error) {
 	if m.b == nil {

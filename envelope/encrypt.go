@@ -33,6 +33,18 @@ func (e *Encryptor) Write(p []byte) (int, error) {
 		e.err = fmt.Errorf("%w: writing %d more bytes after %d, %d declared", ErrPlaintextLength, len(p), e.written, e.length)
 		return 0, e.err
 	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if e.length-e.written == int64(len(p)) {
+		// The declared plaintext ends here: every frame, the final one
+		// included, is sealed straight from p.
+		if err := e.s.WriteFinal(p); err != nil {
+			return 0, err
+		}
+		e.written += int64(len(p))
+		return len(p), nil
+	}
 	n, err := e.s.Write(p)
 	e.written += int64(n)
 	return n, err

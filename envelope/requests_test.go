@@ -168,6 +168,23 @@ func TestDeclaredPlaintextLength(t *testing.T) {
 	if got := rec.enc[0].PlaintextLength; got != 40 {
 		t.Errorf("manager told length %d, want 40", got)
 	}
+	rec.enc = rec.enc[:0]
+
+	// The last write starts on a frame boundary, so the rest of the
+	// message is sealed straight from it; an empty write may follow.
+	w, buf = encrypt(envelope.WithPlaintextLength(40))
+	for _, chunk := range [][]byte{pt[:32], pt[32:], pt[40:]} {
+		if _, err := w.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := c.DecryptBytes(ctx, buf.Bytes(), rec, nil); err != nil || !bytes.Equal(got, pt) {
+		t.Fatalf("declared-length message ending on a frame boundary: %v", err)
+	}
+	rec.enc = rec.enc[:0]
 
 	// Without the option the length is unknown; EncryptBytes knows it.
 	w, _ = encrypt()
@@ -176,7 +193,7 @@ func TestDeclaredPlaintextLength(t *testing.T) {
 	if _, err := c.EncryptBytes(ctx, pt, rec, testContext); err != nil {
 		t.Fatal(err)
 	}
-	if got := []int64{rec.enc[1].PlaintextLength, rec.enc[2].PlaintextLength}; got[0] != -1 || got[1] != 40 {
+	if got := []int64{rec.enc[0].PlaintextLength, rec.enc[1].PlaintextLength}; got[0] != -1 || got[1] != 40 {
 		t.Errorf("manager told lengths %d, want -1 and 40", got)
 	}
 

@@ -17,6 +17,16 @@ import (
 // ErrClosed is returned by writes after Close.
 var ErrClosed = errors.New("esdk: write after close")
 
+// Lender is a destination that lends a sealer room after its contents,
+// so that body parts are sealed straight into it instead of into the
+// sealer's buffer and then copied: EncryptBytes' buffer of the message's
+// length. Room returns n bytes of room, or nil when it has fewer; Commit
+// adds the first n bytes of the last room lent to the contents.
+type Lender interface {
+	Room(n int) []byte
+	Commit(n int)
+}
+
 // SealParams is everything the key schedule of a message being written
 // needs.
 type SealParams struct {
@@ -50,12 +60,15 @@ type Sealer struct {
 	// buf is [final-frame header | plaintext frame | tag]; regular frames
 	// use only the tail of the header room, so every frame is sealed in
 	// place and written with one call.
-	buf    []byte
+	buf    []byte  // a framed body's buf is taken at its first use
 	box    *[]byte // buf's pool box, for a framed body
 	n      int     // plaintext bytes held in buf
 	seq    uint32
 	err    error
 	closed bool
+	ended  bool   // the plaintext has ended (WriteFinal)
+	final  bool   // the final frame is written (WriteFinal)
+	lender Lender // dst, when it lends room to seal into
 
 	// Parallel frames (see team.go): conc goroutines at most; the team,
 	// its ring of sealed frames and the call's plaintext, made at the
@@ -127,12 +140,10 @@ func NewSealer(dst io.Writer, p SealParams) (*Sealer, error) {
 	raw := aead.Seal(append(body, h.AuthIV...), headerIV[:], nil, aad)
 	h.AuthTag = raw[len(raw)-format.TagLength:]
 	sl.fc = FrameCipher{aead: aead, messageID: h.MessageID}
-	if sl.fl > 0 {
-		sl.box = getFrameBuffer(ptOff + sl.fl + format.TagLength)
-		sl.buf = *sl.box
-	} else {
+	if sl.fl == 0 {
 		sl.buf = make([]byte, nonFramedHeaderLength, 4096)
 	}
+	sl.lender, _ = dst.(Lender)
 	if err := sl.emit(raw); err != nil {
 		return nil, err
 	}
@@ -152,7 +163,7 @@ func (s *Sealer) fail(err error) error {
 // release wipes the buffer and, for a framed body, hands it back for
 // reuse; the sealer holds no plaintext after it.
 func (s *Sealer) release() {
-	clear(s.buf[:cap(s.buf)])
+	clear(s.buf[:cap(s.buf)]) // nothing when no buffer was taken
 	if s.box != nil {
 		putFrameBuffer(s.box)
 		s.box = nil
@@ -170,6 +181,41 @@ func (s *Sealer) emit(b []byte) error {
 	return nil
 }
 
+// frameBuffer returns the buffer of a framed body, taking it from the
+// pool at its first use.
+func (s *Sealer) frameBuffer() []byte {
+	if s.buf == nil {
+		s.box = getFrameBuffer(ptOff + s.fl + format.TagLength)
+		s.buf = *s.box
+	}
+	return s.buf
+}
+
+// room returns where to seal a body part of n bytes whose header is hdr
+// bytes long: room lent by the destination (lent true), or else the
+// frame buffer from ptOff-hdr, so that a frame held at ptOff is sealed in
+// place.
+func (s *Sealer) room(n, hdr int) (part []byte, lent bool) {
+	if s.lender != nil {
+		if r := s.lender.Room(n); r != nil {
+			return r[:n], true
+		}
+	}
+	return s.frameBuffer()[ptOff-hdr:][:n], false
+}
+
+// emitPart writes a body part that room gave.
+func (s *Sealer) emitPart(part []byte, lent bool) error {
+	if !lent {
+		return s.emit(part)
+	}
+	if s.sig != nil {
+		s.sig.Write(part)
+	}
+	s.lender.Commit(len(part))
+	return nil
+}
+
 // Write encrypts p. A full frame is held back until more plaintext
 // arrives, so that a plaintext of an exact number of frames ends with a
 // full final frame.
@@ -177,11 +223,10 @@ func (s *Sealer) Write(p []byte) (int, error) {
 	if s.err != nil {
 		return 0, s.err
 	}
-	if s.closed {
+	if s.closed || s.ended {
 		return 0, ErrClosed
 	}
-	fl := s.fl
-	if fl == 0 {
+	if s.fl == 0 {
 		if int64(len(s.buf)-nonFramedHeaderLength)+int64(len(p)) > min(MaxNonFramedLength, math.MaxInt-nonFramedHeaderLength-format.TagLength) {
 			return 0, s.fail(fmt.Errorf("%w: a non-framed body holds at most %d bytes", format.ErrLimitExceeded, int64(MaxNonFramedLength)))
 		}
@@ -190,44 +235,99 @@ func (s *Sealer) Write(p []byte) (int, error) {
 	}
 	total := len(p)
 	for len(p) > 0 {
-		if s.n == fl {
-			if err := s.sealRegular(s.buf[ptOff : ptOff+fl]); err != nil {
-				return total - len(p), err
-			}
-			s.n = 0
+		rest, err := s.sealFrames(p)
+		if err != nil {
+			return total - len(p), err
 		}
-		if s.n == 0 && len(p) > fl {
-			// Every whole frame but the last is regular.
-			if frames := (len(p) - 1) / fl; goesParallel(s.conc, frames, fl) && uint64(s.seq)+uint64(frames) < FinalFrameMarker {
-				if err := s.sealParallel(p[:frames*fl], frames); err != nil {
-					return total - len(p), err
-				}
-				p = p[frames*fl:]
-				continue
-			}
-			if err := s.sealRegular(p[:fl]); err != nil {
-				return total - len(p), err
-			}
-			p = p[fl:]
-			continue
-		}
-		c := copy(s.buf[ptOff+s.n:ptOff+fl], p)
+		p = rest
+		c := copy(s.frameBuffer()[ptOff+s.n:ptOff+s.fl], p)
 		s.n += c
 		p = p[c:]
 	}
 	return total, nil
 }
 
-// sealRegular seals pt (buffered or the caller's) as the next regular
-// frame. The sequence number 2^32-1 is left for the final frame.
+// WriteFinal encrypts p as the end of the plaintext: it seals every
+// frame, the final one included, straight from p when no plaintext is
+// held, so that Close has only the footer left to write. Writes after it
+// fail.
+func (s *Sealer) WriteFinal(p []byte) error {
+	if s.fl == 0 || s.n > 0 {
+		// The rest is held, as Write holds it, for Close to seal.
+		if _, err := s.Write(p); err != nil {
+			return err
+		}
+		s.ended = true
+		return nil
+	}
+	if s.err != nil {
+		return s.err
+	}
+	if s.closed || s.ended {
+		return ErrClosed
+	}
+	p, err := s.sealFrames(p)
+	if err != nil {
+		return err
+	}
+	if err := s.sealFinal(p); err != nil {
+		return err
+	}
+	s.ended, s.final = true, true
+	return nil
+}
+
+// sealFrames seals what p holds of the plaintext before its last part:
+// the frame held, once p continues it past a whole frame, then every
+// whole frame of p but the last, straight from p. It returns the rest of
+// p, at most a frame, for the caller to hold or seal as the final frame.
+func (s *Sealer) sealFrames(p []byte) ([]byte, error) {
+	fl := s.fl
+	if s.n == fl && len(p) > 0 {
+		if err := s.sealRegular(s.buf[ptOff : ptOff+fl]); err != nil {
+			return p, err
+		}
+		s.n = 0
+	}
+	if s.n > 0 || len(p) <= fl {
+		return p, nil
+	}
+	// Every whole frame but the last is regular.
+	frames := (len(p) - 1) / fl
+	if goesParallel(s.conc, frames, fl) && uint64(s.seq)+uint64(frames) < FinalFrameMarker {
+		if err := s.sealParallel(p[:frames*fl], frames); err != nil {
+			return p, err
+		}
+		return p[frames*fl:], nil
+	}
+	for ; frames > 0; frames-- {
+		if err := s.sealRegular(p[:fl]); err != nil {
+			return p, err
+		}
+		p = p[fl:]
+	}
+	return p, nil
+}
+
+// sealRegular seals pt (held or the caller's) as the next regular frame.
+// The sequence number 2^32-1 is left for the final frame.
 func (s *Sealer) sealRegular(pt []byte) error {
 	if s.seq == FinalFrameMarker {
 		return s.fail(&format.LimitError{Limit: format.LimitFrameCount, Max: MaxFrames, Got: MaxFrames + 1})
 	}
-	appendRegularHeader(s.buf[regOff:regOff], s.seq)
-	out := s.fc.Seal(s.buf[ptOff:ptOff], RegularFrame, s.seq, pt)
+	part, lent := s.room(regularHeaderLength+len(pt)+format.TagLength, regularHeaderLength)
+	appendRegularHeader(part[:0], s.seq)
+	s.fc.Seal(part[regularHeaderLength:regularHeaderLength], RegularFrame, s.seq, pt)
 	s.seq++
-	return s.emit(s.buf[regOff : ptOff+len(out)])
+	return s.emitPart(part, lent)
+}
+
+// sealFinal seals pt (held or the caller's) as the final frame.
+func (s *Sealer) sealFinal(pt []byte) error {
+	part, lent := s.room(finalHeaderLength+len(pt)+format.TagLength, finalHeaderLength)
+	appendFinalHeader(part[:0], s.seq, uint32(len(pt)))
+	s.fc.Seal(part[finalHeaderLength:finalHeaderLength], FinalFrame, s.seq, pt)
+	return s.emitPart(part, lent)
 }
 
 // Close seals the final frame (or the non-framed body), writes the footer
@@ -240,21 +340,19 @@ func (s *Sealer) Close() error {
 	if s.err != nil {
 		return s.err
 	}
-	var part []byte
-	if s.fl == 0 {
+	switch {
+	case s.fl == 0:
 		s.buf = slices.Grow(s.buf, format.TagLength) // seal in place, tag included
 		pt := s.buf[nonFramedHeaderLength:]
 		appendNonFramedHeader(s.buf[:0], uint64(len(pt)))
 		out := s.fc.Seal(pt[:0], NonFramedBody, nonFramedSeq, pt)
-		part = s.buf[:nonFramedHeaderLength+len(out)]
-	} else {
-		appendFinalHeader(s.buf[:0], s.seq, uint32(s.n))
-		pt := s.buf[ptOff : ptOff+s.n]
-		out := s.fc.Seal(pt[:0], FinalFrame, s.seq, pt)
-		part = s.buf[:ptOff+len(out)]
-	}
-	if err := s.emit(part); err != nil {
-		return err
+		if err := s.emit(s.buf[:nonFramedHeaderLength+len(out)]); err != nil {
+			return err
+		}
+	case !s.final:
+		if err := s.sealFinal(s.frameBuffer()[ptOff : ptOff+s.n]); err != nil {
+			return err
+		}
 	}
 	if s.sig != nil {
 		sig, err := sign(s.key, s.sig)

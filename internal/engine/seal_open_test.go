@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -414,7 +415,11 @@ func TestSealerWipesOnError(t *testing.T) {
 	s := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
 	for _, fl := range []uint32{64, 0} {
 		sl, _ := newSealer(t, &failingWriter{after: 1}, s, fl) // the header goes through
-		held := sl.buf[:cap(sl.buf)]                           // where the sealer will hold the plaintext
+		held := sl.buf                                         // where the sealer will hold the plaintext
+		if fl > 0 {
+			held = sl.frameBuffer()
+		}
+		held = held[:cap(held)]
 		pt := bytes.Repeat([]byte{0xA5}, 100)
 		_, werr := sl.Write(pt)
 		cerr := sl.Close()
@@ -485,5 +490,81 @@ func TestBodyLayout(t *testing.T) {
 	}
 	if b := appendFooter(nil, []byte{1, 2, 3}); !bytes.Equal(b, []byte{0, 3, 1, 2, 3}) {
 		t.Errorf("footer %x", b)
+	}
+}
+
+// lender is a destination that lends its room, as EncryptBytes' buffer
+// does, with at most max bytes in all (room runs out past it).
+type lender struct {
+	b   []byte
+	max int
+}
+
+func (l *lender) Write(p []byte) (int, error) { l.b = append(l.b, p...); return len(p), nil }
+
+func (l *lender) Room(n int) []byte {
+	if len(l.b)+n > l.max {
+		return nil
+	}
+	l.b = slices.Grow(l.b, n)
+	return l.b[len(l.b) : len(l.b)+n]
+}
+
+func (l *lender) Commit(n int) { l.b = l.b[:len(l.b)+n] }
+
+// TestWriteFinal: sealing the end of the plaintext with WriteFinal, into
+// a plain writer or into room a destination lends (all of it, part of it
+// or none), writes the same bytes as Write and Close, for every way the
+// plaintext can arrive; and nothing can be written after it.
+func TestWriteFinal(t *testing.T) {
+	const fl = 100
+	id := randBytes(32)
+	for _, sid := range []format.SuiteID{format.AES256GCMHKDFSHA512CommitKey, format.AES128GCMIV12Tag16HKDFSHA256} {
+		s := format.MustSuite(sid)
+		dk := randBytes(s.KeyLength())
+		start := func(dst io.Writer) *Sealer {
+			h := testHeader(s, fl)
+			h.MessageID = bytes.Clone(id[:s.MessageIDLength()])
+			sl, err := NewSealer(dst, SealParams{Header: h, DataKey: bytes.Clone(dk), RequiredContext: required})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return sl
+		}
+		for _, n := range []int{0, 1, fl - 1, fl, fl + 1, 2*fl + 50, 5 * fl} {
+			pt := randBytes(n)
+			var want bytes.Buffer
+			sl := start(&want)
+			if _, err := sl.Write(pt); err != nil {
+				t.Fatal(err)
+			}
+			if err := sl.Close(); err != nil {
+				t.Fatal(err)
+			}
+			for _, split := range []int{0, min(n, 37), min(n, fl), min(n, fl+1)} {
+				for _, room := range []int{1 << 20, len(want.Bytes()) - 60, 0} {
+					dst := &lender{max: room}
+					sl := start(dst)
+					if _, err := sl.Write(pt[:split]); err != nil {
+						t.Fatal(err)
+					}
+					if err := sl.WriteFinal(pt[split:]); err != nil {
+						t.Fatal(err)
+					}
+					if _, err := sl.Write([]byte{1}); !errors.Is(err, ErrClosed) {
+						t.Fatalf("Write after WriteFinal: %v", err)
+					}
+					if err := sl.WriteFinal([]byte{1}); !errors.Is(err, ErrClosed) {
+						t.Fatalf("WriteFinal after WriteFinal: %v", err)
+					}
+					if err := sl.Close(); err != nil {
+						t.Fatal(err)
+					}
+					if !bytes.Equal(dst.b, want.Bytes()) {
+						t.Fatalf("suite %s, %d bytes, %d written first, room for %d: WriteFinal wrote other bytes than Write and Close", sid, n, split, room)
+					}
+				}
+			}
+		}
 	}
 }
