@@ -117,6 +117,43 @@ func TestParallelSameBytes(t *testing.T) {
 			if seq.Len() < bodyEnd || !bytes.Equal(seq.Bytes()[:bodyEnd], m.bytes[:bodyEnd]) {
 				t.Fatalf("suite %s, %d bytes: parallel and sequential sealing differ", id, size)
 			}
+			// Parallel sealing into room a destination lends (for the
+			// whole message, or too little), ending with WriteFinal or
+			// with Write and Close, gives the same bytes too.
+			for _, room := range []int{1 << 30, bodyEnd / 2} {
+				for _, final := range []bool{true, false} {
+					dst := &lender{max: room}
+					h := testHeader(s, fl)
+					h.MessageID = sp.Header.MessageID
+					lp := SealParams{Header: h, DataKey: bytes.Clone(m.dataKey), RequiredContext: required, SigningKey: sp.SigningKey, Concurrency: 4}
+					sl, err := NewSealer(dst, lp)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if final {
+						err = sl.WriteFinal(pt)
+					} else {
+						_, err = sl.Write(pt)
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					if err := sl.Close(); err != nil {
+						t.Fatal(err)
+					}
+					if len(dst.b) < bodyEnd || !bytes.Equal(dst.b[:bodyEnd], m.bytes[:bodyEnd]) {
+						t.Fatalf("suite %s, %d bytes, room for %d, WriteFinal %v: sealing into lent room differs", id, size, room, final)
+					}
+					lm := &message{bytes: dst.b, dataKey: m.dataKey}
+					if s.Signed() {
+						lm.pub = &lp.SigningKey.PublicKey
+					}
+					_, lm.headerN, _ = format.ParseHeader(lm.bytes, format.Limits{})
+					if got, err := lm.openWith(t, lm.bytes, bytes.NewBuffer(lm.body()), 2, len(pt)+1); err != nil || !bytes.Equal(got, pt) {
+						t.Fatalf("suite %s, %d bytes, room for %d, WriteFinal %v: %v", id, size, room, final, err)
+					}
+				}
+			}
 			for _, n := range []int{1, 2, 3, 8} {
 				for _, r := range []int{fl - 1, 3 * fl, 7*fl + 3, len(pt) + 1000} {
 					for name, src := range map[string]func() io.Reader{

@@ -76,6 +76,7 @@ type Sealer struct {
 	conc  int
 	team  *team
 	ring  []byte
+	out   []byte // room lent for the current call's frames, if any
 	pt    []byte // the plaintext of the current call's frames
 	first uint32 // the sequence number of the call's job 0
 }
@@ -375,11 +376,18 @@ func (s *Sealer) Close() error {
 func (s *Sealer) sealParallel(pt []byte, frames int) error {
 	stride := regularHeaderLength + s.fl + format.TagLength
 	if s.team == nil {
-		ring := ringSlots(s.conc, s.fl)
-		s.ring = make([]byte, ring*stride)
-		s.team = newTeam(s.conc, ring, s.fl, &s.fc, s.sealJob)
+		s.team = newTeam(s.conc, ringSlots(s.conc, s.fl), s.fl, &s.fc, s.sealJob)
 	}
 	t := s.team
+	// Frames are sealed into room the destination lends for all of them,
+	// or else into the ring, and written from there.
+	s.out = nil
+	if s.lender != nil {
+		s.out = s.lender.Room(frames * stride)
+	}
+	if s.out == nil && s.ring == nil {
+		s.ring = make([]byte, t.ring*stride)
+	}
 	s.pt, s.first = pt, s.seq
 	t.begin()
 	t.setAvail(min(frames, t.ring))
@@ -398,8 +406,9 @@ func (s *Sealer) sealParallel(pt []byte, frames int) error {
 			}
 		}
 		if k > emitted {
-			a, b := emitted%t.ring, (k-1)%t.ring+1
-			if err = s.emit(s.ring[a*stride : b*stride]); err != nil {
+			if s.out != nil {
+				s.emitPart(s.out[emitted*stride:k*stride], true)
+			} else if err = s.emit(s.ring[emitted%t.ring*stride : ((k-1)%t.ring+1)*stride]); err != nil {
 				break
 			}
 			emitted = k
@@ -411,7 +420,7 @@ func (s *Sealer) sealParallel(pt []byte, frames int) error {
 		}
 	}
 	t.end()
-	s.pt = nil
+	s.pt, s.out = nil, nil
 	if err != nil {
 		clear(s.ring)
 		return err
@@ -424,7 +433,12 @@ func (s *Sealer) sealParallel(pt []byte, frames int) error {
 // included.
 func (s *Sealer) sealJob(c *FrameCipher, i int) error {
 	stride := regularHeaderLength + s.fl + format.TagLength
-	slot := s.ring[i%s.team.ring*stride:][:stride]
+	var slot []byte
+	if s.out != nil {
+		slot = s.out[i*stride:][:stride]
+	} else {
+		slot = s.ring[i%s.team.ring*stride:][:stride]
+	}
 	seq := s.first + uint32(i)
 	appendRegularHeader(slot[:0], seq)
 	c.Seal(slot[regularHeaderLength:regularHeaderLength], RegularFrame, seq, s.pt[i*s.fl:(i+1)*s.fl])
