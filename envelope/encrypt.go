@@ -19,7 +19,8 @@ type Encryptor struct {
 	// length is the declared plaintext length, or -1; written counts the
 	// bytes accepted so far.
 	length, written int64
-	err             error // sticky length error
+	err             error         // sticky length error
+	header          format.Header // the message's header, which s writes
 }
 
 // Write encrypts p. Errors are sticky. With a declared plaintext length
@@ -139,7 +140,9 @@ func (c *Client) encrypt(ctx context.Context, dst io.Writer, mm MaterialsManager
 	if err := c.checkEncryptionMaterials(mat); err != nil {
 		return nil, err
 	}
-	h := &format.Header{
+	e := &Encryptor{length: length}
+	h := &e.header
+	*h = format.Header{
 		Suite:             mat.Suite,
 		EncryptedDataKeys: format.CloneEncryptedDataKeys(mat.EncryptedDataKeys), // the header owns its copy
 		ContentType:       format.Framed,
@@ -181,7 +184,8 @@ func (c *Client) encrypt(ctx context.Context, dst io.Writer, mm MaterialsManager
 	if err != nil {
 		return nil, err
 	}
-	return &Encryptor{s: s, length: length}, nil
+	e.s = s
+	return e, nil
 }
 
 // checkEncryptionMaterials checks what a materials manager returned,

@@ -66,9 +66,10 @@ type Sealer struct {
 	seq    uint32
 	err    error
 	closed bool
-	ended  bool   // the plaintext has ended (WriteFinal)
-	final  bool   // the final frame is written (WriteFinal)
-	lender Lender // dst, when it lends room to seal into
+	ended  bool     // the plaintext has ended (WriteFinal)
+	final  bool     // the final frame is written (WriteFinal)
+	lender Lender   // dst, when it lends room to seal into
+	id     [32]byte // the message id's bytes, when the sealer makes it
 
 	// Parallel frames (see team.go): conc goroutines at most; the team,
 	// its ring of sealed frames and the call's plaintext, made at the
@@ -114,7 +115,11 @@ func NewSealer(dst io.Writer, p SealParams) (*Sealer, error) {
 		return nil, fmt.Errorf("esdk: unknown %s", h.ContentType)
 	}
 	if h.MessageID == nil {
-		h.MessageID = make([]byte, s.MessageIDLength())
+		if n := s.MessageIDLength(); n <= len(sl.id) {
+			h.MessageID = sl.id[:n]
+		} else {
+			h.MessageID = make([]byte, n)
+		}
 		if _, err := rand.Read(h.MessageID); err != nil {
 			return nil, fmt.Errorf("esdk: generating a message id: %w", err)
 		}
