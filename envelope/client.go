@@ -272,8 +272,8 @@ func (c *Client) EncryptBytes(ctx context.Context, plaintext []byte, mm Material
 
 // messageBuffer collects a message whose body length is known, at most
 // body bytes: the first write, the header, sizes it for the whole
-// message, so that it is allocated once. It lends the sealer its room
-// (engine.Lender), so that frames are sealed straight into it.
+// message, so that it is allocated once. It is an engine.Appender, so
+// that frames are sealed straight into it.
 type messageBuffer struct {
 	b    []byte
 	body int64

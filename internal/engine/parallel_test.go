@@ -117,12 +117,12 @@ func TestParallelSameBytes(t *testing.T) {
 			if seq.Len() < bodyEnd || !bytes.Equal(seq.Bytes()[:bodyEnd], m.bytes[:bodyEnd]) {
 				t.Fatalf("suite %s, %d bytes: parallel and sequential sealing differ", id, size)
 			}
-			// Parallel sealing into room a destination lends (for the
+			// Parallel sealing into the room a destination has (for the
 			// whole message, or too little), ending with WriteFinal or
 			// with Write and Close, gives the same bytes too.
 			for _, room := range []int{1 << 30, bodyEnd / 2} {
 				for _, final := range []bool{true, false} {
-					dst := &lender{max: room}
+					dst := &appender{max: room}
 					h := testHeader(s, fl)
 					h.MessageID = sp.Header.MessageID
 					lp := SealParams{Header: h, DataKey: bytes.Clone(m.dataKey), RequiredContext: required, SigningKey: sp.SigningKey, Concurrency: 4}
@@ -142,7 +142,7 @@ func TestParallelSameBytes(t *testing.T) {
 						t.Fatal(err)
 					}
 					if len(dst.b) < bodyEnd || !bytes.Equal(dst.b[:bodyEnd], m.bytes[:bodyEnd]) {
-						t.Fatalf("suite %s, %d bytes, room for %d, WriteFinal %v: sealing into lent room differs", id, size, room, final)
+						t.Fatalf("suite %s, %d bytes, room for %d, WriteFinal %v: sealing into its room differs", id, size, room, final)
 					}
 					lm := &message{bytes: dst.b, dataKey: m.dataKey}
 					if s.Signed() {

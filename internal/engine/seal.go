@@ -17,12 +17,12 @@ import (
 // ErrClosed is returned by writes after Close.
 var ErrClosed = errors.New("esdk: write after close")
 
-// Lender is a destination that lends a sealer room after its contents,
-// so that body parts are sealed straight into it instead of into the
-// sealer's buffer and then copied: EncryptBytes' buffer of the message's
-// length. Room returns n bytes of room, or nil when it has fewer; Commit
-// adds the first n bytes of the last room lent to the contents.
-type Lender interface {
+// Appender is a destination with room after its contents that a sealer
+// may seal body parts straight into, instead of into its own buffer and
+// then copying them: EncryptBytes' buffer of the message's length. Room
+// returns n bytes of that room, or nil when there are fewer; Commit
+// appends the first n bytes of the room last returned to the contents.
+type Appender interface {
 	Room(n int) []byte
 	Commit(n int)
 }
@@ -68,7 +68,7 @@ type Sealer struct {
 	closed bool
 	ended  bool     // the plaintext has ended (WriteFinal)
 	final  bool     // the final frame is written (WriteFinal)
-	lender Lender   // dst, when it lends room to seal into
+	app    Appender // dst, when it has room to seal into
 	id     [32]byte // the message id's bytes, when the sealer makes it
 
 	// Parallel frames (see team.go): conc goroutines at most; the team,
@@ -77,7 +77,7 @@ type Sealer struct {
 	conc  int
 	team  *team
 	ring  []byte
-	out   []byte // room lent for the current call's frames, if any
+	out   []byte // dst's room for the current call's frames, if any
 	pt    []byte // the plaintext of the current call's frames
 	first uint32 // the sequence number of the call's job 0
 }
@@ -149,7 +149,7 @@ func NewSealer(dst io.Writer, p SealParams) (*Sealer, error) {
 	if sl.fl == 0 {
 		sl.buf = make([]byte, nonFramedHeaderLength, 4096)
 	}
-	sl.lender, _ = dst.(Lender)
+	sl.app, _ = dst.(Appender)
 	if err := sl.emit(raw); err != nil {
 		return nil, err
 	}
@@ -198,12 +198,12 @@ func (s *Sealer) frameBuffer() []byte {
 }
 
 // room returns where to seal a body part of n bytes whose header is hdr
-// bytes long: room lent by the destination (lent true), or else the
+// bytes long: the destination's own room (direct true), or else the
 // frame buffer from ptOff-hdr, so that a frame held at ptOff is sealed in
 // place.
-func (s *Sealer) room(n, hdr int) (part []byte, lent bool) {
-	if s.lender != nil {
-		if r := s.lender.Room(n); r != nil {
+func (s *Sealer) room(n, hdr int) (part []byte, direct bool) {
+	if s.app != nil {
+		if r := s.app.Room(n); r != nil {
 			return r[:n], true
 		}
 	}
@@ -211,14 +211,14 @@ func (s *Sealer) room(n, hdr int) (part []byte, lent bool) {
 }
 
 // emitPart writes a body part that room gave.
-func (s *Sealer) emitPart(part []byte, lent bool) error {
-	if !lent {
+func (s *Sealer) emitPart(part []byte, direct bool) error {
+	if !direct {
 		return s.emit(part)
 	}
 	if s.sig != nil {
 		s.sig.Write(part)
 	}
-	s.lender.Commit(len(part))
+	s.app.Commit(len(part))
 	return nil
 }
 
@@ -321,19 +321,19 @@ func (s *Sealer) sealRegular(pt []byte) error {
 	if s.seq == FinalFrameMarker {
 		return s.fail(&format.LimitError{Limit: format.LimitFrameCount, Max: MaxFrames, Got: MaxFrames + 1})
 	}
-	part, lent := s.room(regularHeaderLength+len(pt)+format.TagLength, regularHeaderLength)
+	part, direct := s.room(regularHeaderLength+len(pt)+format.TagLength, regularHeaderLength)
 	appendRegularHeader(part[:0], s.seq)
 	s.fc.Seal(part[regularHeaderLength:regularHeaderLength], RegularFrame, s.seq, pt)
 	s.seq++
-	return s.emitPart(part, lent)
+	return s.emitPart(part, direct)
 }
 
 // sealFinal seals pt (held or the caller's) as the final frame.
 func (s *Sealer) sealFinal(pt []byte) error {
-	part, lent := s.room(finalHeaderLength+len(pt)+format.TagLength, finalHeaderLength)
+	part, direct := s.room(finalHeaderLength+len(pt)+format.TagLength, finalHeaderLength)
 	appendFinalHeader(part[:0], s.seq, uint32(len(pt)))
 	s.fc.Seal(part[finalHeaderLength:finalHeaderLength], FinalFrame, s.seq, pt)
-	return s.emitPart(part, lent)
+	return s.emitPart(part, direct)
 }
 
 // Close seals the final frame (or the non-framed body), writes the footer
@@ -384,11 +384,11 @@ func (s *Sealer) sealParallel(pt []byte, frames int) error {
 		s.team = newTeam(s.conc, ringSlots(s.conc, s.fl), s.fl, &s.fc, s.sealJob)
 	}
 	t := s.team
-	// Frames are sealed into room the destination lends for all of them,
-	// or else into the ring, and written from there.
+	// Frames are sealed into the destination's room when it has room
+	// for all of them, or else into the ring and written from there.
 	s.out = nil
-	if s.lender != nil {
-		s.out = s.lender.Room(frames * stride)
+	if s.app != nil {
+		s.out = s.app.Room(frames * stride)
 	}
 	if s.out == nil && s.ring == nil {
 		s.ring = make([]byte, t.ring*stride)

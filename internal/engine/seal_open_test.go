@@ -493,27 +493,27 @@ func TestBodyLayout(t *testing.T) {
 	}
 }
 
-// lender is a destination that lends its room, as EncryptBytes' buffer
-// does, with at most max bytes in all (room runs out past it).
-type lender struct {
+// appender is a destination with room to seal into, as EncryptBytes'
+// buffer is, of at most max bytes in all (room runs out past it).
+type appender struct {
 	b   []byte
 	max int
 }
 
-func (l *lender) Write(p []byte) (int, error) { l.b = append(l.b, p...); return len(p), nil }
+func (a *appender) Write(p []byte) (int, error) { a.b = append(a.b, p...); return len(p), nil }
 
-func (l *lender) Room(n int) []byte {
-	if len(l.b)+n > l.max {
+func (a *appender) Room(n int) []byte {
+	if len(a.b)+n > a.max {
 		return nil
 	}
-	l.b = slices.Grow(l.b, n)
-	return l.b[len(l.b) : len(l.b)+n]
+	a.b = slices.Grow(a.b, n)
+	return a.b[len(a.b) : len(a.b)+n]
 }
 
-func (l *lender) Commit(n int) { l.b = l.b[:len(l.b)+n] }
+func (a *appender) Commit(n int) { a.b = a.b[:len(a.b)+n] }
 
 // TestWriteFinal: sealing the end of the plaintext with WriteFinal, into
-// a plain writer or into room a destination lends (all of it, part of it
+// a plain writer or into the room a destination has (all of it, part of it
 // or none), writes the same bytes as Write and Close, for every way the
 // plaintext can arrive; and nothing can be written after it.
 func TestWriteFinal(t *testing.T) {
@@ -543,7 +543,7 @@ func TestWriteFinal(t *testing.T) {
 			}
 			for _, split := range []int{0, min(n, 37), min(n, fl), min(n, fl+1)} {
 				for _, room := range []int{1 << 20, len(want.Bytes()) - 60, 0} {
-					dst := &lender{max: room}
+					dst := &appender{max: room}
 					sl := start(dst)
 					if _, err := sl.Write(pt[:split]); err != nil {
 						t.Fatal(err)
