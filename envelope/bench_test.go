@@ -10,6 +10,7 @@ import (
 	"io"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/go-esdk/esdk/envelope"
@@ -117,6 +118,63 @@ func benchmarkAESGCMParallel(b *testing.B, into bool) {
 				}
 				p, d := part(0)
 				seal(p, outs[0], d)
+				wg.Wait()
+			}
+		})
+	}
+}
+
+// BenchmarkSignedBaseline is what a signed message does to its bytes,
+// without the rest of the message: SHA-384 over them in 4096-byte chunks
+// on the calling goroutine while, with GOMAXPROCS above 1, another
+// goroutine seals each chunk once it is hashed, into its place in a
+// buffer of the input's size. It is the most a signed message can go on
+// that many cores of this machine; with -cpu 1 both run on one.
+func BenchmarkSignedBaseline(b *testing.B) {
+	block, _ := aes.NewCipher(make([]byte, 32))
+	gcm, _ := cipher.NewGCM(block)
+	nonce := make([]byte, 12)
+	for _, sz := range benchSizes {
+		b.Run(sz.name, func(b *testing.B) {
+			pt := randBytes(sz.n)
+			chunks := (sz.n + 4095) / 4096
+			dst := make([]byte, sz.n+chunks*16)
+			chunk := func(i int) []byte { return pt[i*4096 : min(sz.n, (i+1)*4096)] }
+			seal := func(i int) { gcm.Seal(dst[i*(4096+16):i*(4096+16)], nonce, chunk(i), nil) }
+			h := sha512.New384()
+			sum := make([]byte, 0, sha512.Size384)
+			var hashed atomic.Int64
+			var wg sync.WaitGroup
+			b.SetBytes(int64(sz.n))
+			b.ReportAllocs()
+			for b.Loop() {
+				h.Reset()
+				if runtime.GOMAXPROCS(0) == 1 || chunks < 2 {
+					for i := range chunks {
+						h.Write(chunk(i))
+						seal(i)
+					}
+					sum = h.Sum(sum[:0])
+					continue
+				}
+				hashed.Store(0)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; i < chunks; {
+						if int64(i) < hashed.Load() {
+							seal(i)
+							i++
+						} else {
+							runtime.Gosched()
+						}
+					}
+				}()
+				for i := range chunks {
+					h.Write(chunk(i))
+					hashed.Store(int64(i + 1))
+				}
+				sum = h.Sum(sum[:0])
 				wg.Wait()
 			}
 		})
