@@ -201,37 +201,34 @@ func BenchmarkSHA384Baseline(b *testing.B) {
 	}
 }
 
+// BenchmarkEncrypt encrypts each message through Client.Encrypt, written
+// with one Write, into io.Discard.
 func BenchmarkEncrypt(b *testing.B) {
 	ctx := context.Background()
-	mm := aesManager(b)
-	for _, id := range benchSuites {
-		c := newClient(b, func(o *envelope.Options) { o.Suite = id })
-		for _, sz := range benchSizes {
-			b.Run(fmt.Sprintf("%04X/%s", uint16(id), sz.name), func(b *testing.B) {
-				pt := randBytes(sz.n)
-				b.SetBytes(int64(sz.n))
-				b.ReportAllocs()
-				for b.Loop() {
-					w, err := c.Encrypt(ctx, io.Discard, mm, testContext)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if _, err := w.Write(pt); err != nil {
-						b.Fatal(err)
-					}
-					if err := w.Close(); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
+	benchmarkEncrypt(b, func(c *envelope.Client, mm envelope.MaterialsManager, pt []byte) error {
+		w, err := c.Encrypt(ctx, io.Discard, mm, testContext)
+		if err != nil {
+			return err
 		}
-	}
+		if _, err := w.Write(pt); err != nil {
+			return err
+		}
+		return w.Close()
+	})
 }
 
 // BenchmarkEncryptBytes encrypts each message with EncryptBytes, into one
 // buffer of the message's length that frames are sealed straight into.
 func BenchmarkEncryptBytes(b *testing.B) {
 	ctx := context.Background()
+	benchmarkEncrypt(b, func(c *envelope.Client, mm envelope.MaterialsManager, pt []byte) error {
+		_, err := c.EncryptBytes(ctx, pt, mm, testContext)
+		return err
+	})
+}
+
+// benchmarkEncrypt runs encrypt for every suite and size.
+func benchmarkEncrypt(b *testing.B, encrypt func(*envelope.Client, envelope.MaterialsManager, []byte) error) {
 	mm := aesManager(b)
 	for _, id := range benchSuites {
 		c := newClient(b, func(o *envelope.Options) { o.Suite = id })
@@ -241,7 +238,7 @@ func BenchmarkEncryptBytes(b *testing.B) {
 				b.SetBytes(int64(sz.n))
 				b.ReportAllocs()
 				for b.Loop() {
-					if _, err := c.EncryptBytes(ctx, pt, mm, testContext); err != nil {
+					if err := encrypt(c, mm, pt); err != nil {
 						b.Fatal(err)
 					}
 				}
