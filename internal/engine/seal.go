@@ -82,10 +82,8 @@ type Sealer struct {
 	first uint32 // the sequence number of the call's job 0
 }
 
-const (
-	ptOff  = finalHeaderLength // plaintext offset in buf
-	regOff = ptOff - regularHeaderLength
-)
+// ptOff is the plaintext's offset in buf.
+const ptOff = finalHeaderLength
 
 // NewSealer derives the message's keys, authenticates its header, writes
 // the header to dst and returns a writer for the body.
