@@ -154,7 +154,9 @@ func (c *Client) encrypt(ctx context.Context, dst io.Writer, mm MaterialsManager
 	// The header stores the context but for the required entries, which
 	// it authenticates only. The materials are this call's own (see
 	// MaterialsManager), so without required entries the header takes
-	// their context as it is.
+	// their context as it is; nothing writes to it after. (The encrypted
+	// data keys are copied all the same, so that a manager that keeps
+	// the byte slices it returned cannot change a header written.)
 	var required map[string]string
 	if len(mat.RequiredEncryptionContextKeys) == 0 {
 		h.EncryptionContext = mat.EncryptionContext
