@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -21,17 +22,12 @@ const maxContextSize = 0xFFFF
 // SortedKeys returns the keys of ec sorted by their UTF-8 bytes, the order
 // of the canonical serialization.
 func SortedKeys(ec map[string]string) []string {
-	return appendSortedKeys(make([]string, 0, len(ec)), ec)
-}
-
-// appendSortedKeys appends ec's keys to dst and sorts them bytewise, the
-// order of UTF-8 bytes.
-func appendSortedKeys(dst []string, ec map[string]string) []string {
+	keys := make([]string, 0, len(ec))
 	for k := range ec {
-		dst = append(dst, k)
+		keys = append(keys, k)
 	}
-	slices.Sort(dst)
-	return dst
+	slices.Sort(keys) // Go compares strings bytewise: UTF-8 byte order.
+	return keys
 }
 
 // MarshalEncryptionContext returns the canonical serialization of ec: the
@@ -49,6 +45,11 @@ func AppendEncryptionContext(dst []byte, ec map[string]string) ([]byte, error) {
 	if len(ec) > 0xFFFF {
 		return nil, fmt.Errorf("%w: encryption context has %d entries, at most 65535 fit", ErrLimitExceeded, len(ec))
 	}
+	// One pass over the map gathers, checks and measures the entries;
+	// they are then sorted by key.
+	type entry struct{ k, v string }
+	var small [8]entry // room for most contexts without allocating
+	entries := small[:0]
 	size := 2
 	for k, v := range ec {
 		if len(k) > 0xFFFF || len(v) > 0xFFFF {
@@ -58,22 +59,22 @@ func AppendEncryptionContext(dst []byte, ec map[string]string) ([]byte, error) {
 			return nil, fmt.Errorf("esdk/format: %w", err)
 		}
 		size += 4 + len(k) + len(v)
+		entries = append(entries, entry{k, v})
 	}
 	if size > maxContextSize {
 		return nil, fmt.Errorf("%w: encryption context serializes to %d bytes, at most %d fit", ErrLimitExceeded, size, maxContextSize)
 	}
+	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.k, b.k) })
 	start := len(dst)
 	dst = append(dst, make([]byte, size)...)
 	b := dst[start:]
 	binary.BigEndian.PutUint16(b, uint16(len(ec)))
 	b = b[2:]
-	var small [8]string // room for most contexts' keys without allocating
-	for _, k := range appendSortedKeys(small[:0], ec) {
-		v := ec[k]
-		binary.BigEndian.PutUint16(b, uint16(len(k)))
-		b = b[2+copy(b[2:], k):]
-		binary.BigEndian.PutUint16(b, uint16(len(v)))
-		b = b[2+copy(b[2:], v):]
+	for _, e := range entries {
+		binary.BigEndian.PutUint16(b, uint16(len(e.k)))
+		b = b[2+copy(b[2:], e.k):]
+		binary.BigEndian.PutUint16(b, uint16(len(e.v)))
+		b = b[2+copy(b[2:], e.v):]
 	}
 	return dst, nil
 }
