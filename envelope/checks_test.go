@@ -321,3 +321,34 @@ func TestNonFramedSizeAbove2GiB(t *testing.T) {
 		}
 	}
 }
+
+// failAfter accepts n writes, then fails every one.
+type failAfter struct{ n int }
+
+func (w *failAfter) Write(p []byte) (int, error) {
+	if w.n <= 0 {
+		return 0, errors.New("disk full")
+	}
+	w.n--
+	return len(p), nil
+}
+
+// TestEncryptorErrorsSticky: once a write fails, every later write, an
+// empty one too, and Close report it.
+func TestEncryptorErrorsSticky(t *testing.T) {
+	ctx := context.Background()
+	c := newClient(t, func(o *envelope.Options) { o.FrameLength = 16 })
+	w, err := c.Encrypt(ctx, &failAfter{n: 1}, aesManager(t), nil) // the header goes through
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Write(make([]byte, 100)); err == nil {
+		t.Fatal("writing frames to a full disk succeeded")
+	}
+	if _, err := w.Write(nil); err == nil {
+		t.Error("an empty write after the failure reported no error")
+	}
+	if err := w.Close(); err == nil {
+		t.Error("Close after the failure reported no error")
+	}
+}

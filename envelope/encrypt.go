@@ -35,7 +35,7 @@ func (e *Encryptor) Write(p []byte) (int, error) {
 		return 0, e.err
 	}
 	if len(p) == 0 {
-		return 0, nil
+		return 0, e.s.Err()
 	}
 	if e.length-e.written == int64(len(p)) {
 		// The declared plaintext ends here: every frame, the final one

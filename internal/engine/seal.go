@@ -157,6 +157,9 @@ func NewSealer(dst io.Writer, p SealParams) (*Sealer, error) {
 // Header returns the header written; it must not be modified.
 func (s *Sealer) Header() *format.Header { return s.header }
 
+// Err returns the sealer's sticky error, if any.
+func (s *Sealer) Err() error { return s.err }
+
 // fail makes err sticky and wipes the plaintext held.
 func (s *Sealer) fail(err error) error {
 	s.err = err
