@@ -106,6 +106,7 @@ type FrameReader struct {
 	done         bool   // the final part has been read
 	sig          hash.Hash
 	buf          []byte
+	box          *[]byte // buf's pool box, when it came from the pool
 	fh           [finalHeaderLength]byte
 	tail         [1]byte
 }
@@ -291,8 +292,16 @@ func (r *FrameReader) release() {
 	r.lender = nil
 }
 
-// Wipe clears the reader's buffer.
-func (r *FrameReader) Wipe() { clear(r.buf[:cap(r.buf)]) }
+// Wipe clears the reader's buffer and hands it back to the pool when it
+// came from there: what the reader returned from it is not to be used
+// after.
+func (r *FrameReader) Wipe() {
+	clear(r.buf[:cap(r.buf)])
+	if r.box != nil {
+		putFrameBuffer(r.box)
+		r.box, r.buf = nil, nil
+	}
+}
 
 // truncated turns an early end of input into a format error that says
 // which part was cut.
@@ -322,10 +331,23 @@ func (r *FrameReader) readFull(b []byte) error {
 	return nil
 }
 
-// readN reads the next n bytes into r.buf, growing it only as bytes
-// arrive, so that a hostile length claims no memory its bytes do not
-// fill.
+// pooledPartMax is the largest body part that readN reads into a buffer
+// from the pool, which it takes whole before the part's bytes arrive; a
+// larger one grows its buffer as bytes arrive instead.
+const pooledPartMax = 64 << 10
+
+// readN reads the next n bytes into r.buf: a frame's worth from the pool
+// when n is small (Wipe hands it back), and otherwise a buffer grown
+// only as bytes arrive, so that a hostile length claims no memory its
+// bytes do not fill.
 func (r *FrameReader) readN(n int, f Frame) ([]byte, error) {
+	if r.box != nil && n > cap(r.buf) {
+		r.Wipe() // a larger part than the pooled buffer holds
+	}
+	if r.buf == nil && n <= pooledPartMax {
+		r.box = getFrameBuffer(n)
+		r.buf = *r.box
+	}
 	var err error
 	if r.buf, err = format.AppendFull(r.buf[:0], r.src, n); err != nil {
 		return nil, r.truncated(err, partName(f))

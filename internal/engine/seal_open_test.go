@@ -568,3 +568,37 @@ func TestWriteFinal(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenerWipesPooledBuffer: the buffer the final frame is opened in,
+// which comes from the pool, holds no plaintext once the plaintext is
+// read, and goes back to the pool.
+func TestOpenerWipesPooledBuffer(t *testing.T) {
+	s := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
+	pt := bytes.Repeat([]byte{0xA5}, 150)
+	m := seal(t, s, 100, pt)
+	o, err := NewOpener(bytes.NewReader(m.body()), m.openParams(t, m.bytes))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, 120) // the regular frame, and the final one's start
+	if _, err := io.ReadFull(o, got); err != nil {
+		t.Fatal(err)
+	}
+	if o.r.box == nil {
+		t.Fatal("the final frame was not read into a pooled buffer")
+	}
+	held := o.r.buf[:cap(o.r.buf)]
+	if !bytes.Contains(held, pt[:16]) {
+		t.Fatal("the final frame's plaintext is not where the test looks")
+	}
+	rest, err := io.ReadAll(o)
+	if err != nil || !bytes.Equal(append(got, rest...), pt) {
+		t.Fatalf("read %d bytes, %v", len(got)+len(rest), err)
+	}
+	if !bytes.Equal(held, make([]byte, len(held))) {
+		t.Error("the pooled buffer still holds plaintext after the message was read")
+	}
+	if o.r.box != nil || o.r.buf != nil {
+		t.Error("the reader keeps its buffer after the message was read")
+	}
+}
