@@ -75,16 +75,23 @@ const (
 	memoKeySize = 512
 )
 
-// idMemo remembers the encryption ids a manager computed, keyed by their
-// suite and serialized context, so that a program encrypting many
-// messages under a few contexts hashes each context once rather than
-// three SHA-512 blocks a message. It keeps small keys only and starts
-// over when full, so it stays under memoEntries x memoKeySize bytes.
-// Requests with required keys are always hashed.
+// idMemo remembers the cache ids a manager computed, keyed by what they
+// hash apart from the partition: for encryption the suite and the
+// serialized context, for decryption the suite, the encrypted data keys
+// and the context. A program that encrypts or decrypts many messages
+// under a few contexts and data keys then hashes each once, rather than
+// three SHA-512 blocks an encryption and seven or more a decryption. It
+// keeps small keys only and starts over when full, so it stays under
+// memoEntries x memoKeySize bytes. Requests with required keys or a
+// reproduced context are always hashed.
 type idMemo struct {
 	mu  sync.RWMutex
 	ids map[string]cacheID
 }
+
+// decryptionMemoKey starts the memo keys of decryption ids; encryption
+// keys start with the suite marker, 0 or 1.
+const decryptionMemoKey = 2
 
 // encryptionID returns encryptionID(p, req), remembered or computed.
 func (m *idMemo) encryptionID(p *[sha512.Size]byte, req *envelope.EncryptionMaterialsRequest) (cacheID, error) {
@@ -96,13 +103,43 @@ func (m *idMemo) encryptionID(p *[sha512.Size]byte, req *envelope.EncryptionMate
 	if len(req.RequiredEncryptionContextKeys) > 0 || len(sc) > memoKeySize {
 		return hashEncryptionID(p, sc, req.RequiredEncryptionContextKeys)
 	}
+	return m.lookup(sc, func() (cacheID, error) { return hashEncryptionID(p, sc, nil) })
+}
+
+// decryptionID returns decryptionID(p, req), remembered or computed.
+func (m *idMemo) decryptionID(p *[sha512.Size]byte, req *envelope.DecryptionMaterialsRequest) (cacheID, error) {
+	compute := func() (cacheID, error) { return decryptionID(p, req) }
+	if len(req.RequiredEncryptionContextKeys) > 0 || len(req.ReproducedEncryptionContext) > 0 {
+		return compute()
+	}
+	size := 1 + 2 + 2
+	for _, k := range req.EncryptedDataKeys {
+		size += 6 + len(k.ProviderID) + len(k.ProviderInfo) + len(k.Ciphertext)
+		if size > memoKeySize {
+			return compute() // which refuses a field too long to serialize
+		}
+	}
+	var scratch [memoKeySize]byte
+	key := append(scratch[:0], decryptionMemoKey)
+	key = binary.BigEndian.AppendUint16(key, uint16(req.Suite.ID()))
+	key = format.MarshalEncryptedDataKeys(key, req.EncryptedDataKeys)
+	key, err := format.AppendEncryptionContext(key, req.EncryptionContext)
+	if err != nil || len(key) > memoKeySize {
+		return compute()
+	}
+	return m.lookup(key, compute)
+}
+
+// lookup returns the id remembered under key, or computes and remembers
+// it.
+func (m *idMemo) lookup(key []byte, compute func() (cacheID, error)) (cacheID, error) {
 	m.mu.RLock()
-	id, ok := m.ids[string(sc)]
+	id, ok := m.ids[string(key)]
 	m.mu.RUnlock()
 	if ok {
 		return id, nil
 	}
-	id, err = hashEncryptionID(p, sc, nil)
+	id, err := compute()
 	if err != nil {
 		return cacheID{}, err
 	}
@@ -113,7 +150,7 @@ func (m *idMemo) encryptionID(p *[sha512.Size]byte, req *envelope.EncryptionMate
 	if len(m.ids) >= memoEntries {
 		clear(m.ids)
 	}
-	m.ids[string(sc)] = id
+	m.ids[string(key)] = id
 	m.mu.Unlock()
 	return id, nil
 }

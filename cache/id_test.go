@@ -266,3 +266,47 @@ func TestIDMemo(t *testing.T) {
 		}
 	}
 }
+
+// The id memo gives decryption requests the ids decryptionID computes,
+// and never confuses them with encryption requests.
+func TestIDMemoDecryption(t *testing.T) {
+	p := partitionHash(katPartition)
+	suite := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
+	big := format.EncryptedDataKey{ProviderID: "p", Ciphertext: make([]byte, memoKeySize)}
+	reqs := []envelope.DecryptionMaterialsRequest{
+		{Suite: suite, EncryptedDataKeys: []format.EncryptedDataKey{katEDK0}, EncryptionContext: katEmpty},
+		{Suite: suite, EncryptedDataKeys: []format.EncryptedDataKey{katEDK0, katEDK1}, EncryptionContext: katFull},
+		{Suite: suite, EncryptedDataKeys: []format.EncryptedDataKey{katEDK1, katEDK0}, EncryptionContext: katFull},
+		{Suite: format.MustSuite(format.AES128GCMIV12Tag16HKDFSHA256), EncryptedDataKeys: []format.EncryptedDataKey{katEDK0}, EncryptionContext: katFull},
+		{Suite: suite, EncryptedDataKeys: []format.EncryptedDataKey{katEDK0}, EncryptionContext: katEmpty, ReproducedEncryptionContext: katFull},
+		{Suite: suite, EncryptedDataKeys: []format.EncryptedDataKey{katEDK0}, EncryptionContext: katFull, RequiredEncryptionContextKeys: []string{"a"}},
+		{Suite: suite, EncryptedDataKeys: []format.EncryptedDataKey{big}, EncryptionContext: katEmpty},
+	}
+	var m idMemo
+	for round := range 2 {
+		for i := range reqs {
+			want, err := decryptionID(&p, &reqs[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := m.decryptionID(&p, &reqs[i])
+			if err != nil || got != want {
+				t.Fatalf("round %d, request %d: memo id %x, %v; want %x", round, i, got, err, want)
+			}
+		}
+	}
+	if len(m.ids) != 4 {
+		t.Errorf("memo holds %d ids, want 4 (not the reproduced context's, the required keys' or the large key's)", len(m.ids))
+	}
+	// An encryption request under the same suite and context keeps its
+	// own id.
+	enc := envelope.EncryptionMaterialsRequest{Suite: suite, EncryptionContext: katFull}
+	want, _ := encryptionID(&p, &enc)
+	if got, err := m.encryptionID(&p, &enc); err != nil || got != want {
+		t.Fatalf("encryption id after decryption ids: %x, %v; want %x", got, err, want)
+	}
+	tooBig := envelope.DecryptionMaterialsRequest{Suite: suite, EncryptedDataKeys: []format.EncryptedDataKey{{ProviderID: "p", Ciphertext: make([]byte, 0x10000)}}}
+	if _, err := m.decryptionID(&p, &tooBig); err == nil {
+		t.Error("an encrypted data key too large to serialize gave an id")
+	}
+}

@@ -225,7 +225,7 @@ func (m *Manager) DecryptMaterials(ctx context.Context, req envelope.DecryptionM
 	if req.Suite == nil || req.Suite.KDF() == format.KDFIdentity || !req.CommitmentPolicy.AllowsDecrypt(req.Suite) || m.cache.lru == nil {
 		return bypass(m, ctx, req, m.inner.DecryptMaterials)
 	}
-	id, err := decryptionID(&m.part, &req)
+	id, err := m.ids.decryptionID(&m.part, &req)
 	if err != nil {
 		return bypass(m, ctx, req, m.inner.DecryptMaterials)
 	}
