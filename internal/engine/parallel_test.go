@@ -314,6 +314,7 @@ func newSealerN(t testing.TB, dst io.Writer, s *format.Suite, fl uint32, n int) 
 	return sl, m
 }
 
+// failAfter accepts n writes, then fails every one.
 type failAfter struct{ n int }
 
 func (w *failAfter) Write(p []byte) (int, error) {

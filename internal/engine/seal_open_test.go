@@ -399,23 +399,13 @@ func TestNewAEADWipesKey(t *testing.T) {
 	}
 }
 
-type failingWriter struct{ after int }
-
-func (w *failingWriter) Write(p []byte) (int, error) {
-	if w.after <= 0 {
-		return 0, errors.New("disk full")
-	}
-	w.after--
-	return len(p), nil
-}
-
 // TestSealerWipesOnError checks that a sealer that fails does not keep
 // the plaintext it held.
 func TestSealerWipesOnError(t *testing.T) {
 	s := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
 	for _, fl := range []uint32{64, 0} {
-		sl, _ := newSealer(t, &failingWriter{after: 1}, s, fl) // the header goes through
-		held := sl.buf                                         // where the sealer will hold the plaintext
+		sl, _ := newSealer(t, &failAfter{n: 1}, s, fl) // the header goes through
+		held := sl.buf                                 // where the sealer will hold the plaintext
 		if fl > 0 {
 			held = sl.frameBuffer()
 		}
