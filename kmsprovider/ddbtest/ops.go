@@ -2,6 +2,7 @@ package ddbtest
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"strconv"
 	"strings"
 	"time"
@@ -817,7 +818,10 @@ func (s *Server) opTransactWriteItems(sc scope, body []byte, out *any) *apiError
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var tokenKey string
-	reqHash := sha256.Sum256(body)
+	// The request as parsed, marshalled with sorted names: the SDK writes
+	// maps in random order, so the same request has many bodies.
+	canonical, _ := json.Marshal(in.TransactItems)
+	reqHash := sha256.Sum256(canonical)
 	if in.ClientRequestToken != nil {
 		tokenKey = sc.region + "/" + sc.account + "/" + *in.ClientRequestToken
 		now := s.opts.Now()
