@@ -170,13 +170,13 @@ var conformanceCases = []conformanceCase{
 			bad("short name", func(in *dynamodb.CreateTableInput) { in.TableName = aws.String("ab") })
 			bad("bad name", func(in *dynamodb.CreateTableInput) { in.TableName = aws.String("a b c") })
 			_, err = e.c.DescribeTable(e.ctx, &dynamodb.DescribeTableInput{TableName: aws.String("no-such-table")})
-			got = append(got, "describe gone: "+result(err))
+			got = append(got, "describe missing: "+result(err))
 			return got
 		},
 		want: []string{"again: ResourceInUseException", "new: CREATING", "key not defined: ValidationException",
 			"extra definition: ValidationException", "range first: ValidationException",
 			"provisioned without throughput: ValidationException", "short name: ValidationException",
-			"bad name: ValidationException", "describe gone: ResourceNotFoundException"},
+			"bad name: ValidationException", "describe missing: ResourceNotFoundException"},
 	},
 	{
 		name: "every attribute type round trips",
@@ -278,7 +278,7 @@ var conformanceCases = []conformanceCase{
 			"put long sort key: ValidationException", "put max keys: ok"},
 	},
 	{
-		name: "gone table",
+		name: "missing table",
 		run: func(e *env) []string {
 			gone := aws.String("no-such-table")
 			_, gerr := e.c.GetItem(e.ctx, &dynamodb.GetItemInput{TableName: gone, Key: key("a", "b")})
