@@ -228,8 +228,7 @@ func validation(field, constraint string) *apiError {
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	call := Call{}
-	var out any
-	err := s.handle(r, &call, &out)
+	out, err := s.handle(r, &call)
 	if err != nil {
 		call.Error = err.typ
 	}
@@ -265,31 +264,31 @@ func (s *Server) log(c Call) {
 }
 
 // handle checks the protocol and the faults, then runs the operation.
-func (s *Server) handle(r *http.Request, call *Call, out *any) *apiError {
+func (s *Server) handle(r *http.Request, call *Call) (any, *apiError) {
 	target := r.Header.Get("X-Amz-Target")
 	op, ok := strings.CutPrefix(target, "TrentService.")
 	call.Operation = op
 	if r.Method != http.MethodPost {
-		return &apiError{typ: "UnknownOperationException", msg: "kmstest: method " + r.Method + " is not POST"}
+		return nil, &apiError{typ: "UnknownOperationException", msg: "kmstest: method " + r.Method + " is not POST"}
 	}
 	if !ok {
-		return &apiError{typ: "UnknownOperationException", msg: "kmstest: X-Amz-Target " + target + " is not TrentService.<Operation>"}
+		return nil, &apiError{typ: "UnknownOperationException", msg: "kmstest: X-Amz-Target " + target + " is not TrentService.<Operation>"}
 	}
 	ct := r.Header.Get("Content-Type")
 	if mt, _, _ := strings.Cut(ct, ";"); strings.TrimSpace(mt) != "application/x-amz-json-1.1" {
-		return &apiError{typ: "SerializationException", msg: "kmstest: Content-Type " + ct + " is not application/x-amz-json-1.1"}
+		return nil, &apiError{typ: "SerializationException", msg: "kmstest: Content-Type " + ct + " is not application/x-amz-json-1.1"}
 	}
 	sc, err := credentialScope(r.Header.Get("Authorization"))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	call.Region, call.Account = sc.region, sc.account
 	body, rerr := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if rerr != nil {
-		return &apiError{typ: "SerializationException", msg: "kmstest: reading the request: " + rerr.Error()}
+		return nil, &apiError{typ: "SerializationException", msg: "kmstest: reading the request: " + rerr.Error()}
 	}
 	if len(body) > maxBody {
-		return &apiError{typ: "SerializationException", msg: "kmstest: request body is larger than 1 MiB"}
+		return nil, &apiError{typ: "SerializationException", msg: "kmstest: request body is larger than 1 MiB"}
 	}
 	var named struct{ KeyId, DestinationKeyId string }
 	json.Unmarshal(body, &named) // for the log only; bad JSON is reported below
@@ -307,21 +306,21 @@ func (s *Server) handle(r *http.Request, call *Call, out *any) *apiError {
 		case <-t.C:
 		case <-r.Context().Done():
 			t.Stop()
-			return &apiError{typ: "RequestCanceled"}
+			return nil, &apiError{typ: "RequestCanceled"}
 		case <-s.closed:
 			t.Stop()
-			return &apiError{typ: "RequestCanceled"}
+			return nil, &apiError{typ: "RequestCanceled"}
 		}
 	}
 	if s.throttled() {
-		return &apiError{typ: "ThrottlingException", msg: "Rate exceeded"}
+		return nil, &apiError{typ: "ThrottlingException", msg: "Rate exceeded"}
 	}
 
 	fn, ok := operations[op]
 	if !ok {
-		return &apiError{typ: "UnknownOperationException", msg: "kmstest: operation " + op + " is not implemented"}
+		return nil, &apiError{typ: "UnknownOperationException", msg: "kmstest: operation " + op + " is not implemented"}
 	}
-	return fn(s, sc, body, call, out)
+	return fn(&request{s: s, sc: sc, body: body, call: call})
 }
 
 func (s *Server) throttled() bool {
