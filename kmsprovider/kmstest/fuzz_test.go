@@ -29,7 +29,7 @@ func FuzzDecrypt(f *testing.F) {
 	f.Add([]byte("\x01\x0farn:key/mrk-x:::::::::::::::::::::::::::::::"), "", "")
 	f.Add([]byte{1, 0}, "alias/x", "RSAES_OAEP_SHA_1")
 	f.Fuzz(func(t *testing.T, blob []byte, keyID, alg string) {
-		r := &request{s: s, sc: scope{west, account}, call: &Call{}}
+		r := &request{s: s, sc: scope{region: west, account: account, action: "kms:Decrypt"}, call: &Call{}}
 		k, pt, err := r.decrypt(blob, ec, keyID, &alg, false)
 		if err != nil {
 			require.NotEmpty(t, err.typ)

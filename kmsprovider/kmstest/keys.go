@@ -12,10 +12,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 )
 
-// scope is where a request runs: the region of its credential scope and the
-// account of its access key.
+// scope is where and as whom a request runs: the region of its credential
+// scope, the account and IAM principal of its access key, and the KMS
+// action ("kms:Decrypt") whose key the request is resolving, for the key
+// policy check.
 type scope struct {
-	region, account string
+	region, account, principal, action string
 }
 
 // keyRef names a key or an alias within a region of an account.
@@ -111,7 +113,8 @@ func newMaterial(spec types.KeySpec) (*material, error) {
 
 // lookupLocked resolves a key identifier as KMS does: a key id or alias name
 // in the caller's region and account, or a key or alias ARN (any account,
-// the caller's region only). s.mu must be held.
+// the caller's region only), and checks that the caller may use the key in
+// sc.action. s.mu must be held.
 func (s *Server) lookupLocked(sc scope, id string) (*key, *apiError) {
 	if id == "" {
 		return nil, validation("KeyId", "Member must have length greater than or equal to 1")
@@ -145,6 +148,9 @@ func (s *Server) lookupLocked(sc scope, id string) (*key, *apiError) {
 	}
 	if f := s.keyFaultLocked(k); f != nil {
 		return nil, f
+	}
+	if err := s.authorizeLocked(sc, k); err != nil {
+		return nil, err
 	}
 	return k, nil
 }

@@ -693,12 +693,15 @@ func (r *request) opReEncrypt() (any, *apiError) {
 		return nil, err
 	}
 	// The log names the source key until it decrypts, then the destination.
+	// Each is checked for its own permission, as in KMS.
 	r.call.KeyID = in.SourceKeyId
+	r.sc.action = "kms:ReEncryptFrom"
 	src, pt, err := r.decrypt(in.CiphertextBlob, in.SourceEncryptionContext, in.SourceKeyId, &in.SourceEncryptionAlgorithm, false)
 	if err != nil {
 		return nil, err
 	}
 	r.call.KeyID = in.DestinationKeyId
+	r.sc.action = "kms:ReEncryptTo"
 	dst, err := r.useKey(in.DestinationKeyId)
 	if err != nil {
 		return nil, err
