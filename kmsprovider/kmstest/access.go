@@ -93,7 +93,7 @@ func (s *Server) identityOf(accessKeyID string) (identity, bool) {
 // allowing statement gets AccessDeniedException, as from KMS. The
 // statement allows the operations KMS permits across accounts (Encrypt,
 // Decrypt, ReEncrypt, GenerateDataKey, GenerateDataKeyWithoutPlaintext,
-// DescribeKey, GetPublicKey); the others (EnableKey,
+// DescribeKey, GetPublicKey, DeriveSharedSecret); the others (EnableKey,
 // DisableKey, ScheduleKeyDeletion, CancelKeyDeletion, ReplicateKey,
 // CreateAlias) are never allowed across accounts. AllowKey panics on a
 // principal of none of these forms.
@@ -161,6 +161,7 @@ var crossAccount = map[string]bool{
 	"kms:GenerateDataKeyWithoutPlaintext": true,
 	"kms:DescribeKey":                     true,
 	"kms:GetPublicKey":                    true,
+	"kms:DeriveSharedSecret":              true,
 }
 
 // authorizeLocked checks that the caller of sc may use k for sc.action: k is

@@ -16,11 +16,12 @@
 // # Operations
 //
 // CreateKey (SYMMETRIC_DEFAULT; RSA_2048, RSA_3072 and RSA_4096 for
-// ENCRYPT_DECRYPT; single- or multi-Region), ReplicateKey, CreateAlias,
+// ENCRYPT_DECRYPT; ECC_NIST_P256, ECC_NIST_P384 and ECC_NIST_P521 for
+// KEY_AGREEMENT; single- or multi-Region), ReplicateKey, CreateAlias,
 // DescribeKey, EnableKey, DisableKey, ScheduleKeyDeletion, CancelKeyDeletion,
 // GenerateDataKey, GenerateDataKeyWithoutPlaintext, Encrypt, Decrypt,
-// ReEncrypt, GetPublicKey and GenerateRandom. Any other operation answers
-// UnknownOperationException.
+// ReEncrypt, GetPublicKey, DeriveSharedSecret and GenerateRandom. Any other
+// operation answers UnknownOperationException.
 //
 // # Regions, accounts and principals
 //
@@ -78,6 +79,19 @@
 //     (MGF1 with the same hash, no label), byte-compatible with a local
 //     [crypto/rsa.EncryptOAEP] under the public key from GetPublicKey. Decrypt
 //     of an RSA ciphertext needs the KeyId and the EncryptionAlgorithm.
+//   - ECC keys of usage KEY_AGREEMENT derive shared secrets with ECDH:
+//     DeriveSharedSecret takes the peer's public key as a DER
+//     SubjectPublicKeyInfo on the key's curve and returns the raw shared
+//     secret, the x-coordinate of the shared point in the curve's field
+//     size (32, 48 or 66 bytes), as [crypto/ecdh] computes it on the peer's
+//     side from GetPublicKey's key. A peer key that is not DER, not an EC
+//     key, on another curve or not on its curve answers ValidationException.
+//   - A key's usage is checked as in KMS: CreateKey refuses a KeyUsage that
+//     its KeySpec does not take (ValidationException; an ECC key needs
+//     KEY_AGREEMENT here, since SIGN_VERIFY is not implemented), and an
+//     operation the key's usage does not allow (Encrypt with a key
+//     agreement key, DeriveSharedSecret with an encryption key) answers
+//     InvalidKeyUsageException.
 //   - Key states: a disabled key answers DisabledException, a key pending
 //     deletion KMSInvalidStateException, an unknown key or alias
 //     NotFoundException. A key ARN of another account resolves to that
@@ -93,7 +107,7 @@
 // Error types are KMS's own, so callers match them as they would against AWS:
 // errors.As with *types.NotFoundException, *types.DisabledException,
 // *types.InvalidCiphertextException, *types.IncorrectKeyException,
-// *types.KMSInvalidStateException; AccessDeniedException, ThrottlingException,
+// *types.KMSInvalidStateException, *types.InvalidKeyUsageException; AccessDeniedException, ThrottlingException,
 // ValidationException and the signature errors are not modelled by the SDK
 // and are matched by smithy.APIError's ErrorCode. ThrottlingException is
 // retried by the SDK's retryer like the real one.
@@ -114,7 +128,7 @@
 // ignored; permission failures within an account exist only when injected
 // with [Server.FailKey]. Keys are never really deleted (a key pending
 // deletion stays so). Key rotation, imported key material, custom key
-// stores, signing, HMAC, ECC and key agreement are
+// stores, signing, HMAC, SM2, ML-KEM and Recipient (attested enclaves) are
 // not implemented, and the ciphertext blob layout is this package's own, not
 // the service's.
 package kmstest

@@ -41,6 +41,7 @@ var operations = map[string]opFunc{
 	"Decrypt":                         (*request).opDecrypt,
 	"ReEncrypt":                       (*request).opReEncrypt,
 	"GetPublicKey":                    (*request).opGetPublicKey,
+	"DeriveSharedSecret":              (*request).opDeriveSharedSecret,
 	"GenerateRandom":                  (*request).opGenerateRandom,
 }
 
@@ -61,7 +62,8 @@ type keyMetadata struct {
 	KeyManager                  string
 	CustomerMasterKeySpec       string
 	KeySpec                     string
-	EncryptionAlgorithms        []string
+	EncryptionAlgorithms        []string `json:",omitempty"`
+	KeyAgreementAlgorithms      []string `json:",omitempty"`
 	MultiRegion                 bool
 	MultiRegionConfiguration    *multiRegionConfiguration `json:",omitempty"`
 	PendingDeletionWindowInDays int32                     `json:",omitempty"`
@@ -186,8 +188,9 @@ func (r *request) opCreateKey() (any, *apiError) {
 	if !slices.Contains(types.KeySpec("").Values(), types.KeySpec(spec)) {
 		return nil, validation("keySpec", "Member must satisfy enum value set: "+strings.Join(enumStrings(types.KeySpec("").Values()), ", "))
 	}
-	if in.KeyUsage != "" && in.KeyUsage != "ENCRYPT_DECRYPT" {
-		return nil, &apiError{typ: "UnsupportedOperationException", msg: "kmstest: KeyUsage " + in.KeyUsage + " is not supported; only ENCRYPT_DECRYPT"}
+	usage, err := keyUsage(types.KeySpec(spec), types.KeyUsageType(in.KeyUsage))
+	if err != nil {
+		return nil, err
 	}
 	if in.Origin != "" && in.Origin != "AWS_KMS" {
 		return nil, &apiError{typ: "UnsupportedOperationException", msg: "kmstest: Origin " + in.Origin + " is not supported; only AWS_KMS"}
@@ -198,9 +201,9 @@ func (r *request) opCreateKey() (any, *apiError) {
 	if len(in.Description) > 8192 {
 		return nil, validation("description", "Member must have length less than or equal to 8192")
 	}
-	mat, err := newMaterial(types.KeySpec(spec))
-	if err != nil {
-		return nil, &apiError{typ: "UnsupportedOperationException", msg: err.Error()}
+	mat, merr := newMaterial(types.KeySpec(spec), usage)
+	if merr != nil {
+		return nil, &apiError{typ: "UnsupportedOperationException", msg: merr.Error()}
 	}
 	s, sc := r.s, r.sc
 	s.mu.Lock()
@@ -208,6 +211,49 @@ func (r *request) opCreateKey() (any, *apiError) {
 	k := s.addKeyLocked(keyRef{sc.region, sc.account, newKeyID(in.MultiRegion)}, mat, in.Description, in.MultiRegion, sc.region)
 	r.call.KeyID = k.arn
 	return struct{ KeyMetadata *keyMetadata }{s.metadataLocked(k)}, nil
+}
+
+// keyUsage checks the KeyUsage of a CreateKey request against its key spec
+// as KMS does and returns it ("" means ENCRYPT_DECRYPT). SIGN_VERIFY is
+// refused as not implemented; specs kmstest does not implement are left to
+// newMaterial to refuse.
+func keyUsage(spec types.KeySpec, usage types.KeyUsageType) (types.KeyUsageType, *apiError) {
+	if usage == "" {
+		usage = types.KeyUsageTypeEncryptDecrypt
+	}
+	if !slices.Contains(usage.Values(), usage) {
+		return "", validation("keyUsage", "Member must satisfy enum value set: ["+strings.Join(enumStrings(usage.Values()), ", ")+"]")
+	}
+	var valid []types.KeyUsageType
+	switch {
+	case spec == types.KeySpecSymmetricDefault:
+		valid = []types.KeyUsageType{types.KeyUsageTypeEncryptDecrypt}
+	case strings.HasPrefix(string(spec), "RSA_"):
+		valid = []types.KeyUsageType{types.KeyUsageTypeEncryptDecrypt, types.KeyUsageTypeSignVerify}
+	case eccCurves[spec] != nil:
+		valid = []types.KeyUsageType{types.KeyUsageTypeSignVerify, types.KeyUsageTypeKeyAgreement}
+	case spec == types.KeySpecSm2:
+		valid = []types.KeyUsageType{types.KeyUsageTypeEncryptDecrypt, types.KeyUsageTypeSignVerify, types.KeyUsageTypeKeyAgreement}
+	case strings.HasPrefix(string(spec), "HMAC_"):
+		valid = []types.KeyUsageType{types.KeyUsageTypeGenerateVerifyMac}
+	case strings.HasPrefix(string(spec), "ML_KEM_"):
+		valid = []types.KeyUsageType{types.KeyUsageTypeEncapsulateDecapsulate}
+	default: // ECC_SECG_P256K1, ECC_NIST_EDWARDS25519, ML_DSA_*
+		valid = []types.KeyUsageType{types.KeyUsageTypeSignVerify}
+	}
+	if !slices.Contains(valid, usage) {
+		return "", &apiError{typ: "ValidationException", msg: "KeyUsage " + string(usage) + " is not compatible with KeySpec " + string(spec) + "; it takes " + strings.Join(enumStrings(valid), " or ")}
+	}
+	if usage == types.KeyUsageTypeSignVerify {
+		return "", &apiError{typ: "UnsupportedOperationException", msg: "kmstest: KeyUsage SIGN_VERIFY is not supported (signing is not implemented)"}
+	}
+	return usage, nil
+}
+
+// wrongUsage is KMS's answer to an operation that a key's usage does not
+// allow.
+func wrongUsage(k *key, op string) *apiError {
+	return &apiError{typ: "InvalidKeyUsageException", msg: k.arn + " key usage is " + string(k.mat.usage) + " which is not valid for " + op + "."}
 }
 
 // addKeyLocked stores a new Enabled key. s.mu must be held.
@@ -470,7 +516,7 @@ func (r *request) dataKey(in dataKeyIn) (k *key, pt, ct []byte, err *apiError) {
 		return nil, nil, nil, err
 	}
 	if k.mat.spec != types.KeySpecSymmetricDefault {
-		return nil, nil, nil, &apiError{typ: "InvalidKeyUsageException", msg: k.arn + " is an asymmetric key; data keys need a symmetric encryption key"}
+		return nil, nil, nil, &apiError{typ: "InvalidKeyUsageException", msg: k.arn + " is an asymmetric key (" + string(k.mat.spec) + "); data keys need a symmetric encryption key"}
 	}
 	if in.DryRun {
 		return nil, nil, nil, dryRun
@@ -543,6 +589,9 @@ func checkPlaintext(pt []byte) *apiError {
 // encryptWith encrypts under a usable key with an algorithm already checked
 // by checkAlgorithm.
 func encryptWith(k *key, pt []byte, ec map[string]string, alg string, dry bool) ([]byte, *apiError) {
+	if k.mat.usage != types.KeyUsageTypeEncryptDecrypt {
+		return nil, wrongUsage(k, "encryption")
+	}
 	sym := k.mat.spec == types.KeySpecSymmetricDefault
 	if sym != (alg == string(types.EncryptionAlgorithmSpecSymmetricDefault)) || alg == string(types.EncryptionAlgorithmSpecSm2pke) {
 		return nil, &apiError{typ: "InvalidKeyUsageException", msg: "Encryption algorithm " + alg + " is not supported by " + k.arn + " (" + string(k.mat.spec) + ")"}
@@ -632,6 +681,9 @@ func (r *request) decrypt(blob []byte, ec map[string]string, keyID string, alg *
 		return nil, nil, err
 	}
 
+	if k.mat.usage != types.KeyUsageTypeEncryptDecrypt {
+		return nil, nil, wrongUsage(k, "decryption")
+	}
 	if (k.mat.spec == types.KeySpecSymmetricDefault) != sym || *alg == string(types.EncryptionAlgorithmSpecSm2pke) {
 		return nil, nil, &apiError{typ: "InvalidKeyUsageException", msg: "Encryption algorithm " + *alg + " is not supported by " + k.arn + " (" + string(k.mat.spec) + ")"}
 	}
@@ -734,21 +786,28 @@ func (r *request) opGetPublicKey() (any, *apiError) {
 	if err != nil {
 		return nil, err
 	}
-	if k.mat.rsa == nil {
+	var pub any
+	switch {
+	case k.mat.rsa != nil:
+		pub = &k.mat.rsa.PublicKey
+	case k.mat.ecdh != nil:
+		pub = k.mat.ecdh.PublicKey()
+	default:
 		return nil, &apiError{typ: "UnsupportedOperationException", msg: k.arn + " is a symmetric key; it has no public key"}
 	}
-	der, merr := x509.MarshalPKIXPublicKey(&k.mat.rsa.PublicKey)
+	der, merr := x509.MarshalPKIXPublicKey(pub)
 	if merr != nil {
 		return nil, &apiError{typ: "KMSInternalException", msg: "kmstest: " + merr.Error()}
 	}
 	return struct {
-		KeyId                 string
-		PublicKey             []byte
-		CustomerMasterKeySpec string
-		KeySpec               string
-		KeyUsage              string
-		EncryptionAlgorithms  []string
-	}{k.arn, der, string(k.mat.spec), string(k.mat.spec), "ENCRYPT_DECRYPT", algorithms(k.mat.spec)}, nil
+		KeyId                  string
+		PublicKey              []byte
+		CustomerMasterKeySpec  string
+		KeySpec                string
+		KeyUsage               string
+		EncryptionAlgorithms   []string `json:",omitempty"`
+		KeyAgreementAlgorithms []string `json:",omitempty"`
+	}{k.arn, der, string(k.mat.spec), string(k.mat.spec), string(k.mat.usage), algorithms(k.mat), agreementAlgorithms(k.mat)}, nil
 }
 
 func (r *request) opGenerateRandom() (any, *apiError) {

@@ -373,7 +373,7 @@ func TestUnsupportedCreateKey(t *testing.T) {
 	c := s.Client(west, account)
 	ctx := context.Background()
 	for _, in := range []*kms.CreateKeyInput{
-		{KeySpec: types.KeySpecEccNistP256},
+		{KeySpec: types.KeySpecEccNistP256, KeyUsage: types.KeyUsageTypeSignVerify},
 		{KeySpec: types.KeySpecRsa2048, KeyUsage: types.KeyUsageTypeSignVerify},
 		{Origin: types.OriginTypeExternal},
 	} {
