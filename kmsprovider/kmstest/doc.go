@@ -75,6 +75,14 @@
 //     names its key, so Decrypt needs no KeyId; given one that is not the
 //     blob's key, Decrypt answers IncorrectKeyException. A multi-Region ciphertext decrypts under any
 //     replica of its key, in the replica's region.
+//   - ReEncrypt decrypts as Decrypt does, with SourceKeyId (optional for
+//     symmetric ciphertexts), SourceEncryptionContext and the
+//     kms:ReEncryptFrom permission, then encrypts under DestinationKeyId
+//     (required, in the caller's region) and DestinationEncryptionContext
+//     with kms:ReEncryptTo: the calls of the branch key store (a version
+//     made by GenerateDataKeyWithoutPlaintext, re-encrypted from its
+//     DECRYPT_ONLY to its ACTIVE context, an item authenticated by
+//     re-encrypting to its own context) behave as in KMS.
 //   - RSA keys encrypt and decrypt with RSAES_OAEP_SHA_1 or RSAES_OAEP_SHA_256
 //     (MGF1 with the same hash, no label), byte-compatible with a local
 //     [crypto/rsa.EncryptOAEP] under the public key from GetPublicKey. Decrypt

@@ -741,6 +741,9 @@ func (r *request) opReEncrypt() (any, *apiError) {
 	if err := r.decode(&in); err != nil {
 		return nil, err
 	}
+	if in.DestinationKeyId == "" {
+		return nil, validation("destinationKeyId", "Member must have length greater than or equal to 1")
+	}
 	if err := checkAlgorithm(&in.DestinationEncryptionAlgorithm); err != nil {
 		return nil, err
 	}
