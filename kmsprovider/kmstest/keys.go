@@ -6,7 +6,7 @@ import (
 	"crypto/rsa"
 	"encoding/hex"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -252,11 +252,8 @@ func (s *Server) metadataLocked(k *key) *keyMetadata {
 // replicaRegionsLocked lists, sorted, the regions holding a key with k's
 // multi-Region id in k's account (the primary included).
 func (s *Server) replicaRegionsLocked(k *key) []string {
-	var rs []string
-	for _, r := range s.mrks[keyRef{account: k.ref.account, id: k.ref.id}] {
-		rs = append(rs, r)
-	}
-	sort.Strings(rs)
+	rs := slices.Clone(s.mrks[keyRef{account: k.ref.account, id: k.ref.id}])
+	slices.Sort(rs)
 	return rs
 }
 

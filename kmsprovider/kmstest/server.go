@@ -77,7 +77,9 @@ type Server struct {
 	keyFaults    map[string]string // key ARN or key id → error type
 }
 
-// A Call is one request the server answered, in the order received.
+// A Call is one request the server answered, in the order received. A
+// request refused before it was authenticated (a bad signature, say) has
+// no Region, Account, Principal or KeyID.
 type Call struct {
 	Operation string // KMS operation, e.g. "Decrypt"
 	Region    string // region of the request's credential scope
