@@ -522,7 +522,13 @@ func TestDiscoveryKeyring(t *testing.T) {
 	open, err := kmsprovider.NewDiscoveryKeyring(mine, nil)
 	require.NoError(t, err)
 	require.NoError(t, unwrap(t, open, mMine))
-	require.NoError(t, unwrap(t, open, mTheirs), "without a filter, any account's key is called")
+	// Without a filter, any account's key is called; KMS answers for the
+	// other account's key as its key policy says.
+	var denied smithy.APIError
+	require.ErrorAs(t, unwrap(t, open, mTheirs), &denied)
+	require.Equal(t, "AccessDeniedException", denied.ErrorCode())
+	srv.AllowKey(theirKey, account)
+	require.NoError(t, unwrap(t, open, mTheirs))
 
 	filtered, err := kmsprovider.NewDiscoveryKeyring(mine, &kmsprovider.DiscoveryFilter{Partition: "aws", AccountIDs: []string{account}})
 	require.NoError(t, err)

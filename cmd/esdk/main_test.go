@@ -70,7 +70,8 @@ func TestScripts(t *testing.T) {
 // and points esdk at it: ESDK_KMS_ENDPOINT, credentials whose access key
 // id is the account, and a region. Its keys are in $KMS_KEY (us-west-2),
 // $KMS_KEY_EU (eu-west-1), $KMS_KEY_OTHER (us-west-2, account
-// 444455556666), and alias/esdk-test names $KMS_KEY.
+// 444455556666, allowed to the CLI's account), and alias/esdk-test names
+// $KMS_KEY.
 func setupScript(env *testscript.Env) error {
 	srv := kmstest.NewServer()
 	env.Defer(srv.Close)
@@ -96,6 +97,7 @@ func setupScript(env *testscript.Env) error {
 	if err != nil {
 		return err
 	}
+	srv.AllowKey(keyOther, kmstest.DefaultAccount) // its key policy lets the CLI's account use it
 	if _, err := srv.Client(kmsRegion, "").CreateAlias(ctx, &kms.CreateAliasInput{
 		AliasName: aws.String("alias/esdk-test"), TargetKeyId: aws.String(key),
 	}); err != nil {

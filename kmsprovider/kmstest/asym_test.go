@@ -230,25 +230,37 @@ func TestDryRun(t *testing.T) {
 }
 
 // BenchmarkGenerateDataKeyDecrypt measures a data key's round trip through
-// the real client over loopback: GenerateDataKey, then Decrypt.
+// the real client over loopback: GenerateDataKey, then Decrypt; plain, with
+// signatures verified, and over TLS with signatures verified.
 func BenchmarkGenerateDataKeyDecrypt(b *testing.B) {
-	s := NewServer()
-	defer s.Close()
-	c := s.Client(west, account)
-	ctx := context.Background()
-	key, err := c.CreateKey(ctx, &kms.CreateKeyInput{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ec := map[string]string{"purpose": "bench"}
-	b.ReportAllocs()
-	for b.Loop() {
-		dk, err := c.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{KeyId: key.KeyMetadata.Arn, KeySpec: types.DataKeySpecAes256, EncryptionContext: ec})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := c.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: dk.CiphertextBlob, EncryptionContext: ec, KeyId: key.KeyMetadata.Arn}); err != nil {
-			b.Fatal(err)
-		}
+	for _, bc := range []struct {
+		name string
+		opt  func(*Options)
+	}{
+		{"plain", func(*Options) {}},
+		{"verify", func(o *Options) { o.VerifySignatures = true }},
+		{"tls+verify", func(o *Options) { o.TLS, o.VerifySignatures = true, true }},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			s := NewServer(bc.opt)
+			defer s.Close()
+			c := s.Client(west, account)
+			ctx := context.Background()
+			key, err := c.CreateKey(ctx, &kms.CreateKeyInput{})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ec := map[string]string{"purpose": "bench"}
+			b.ReportAllocs()
+			for b.Loop() {
+				dk, err := c.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{KeyId: key.KeyMetadata.Arn, KeySpec: types.DataKeySpecAes256, EncryptionContext: ec})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := c.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: dk.CiphertextBlob, EncryptionContext: ec, KeyId: key.KeyMetadata.Arn}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/go-esdk/esdk/kmsprovider/kmstest"
 )
@@ -75,4 +76,36 @@ func Example() {
 	// Decrypt us-west-2 111122223333 ThrottlingException
 	// Decrypt us-west-2 111122223333 ok
 	// Decrypt us-west-2 111122223333 InvalidCiphertextException
+}
+
+// Use a key of another account, as that key's policy would allow it, over
+// TLS and with every request's signature verified.
+func ExampleServer_AllowKey() {
+	srv := kmstest.NewServer(func(o *kmstest.Options) {
+		o.TLS = true
+		o.VerifySignatures = true
+	})
+	defer srv.Close()
+	ctx := context.Background()
+
+	owner := srv.Client("us-west-2", "444455556666")
+	key, err := owner.CreateKey(ctx, &kms.CreateKeyInput{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	keyARN := key.KeyMetadata.Arn
+
+	user := srv.Client("us-west-2", "111122223333")
+	_, err = user.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{KeyId: keyARN, KeySpec: types.DataKeySpecAes256})
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		fmt.Println("before AllowKey:", apiErr.ErrorCode())
+	}
+
+	srv.AllowKey(*keyARN, "111122223333") // or an IAM role ARN of that account
+	_, err = user.GenerateDataKey(ctx, &kms.GenerateDataKeyInput{KeyId: keyARN, KeySpec: types.DataKeySpecAes256})
+	fmt.Println("after AllowKey:", err == nil)
+	// Output:
+	// before AllowKey: AccessDeniedException
+	// after AllowKey: true
 }

@@ -32,9 +32,9 @@ func TestThrottleThenSuccess(t *testing.T) {
 	require.Len(t, out.Plaintext, 32)
 
 	require.Equal(t, []Call{
-		{Operation: "GenerateDataKey", Region: west, Account: account, KeyID: *md.KeyId, Error: "ThrottlingException"},
-		{Operation: "GenerateDataKey", Region: west, Account: account, KeyID: *md.KeyId, Error: "ThrottlingException"},
-		{Operation: "GenerateDataKey", Region: west, Account: account, KeyID: *md.Arn},
+		{Operation: "GenerateDataKey", Region: west, Account: account, Principal: root, KeyID: *md.KeyId, Error: "ThrottlingException"},
+		{Operation: "GenerateDataKey", Region: west, Account: account, Principal: root, KeyID: *md.KeyId, Error: "ThrottlingException"},
+		{Operation: "GenerateDataKey", Region: west, Account: account, Principal: root, KeyID: *md.Arn},
 	}, s.Calls())
 	require.Equal(t, 3, s.Count("GenerateDataKey"))
 	require.Equal(t, 3, s.Count(""))
@@ -233,11 +233,11 @@ func TestCallLogKeys(t *testing.T) {
 	require.Error(t, err)
 
 	require.Equal(t, []Call{
-		{Operation: "Encrypt", Region: west, Account: account, KeyID: *a.Arn},
-		{Operation: "Decrypt", Region: west, Account: account, KeyID: *a.Arn},
-		{Operation: "ReEncrypt", Region: west, Account: account, KeyID: *b.Arn},
-		{Operation: "Decrypt", Region: west, Account: account, KeyID: *b.Arn, Error: "IncorrectKeyException"},
-		{Operation: "Encrypt", Region: east, Account: other, KeyID: "alias/missing", Error: "NotFoundException"},
+		{Operation: "Encrypt", Region: west, Account: account, Principal: root, KeyID: *a.Arn},
+		{Operation: "Decrypt", Region: west, Account: account, Principal: root, KeyID: *a.Arn},
+		{Operation: "ReEncrypt", Region: west, Account: account, Principal: root, KeyID: *b.Arn},
+		{Operation: "Decrypt", Region: west, Account: account, Principal: root, KeyID: *b.Arn, Error: "IncorrectKeyException"},
+		{Operation: "Encrypt", Region: east, Account: other, Principal: "arn:aws:iam::" + other + ":root", KeyID: "alias/missing", Error: "NotFoundException"},
 	}, s.Calls())
 }
 

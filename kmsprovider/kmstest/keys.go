@@ -1,21 +1,24 @@
 package kmstest
 
 import (
+	"crypto/ecdh"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/hex"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 )
 
-// scope is where a request runs: the region of its credential scope and the
-// account of its access key.
+// scope is where and as whom a request runs: the region of its credential
+// scope, the account and IAM principal of its access key, and the KMS
+// action ("kms:Decrypt") whose key the request is resolving, for the key
+// policy check.
 type scope struct {
-	region, account string
+	region, account, principal, action string
 }
 
 // keyRef names a key or an alias within a region of an account.
@@ -23,12 +26,15 @@ type keyRef struct {
 	region, account, id string
 }
 
-// material is a key's secret, shared by every replica of a multi-Region key.
-// It never changes after creation, so it is read without the lock.
+// material is a key's secret and what it is for, shared by every replica of
+// a multi-Region key. It never changes after creation, so it is read without
+// the lock.
 type material struct {
-	spec types.KeySpec
-	aes  []byte          // SYMMETRIC_DEFAULT
-	rsa  *rsa.PrivateKey // RSA_*
+	spec  types.KeySpec
+	usage types.KeyUsageType
+	aes   []byte           // SYMMETRIC_DEFAULT
+	rsa   *rsa.PrivateKey  // RSA_*
+	ecdh  *ecdh.PrivateKey // ECC_NIST_* for KEY_AGREEMENT
 }
 
 // key is one KMS key in one region. Its mutable fields are guarded by
@@ -83,9 +89,17 @@ func newKeyID(multiRegion bool) string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-// newMaterial makes fresh key material for a key spec.
-func newMaterial(spec types.KeySpec) (*material, error) {
-	m := &material{spec: spec}
+// eccCurves are the curves of the ECC key specs kmstest implements.
+var eccCurves = map[types.KeySpec]ecdh.Curve{
+	types.KeySpecEccNistP256: ecdh.P256(),
+	types.KeySpecEccNistP384: ecdh.P384(),
+	types.KeySpecEccNistP521: ecdh.P521(),
+}
+
+// newMaterial makes fresh key material for a key spec and a key usage that
+// checkUsage accepted.
+func newMaterial(spec types.KeySpec, usage types.KeyUsageType) (*material, error) {
+	m := &material{spec: spec, usage: usage}
 	bits := 0
 	switch spec {
 	case types.KeySpecSymmetricDefault:
@@ -98,6 +112,13 @@ func newMaterial(spec types.KeySpec) (*material, error) {
 		bits = 3072
 	case types.KeySpecRsa4096:
 		bits = 4096
+	case types.KeySpecEccNistP256, types.KeySpecEccNistP384, types.KeySpecEccNistP521:
+		k, err := eccCurves[spec].GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, fmt.Errorf("kmstest: generating %s key: %w", spec, err)
+		}
+		m.ecdh = k
+		return m, nil
 	default:
 		return nil, fmt.Errorf("kmstest: key spec %q is not supported", spec)
 	}
@@ -111,7 +132,8 @@ func newMaterial(spec types.KeySpec) (*material, error) {
 
 // lookupLocked resolves a key identifier as KMS does: a key id or alias name
 // in the caller's region and account, or a key or alias ARN (any account,
-// the caller's region only). s.mu must be held.
+// the caller's region only), and checks that the caller may use the key in
+// sc.action. s.mu must be held.
 func (s *Server) lookupLocked(sc scope, id string) (*key, *apiError) {
 	if id == "" {
 		return nil, validation("KeyId", "Member must have length greater than or equal to 1")
@@ -145,6 +167,9 @@ func (s *Server) lookupLocked(sc scope, id string) (*key, *apiError) {
 	}
 	if f := s.keyFaultLocked(k); f != nil {
 		return nil, f
+	}
+	if err := s.authorizeLocked(sc, k); err != nil {
+		return nil, err
 	}
 	return k, nil
 }
@@ -184,20 +209,21 @@ func isAccount(s string) bool {
 // metadataLocked builds the DescribeKey view of a key. s.mu must be held.
 func (s *Server) metadataLocked(k *key) *keyMetadata {
 	md := &keyMetadata{
-		AWSAccountId:          k.ref.account,
-		KeyId:                 k.ref.id,
-		Arn:                   k.arn,
-		CreationDate:          epoch(k.created),
-		Enabled:               k.state == types.KeyStateEnabled,
-		Description:           k.description,
-		KeyUsage:              "ENCRYPT_DECRYPT",
-		KeyState:              string(k.state),
-		Origin:                "AWS_KMS",
-		KeyManager:            "CUSTOMER",
-		CustomerMasterKeySpec: string(k.mat.spec),
-		KeySpec:               string(k.mat.spec),
-		EncryptionAlgorithms:  algorithms(k.mat.spec),
-		MultiRegion:           k.multiRegion,
+		AWSAccountId:           k.ref.account,
+		KeyId:                  k.ref.id,
+		Arn:                    k.arn,
+		CreationDate:           epoch(k.created),
+		Enabled:                k.state == types.KeyStateEnabled,
+		Description:            k.description,
+		KeyUsage:               string(k.mat.usage),
+		KeyState:               string(k.state),
+		Origin:                 "AWS_KMS",
+		KeyManager:             "CUSTOMER",
+		CustomerMasterKeySpec:  string(k.mat.spec),
+		KeySpec:                string(k.mat.spec),
+		EncryptionAlgorithms:   algorithms(k.mat),
+		KeyAgreementAlgorithms: agreementAlgorithms(k.mat),
+		MultiRegion:            k.multiRegion,
 	}
 	if !k.deletion.IsZero() {
 		d := epoch(k.deletion)
@@ -226,19 +252,29 @@ func (s *Server) metadataLocked(k *key) *keyMetadata {
 // replicaRegionsLocked lists, sorted, the regions holding a key with k's
 // multi-Region id in k's account (the primary included).
 func (s *Server) replicaRegionsLocked(k *key) []string {
-	var rs []string
-	for _, r := range s.mrks[keyRef{account: k.ref.account, id: k.ref.id}] {
-		rs = append(rs, r)
-	}
-	sort.Strings(rs)
+	rs := slices.Clone(s.mrks[keyRef{account: k.ref.account, id: k.ref.id}])
+	slices.Sort(rs)
 	return rs
 }
 
-func algorithms(spec types.KeySpec) []string {
-	if spec == types.KeySpecSymmetricDefault {
+// algorithms lists the encryption algorithms of an ENCRYPT_DECRYPT key.
+func algorithms(m *material) []string {
+	switch {
+	case m.usage != types.KeyUsageTypeEncryptDecrypt:
+		return nil
+	case m.spec == types.KeySpecSymmetricDefault:
 		return []string{"SYMMETRIC_DEFAULT"}
 	}
 	return []string{"RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256"}
+}
+
+// agreementAlgorithms lists the key agreement algorithms of a KEY_AGREEMENT
+// key.
+func agreementAlgorithms(m *material) []string {
+	if m.usage != types.KeyUsageTypeKeyAgreement {
+		return nil
+	}
+	return []string{"ECDH"}
 }
 
 func epoch(t time.Time) float64 {

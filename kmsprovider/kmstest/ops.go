@@ -14,26 +14,35 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 )
 
-// opFunc runs one operation: it decodes body, sets call.KeyID to the key it
-// used, and stores the response in out.
-type opFunc func(s *Server, sc scope, body []byte, call *Call, out *any) *apiError
+// A request is one call being served: the scope it runs in, its body, and its
+// entry in the log, whose KeyID the operation sets to the key it used.
+type request struct {
+	s    *Server
+	sc   scope
+	body []byte
+	call *Call
+}
+
+// opFunc runs one operation and returns its response (nil for an empty one).
+type opFunc func(r *request) (any, *apiError)
 
 var operations = map[string]opFunc{
-	"CreateKey":                       (*Server).opCreateKey,
-	"ReplicateKey":                    (*Server).opReplicateKey,
-	"CreateAlias":                     (*Server).opCreateAlias,
-	"DescribeKey":                     (*Server).opDescribeKey,
-	"EnableKey":                       (*Server).opEnableKey,
-	"DisableKey":                      (*Server).opDisableKey,
-	"ScheduleKeyDeletion":             (*Server).opScheduleKeyDeletion,
-	"CancelKeyDeletion":               (*Server).opCancelKeyDeletion,
-	"GenerateDataKey":                 (*Server).opGenerateDataKey,
-	"GenerateDataKeyWithoutPlaintext": (*Server).opGenerateDataKeyWithoutPlaintext,
-	"Encrypt":                         (*Server).opEncrypt,
-	"Decrypt":                         (*Server).opDecrypt,
-	"ReEncrypt":                       (*Server).opReEncrypt,
-	"GetPublicKey":                    (*Server).opGetPublicKey,
-	"GenerateRandom":                  (*Server).opGenerateRandom,
+	"CreateKey":                       (*request).opCreateKey,
+	"ReplicateKey":                    (*request).opReplicateKey,
+	"CreateAlias":                     (*request).opCreateAlias,
+	"DescribeKey":                     (*request).opDescribeKey,
+	"EnableKey":                       (*request).opEnableKey,
+	"DisableKey":                      (*request).opDisableKey,
+	"ScheduleKeyDeletion":             (*request).opScheduleKeyDeletion,
+	"CancelKeyDeletion":               (*request).opCancelKeyDeletion,
+	"GenerateDataKey":                 (*request).opGenerateDataKey,
+	"GenerateDataKeyWithoutPlaintext": (*request).opGenerateDataKeyWithoutPlaintext,
+	"Encrypt":                         (*request).opEncrypt,
+	"Decrypt":                         (*request).opDecrypt,
+	"ReEncrypt":                       (*request).opReEncrypt,
+	"GetPublicKey":                    (*request).opGetPublicKey,
+	"DeriveSharedSecret":              (*request).opDeriveSharedSecret,
+	"GenerateRandom":                  (*request).opGenerateRandom,
 }
 
 // Wire shapes. Member names are KMS's; []byte is a base64 blob and float64
@@ -53,7 +62,8 @@ type keyMetadata struct {
 	KeyManager                  string
 	CustomerMasterKeySpec       string
 	KeySpec                     string
-	EncryptionAlgorithms        []string
+	EncryptionAlgorithms        []string `json:",omitempty"`
+	KeyAgreementAlgorithms      []string `json:",omitempty"`
 	MultiRegion                 bool
 	MultiRegionConfiguration    *multiRegionConfiguration `json:",omitempty"`
 	PendingDeletionWindowInDays int32                     `json:",omitempty"`
@@ -70,11 +80,60 @@ type multiRegionKey struct {
 	Region string
 }
 
-func decode(body []byte, v any) *apiError {
-	if err := json.Unmarshal(body, v); err != nil {
+// The members several operations share. An operation's input embeds them,
+// and decode checks them as KMS does, before anything else of the request.
+
+// withGrants is the GrantTokens member.
+type withGrants struct{ GrantTokens []string }
+
+func (w *withGrants) grantTokens() []string { return w.GrantTokens }
+
+// withRecipient is the Recipient member (attested enclaves), which kmstest
+// refuses.
+type withRecipient struct{ Recipient json.RawMessage }
+
+func (w *withRecipient) recipient() json.RawMessage { return w.Recipient }
+
+// decode unmarshals the request body into v, a pointer to an operation's
+// input, and checks the shared members that v embeds: Recipient, then
+// GrantTokens.
+func (r *request) decode(v any) *apiError {
+	if err := json.Unmarshal(r.body, v); err != nil {
 		return &apiError{typ: "SerializationException", msg: "kmstest: malformed request: " + err.Error()}
 	}
+	if w, ok := v.(interface{ recipient() json.RawMessage }); ok {
+		if rc := w.recipient(); len(rc) > 0 && string(rc) != "null" {
+			return unsupportedRecipient
+		}
+	}
+	if w, ok := v.(interface{ grantTokens() []string }); ok {
+		return checkGrantTokens(w.grantTokens())
+	}
 	return nil
+}
+
+// useKey resolves id to a key that must be Enabled for a cryptographic
+// operation and logs it. On a state error the key is returned with the
+// error.
+func (r *request) useKey(id string) (*key, *apiError) {
+	r.s.mu.Lock()
+	k, err := r.s.usableLocked(r.sc, id)
+	r.s.mu.Unlock()
+	if k != nil {
+		r.call.KeyID = k.arn
+	}
+	return k, err
+}
+
+// keyLocked resolves id for a management operation and logs it. s.mu must
+// be held.
+func (r *request) keyLocked(id string) (*key, *apiError) {
+	k, err := r.s.lookupLocked(r.sc, id)
+	if err != nil {
+		return nil, err
+	}
+	r.call.KeyID = k.arn
+	return k, nil
 }
 
 func checkGrantTokens(gt []string) *apiError {
@@ -103,7 +162,7 @@ var dryRun = &apiError{typ: "DryRunOperationException", msg: "The request would 
 
 var unsupportedRecipient = &apiError{typ: "UnsupportedOperationException", msg: "kmstest: Recipient (attested enclaves) is not supported"}
 
-func (s *Server) opCreateKey(sc scope, body []byte, call *Call, out *any) *apiError {
+func (r *request) opCreateKey() (any, *apiError) {
 	var in struct {
 		Description           string
 		KeyUsage              string
@@ -114,43 +173,87 @@ func (s *Server) opCreateKey(sc scope, body []byte, call *Call, out *any) *apiEr
 		XksKeyId              string
 		MultiRegion           bool
 	}
-	if err := decode(body, &in); err != nil {
-		return err
+	if err := r.decode(&in); err != nil {
+		return nil, err
 	}
 	spec := in.KeySpec
 	if spec == "" {
 		spec = in.CustomerMasterKeySpec
 	} else if in.CustomerMasterKeySpec != "" && in.CustomerMasterKeySpec != spec {
-		return &apiError{typ: "ValidationException", msg: "KeySpec and CustomerMasterKeySpec differ; use KeySpec only"}
+		return nil, &apiError{typ: "ValidationException", msg: "KeySpec and CustomerMasterKeySpec differ; use KeySpec only"}
 	}
 	if spec == "" {
 		spec = string(types.KeySpecSymmetricDefault)
 	}
 	if !slices.Contains(types.KeySpec("").Values(), types.KeySpec(spec)) {
-		return validation("keySpec", "Member must satisfy enum value set: "+strings.Join(enumStrings(types.KeySpec("").Values()), ", "))
+		return nil, validation("keySpec", "Member must satisfy enum value set: "+strings.Join(enumStrings(types.KeySpec("").Values()), ", "))
 	}
-	if in.KeyUsage != "" && in.KeyUsage != "ENCRYPT_DECRYPT" {
-		return &apiError{typ: "UnsupportedOperationException", msg: "kmstest: KeyUsage " + in.KeyUsage + " is not supported; only ENCRYPT_DECRYPT"}
+	usage, err := keyUsage(types.KeySpec(spec), types.KeyUsageType(in.KeyUsage))
+	if err != nil {
+		return nil, err
 	}
 	if in.Origin != "" && in.Origin != "AWS_KMS" {
-		return &apiError{typ: "UnsupportedOperationException", msg: "kmstest: Origin " + in.Origin + " is not supported; only AWS_KMS"}
+		return nil, &apiError{typ: "UnsupportedOperationException", msg: "kmstest: Origin " + in.Origin + " is not supported; only AWS_KMS"}
 	}
 	if in.CustomKeyStoreId != "" || in.XksKeyId != "" {
-		return &apiError{typ: "UnsupportedOperationException", msg: "kmstest: custom key stores are not supported"}
+		return nil, &apiError{typ: "UnsupportedOperationException", msg: "kmstest: custom key stores are not supported"}
 	}
 	if len(in.Description) > 8192 {
-		return validation("description", "Member must have length less than or equal to 8192")
+		return nil, validation("description", "Member must have length less than or equal to 8192")
 	}
-	mat, err := newMaterial(types.KeySpec(spec))
-	if err != nil {
-		return &apiError{typ: "UnsupportedOperationException", msg: err.Error()}
+	mat, merr := newMaterial(types.KeySpec(spec), usage)
+	if merr != nil {
+		return nil, &apiError{typ: "UnsupportedOperationException", msg: merr.Error()}
 	}
+	s, sc := r.s, r.sc
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	k := s.addKeyLocked(keyRef{sc.region, sc.account, newKeyID(in.MultiRegion)}, mat, in.Description, in.MultiRegion, sc.region)
-	call.KeyID = k.arn
-	*out = struct{ KeyMetadata *keyMetadata }{s.metadataLocked(k)}
-	return nil
+	r.call.KeyID = k.arn
+	return struct{ KeyMetadata *keyMetadata }{s.metadataLocked(k)}, nil
+}
+
+// keyUsage checks the KeyUsage of a CreateKey request against its key spec
+// as KMS does and returns it ("" means ENCRYPT_DECRYPT). SIGN_VERIFY is
+// refused as not implemented; specs kmstest does not implement are left to
+// newMaterial to refuse.
+func keyUsage(spec types.KeySpec, usage types.KeyUsageType) (types.KeyUsageType, *apiError) {
+	if usage == "" {
+		usage = types.KeyUsageTypeEncryptDecrypt
+	}
+	if !slices.Contains(usage.Values(), usage) {
+		return "", validation("keyUsage", "Member must satisfy enum value set: ["+strings.Join(enumStrings(usage.Values()), ", ")+"]")
+	}
+	var valid []types.KeyUsageType
+	switch {
+	case spec == types.KeySpecSymmetricDefault:
+		valid = []types.KeyUsageType{types.KeyUsageTypeEncryptDecrypt}
+	case strings.HasPrefix(string(spec), "RSA_"):
+		valid = []types.KeyUsageType{types.KeyUsageTypeEncryptDecrypt, types.KeyUsageTypeSignVerify}
+	case eccCurves[spec] != nil:
+		valid = []types.KeyUsageType{types.KeyUsageTypeSignVerify, types.KeyUsageTypeKeyAgreement}
+	case spec == types.KeySpecSm2:
+		valid = []types.KeyUsageType{types.KeyUsageTypeEncryptDecrypt, types.KeyUsageTypeSignVerify, types.KeyUsageTypeKeyAgreement}
+	case strings.HasPrefix(string(spec), "HMAC_"):
+		valid = []types.KeyUsageType{types.KeyUsageTypeGenerateVerifyMac}
+	case strings.HasPrefix(string(spec), "ML_KEM_"):
+		valid = []types.KeyUsageType{types.KeyUsageTypeEncapsulateDecapsulate}
+	default: // ECC_SECG_P256K1, ECC_NIST_EDWARDS25519, ML_DSA_*
+		valid = []types.KeyUsageType{types.KeyUsageTypeSignVerify}
+	}
+	if !slices.Contains(valid, usage) {
+		return "", &apiError{typ: "ValidationException", msg: "KeyUsage " + string(usage) + " is not compatible with KeySpec " + string(spec) + "; it takes " + strings.Join(enumStrings(valid), " or ")}
+	}
+	if usage == types.KeyUsageTypeSignVerify {
+		return "", &apiError{typ: "UnsupportedOperationException", msg: "kmstest: KeyUsage SIGN_VERIFY is not supported (signing is not implemented)"}
+	}
+	return usage, nil
+}
+
+// wrongUsage is KMS's answer to an operation that a key's usage does not
+// allow.
+func wrongUsage(k *key, op string) *apiError {
+	return &apiError{typ: "InvalidKeyUsageException", msg: k.arn + " key usage is " + string(k.mat.usage) + " which is not valid for " + op + "."}
 }
 
 // addKeyLocked stores a new Enabled key. s.mu must be held.
@@ -173,132 +276,125 @@ func (s *Server) addKeyLocked(ref keyRef, mat *material, description string, mul
 	return k
 }
 
-func (s *Server) opReplicateKey(sc scope, body []byte, call *Call, out *any) *apiError {
+func (r *request) opReplicateKey() (any, *apiError) {
 	var in struct {
 		KeyId         string
 		ReplicaRegion string
 		Description   string
 	}
-	if err := decode(body, &in); err != nil {
-		return err
+	if err := r.decode(&in); err != nil {
+		return nil, err
 	}
 	if in.ReplicaRegion == "" || len(in.ReplicaRegion) > 32 {
-		return validation("replicaRegion", "Member must have length between 1 and 32")
+		return nil, validation("replicaRegion", "Member must have length between 1 and 32")
 	}
+	s, sc := r.s, r.sc
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k, err := s.lookupLocked(sc, in.KeyId)
+	k, err := r.keyLocked(in.KeyId)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	call.KeyID = k.arn
 	switch {
 	case !k.multiRegion:
-		return &apiError{typ: "UnsupportedOperationException", msg: k.arn + " is not a multi-Region key"}
+		return nil, &apiError{typ: "UnsupportedOperationException", msg: k.arn + " is not a multi-Region key"}
 	case k.ref.region != k.primary:
-		return &apiError{typ: "UnsupportedOperationException", msg: k.arn + " is a replica key; replicate its primary key in " + k.primary}
+		return nil, &apiError{typ: "UnsupportedOperationException", msg: k.arn + " is a replica key; replicate its primary key in " + k.primary}
 	case in.ReplicaRegion == sc.region:
-		return &apiError{typ: "ValidationException", msg: "The replica region must differ from the region of the primary key"}
+		return nil, &apiError{typ: "ValidationException", msg: "The replica region must differ from the region of the primary key"}
 	case partition(in.ReplicaRegion) != partition(sc.region):
-		return &apiError{typ: "ValidationException", msg: "The replica region " + in.ReplicaRegion + " is not in the partition of the primary key"}
+		return nil, &apiError{typ: "ValidationException", msg: "The replica region " + in.ReplicaRegion + " is not in the partition of the primary key"}
 	case k.state == types.KeyStatePendingDeletion || k.state == types.KeyStatePendingReplicaDeletion:
-		return usable(k)
+		return nil, usable(k)
 	}
 	ref := keyRef{in.ReplicaRegion, k.ref.account, k.ref.id}
 	if _, ok := s.keys[ref]; ok {
-		return &apiError{typ: "AlreadyExistsException", msg: keyARN(ref) + " already exists"}
+		return nil, &apiError{typ: "AlreadyExistsException", msg: keyARN(ref) + " already exists"}
 	}
 	desc := in.Description
 	if desc == "" {
 		desc = k.description
 	}
-	r := s.addKeyLocked(ref, k.mat, desc, true, k.primary)
-	*out = struct {
+	rk := s.addKeyLocked(ref, k.mat, desc, true, k.primary)
+	return struct {
 		ReplicaKeyMetadata *keyMetadata
 		ReplicaTags        []struct{}
-	}{s.metadataLocked(r), []struct{}{}}
-	return nil
+	}{s.metadataLocked(rk), []struct{}{}}, nil
 }
 
 var aliasName = regexp.MustCompile(`^alias/[a-zA-Z0-9/_-]+$`)
 
-func (s *Server) opCreateAlias(sc scope, body []byte, call *Call, out *any) *apiError {
+func (r *request) opCreateAlias() (any, *apiError) {
 	var in struct{ AliasName, TargetKeyId string }
-	if err := decode(body, &in); err != nil {
-		return err
+	if err := r.decode(&in); err != nil {
+		return nil, err
 	}
 	if len(in.AliasName) > 256 || !aliasName.MatchString(in.AliasName) {
-		return &apiError{typ: "InvalidAliasNameException", msg: "Alias name " + strconv.Quote(in.AliasName) + " must begin with alias/ followed by letters, digits, /, _ or -"}
+		return nil, &apiError{typ: "InvalidAliasNameException", msg: "Alias name " + strconv.Quote(in.AliasName) + " must begin with alias/ followed by letters, digits, /, _ or -"}
 	}
 	if strings.HasPrefix(in.AliasName, "alias/aws/") {
-		return &apiError{typ: "InvalidAliasNameException", msg: "Alias name must not begin with alias/aws/"}
+		return nil, &apiError{typ: "InvalidAliasNameException", msg: "Alias name must not begin with alias/aws/"}
 	}
 	if strings.Contains(in.TargetKeyId, "alias/") {
-		return &apiError{typ: "ValidationException", msg: "TargetKeyId must be a key id or key ARN, not an alias"}
+		return nil, &apiError{typ: "ValidationException", msg: "TargetKeyId must be a key id or key ARN, not an alias"}
 	}
+	s, sc := r.s, r.sc
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k, err := s.lookupLocked(sc, in.TargetKeyId)
+	k, err := r.keyLocked(in.TargetKeyId)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	call.KeyID = k.arn
 	if k.ref.account != sc.account {
-		return &apiError{typ: "AccessDeniedException", msg: "An alias and its key must be in the same account"}
+		return nil, &apiError{typ: "AccessDeniedException", msg: "An alias and its key must be in the same account"}
 	}
 	if k.state == types.KeyStatePendingDeletion || k.state == types.KeyStatePendingReplicaDeletion {
-		return usable(k)
+		return nil, usable(k)
 	}
 	ref := keyRef{sc.region, sc.account, in.AliasName}
 	if _, ok := s.aliases[ref]; ok {
-		return &apiError{typ: "AlreadyExistsException", msg: "An alias with the name " + aliasARN(ref) + " already exists"}
+		return nil, &apiError{typ: "AlreadyExistsException", msg: "An alias with the name " + aliasARN(ref) + " already exists"}
 	}
 	s.aliases[ref] = k.ref.id
-	return nil
+	return nil, nil
 }
 
-func (s *Server) opDescribeKey(sc scope, body []byte, call *Call, out *any) *apiError {
+func (r *request) opDescribeKey() (any, *apiError) {
 	var in struct {
-		KeyId       string
-		GrantTokens []string
+		KeyId string
+		withGrants
 	}
-	if err := decode(body, &in); err != nil {
-		return err
+	if err := r.decode(&in); err != nil {
+		return nil, err
 	}
-	if err := checkGrantTokens(in.GrantTokens); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k, err := s.lookupLocked(sc, in.KeyId)
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	k, err := r.keyLocked(in.KeyId)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	call.KeyID = k.arn
-	*out = struct{ KeyMetadata *keyMetadata }{s.metadataLocked(k)}
-	return nil
+	return struct{ KeyMetadata *keyMetadata }{r.s.metadataLocked(k)}, nil
 }
 
-func (s *Server) opEnableKey(sc scope, body []byte, call *Call, out *any) *apiError {
-	return s.setEnabled(sc, body, call, types.KeyStateEnabled)
+func (r *request) opEnableKey() (any, *apiError) {
+	return nil, r.setEnabled(types.KeyStateEnabled)
 }
 
-func (s *Server) opDisableKey(sc scope, body []byte, call *Call, out *any) *apiError {
-	return s.setEnabled(sc, body, call, types.KeyStateDisabled)
+func (r *request) opDisableKey() (any, *apiError) {
+	return nil, r.setEnabled(types.KeyStateDisabled)
 }
 
-func (s *Server) setEnabled(sc scope, body []byte, call *Call, state types.KeyState) *apiError {
+func (r *request) setEnabled(state types.KeyState) *apiError {
 	var in struct{ KeyId string }
-	if err := decode(body, &in); err != nil {
+	if err := r.decode(&in); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k, err := s.lookupLocked(sc, in.KeyId)
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	k, err := r.keyLocked(in.KeyId)
 	if err != nil {
 		return err
 	}
-	call.KeyID = k.arn
 	if k.state != types.KeyStateEnabled && k.state != types.KeyStateDisabled {
 		return usable(k)
 	}
@@ -306,30 +402,30 @@ func (s *Server) setEnabled(sc scope, body []byte, call *Call, state types.KeySt
 	return nil
 }
 
-func (s *Server) opScheduleKeyDeletion(sc scope, body []byte, call *Call, out *any) *apiError {
+func (r *request) opScheduleKeyDeletion() (any, *apiError) {
 	var in struct {
 		KeyId               string
 		PendingWindowInDays *int32
 	}
-	if err := decode(body, &in); err != nil {
-		return err
+	if err := r.decode(&in); err != nil {
+		return nil, err
 	}
 	days := int32(30)
 	if in.PendingWindowInDays != nil {
 		days = *in.PendingWindowInDays
 	}
 	if days < 7 || days > 30 {
-		return validation("pendingWindowInDays", "Member must have value between 7 and 30")
+		return nil, validation("pendingWindowInDays", "Member must have value between 7 and 30")
 	}
+	s := r.s
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k, err := s.lookupLocked(sc, in.KeyId)
+	k, err := r.keyLocked(in.KeyId)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	call.KeyID = k.arn
 	if k.state != types.KeyStateEnabled && k.state != types.KeyStateDisabled {
-		return usable(k)
+		return nil, usable(k)
 	}
 	k.state = types.KeyStatePendingDeletion
 	if k.multiRegion && k.ref.region == k.primary && len(s.mrks[keyRef{account: k.ref.account, id: k.ref.id}]) > 1 {
@@ -337,102 +433,90 @@ func (s *Server) opScheduleKeyDeletion(sc scope, body []byte, call *Call, out *a
 	}
 	k.deletion = time.Now().Add(time.Duration(days) * 24 * time.Hour)
 	k.window = days
-	*out = struct {
+	return struct {
 		KeyId               string
 		DeletionDate        float64
 		KeyState            string
 		PendingWindowInDays int32
-	}{k.arn, epoch(k.deletion), string(k.state), days}
-	return nil
+	}{k.arn, epoch(k.deletion), string(k.state), days}, nil
 }
 
-func (s *Server) opCancelKeyDeletion(sc scope, body []byte, call *Call, out *any) *apiError {
+func (r *request) opCancelKeyDeletion() (any, *apiError) {
 	var in struct{ KeyId string }
-	if err := decode(body, &in); err != nil {
-		return err
+	if err := r.decode(&in); err != nil {
+		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k, err := s.lookupLocked(sc, in.KeyId)
+	r.s.mu.Lock()
+	defer r.s.mu.Unlock()
+	k, err := r.keyLocked(in.KeyId)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	call.KeyID = k.arn
 	if k.state != types.KeyStatePendingDeletion && k.state != types.KeyStatePendingReplicaDeletion {
-		return &apiError{typ: "KMSInvalidStateException", msg: k.arn + " is " + string(k.state) + ", not pending deletion."}
+		return nil, &apiError{typ: "KMSInvalidStateException", msg: k.arn + " is " + string(k.state) + ", not pending deletion."}
 	}
 	k.state = types.KeyStateDisabled
 	k.deletion = time.Time{}
 	k.window = 0
-	*out = struct{ KeyId string }{k.arn}
-	return nil
+	return struct{ KeyId string }{k.arn}, nil
 }
 
+// dataKeyIn is the input of GenerateDataKeyWithoutPlaintext, and with
+// Recipient of GenerateDataKey.
 type dataKeyIn struct {
 	KeyId             string
 	EncryptionContext map[string]string
 	NumberOfBytes     *int32
 	KeySpec           string
-	GrantTokens       []string
 	DryRun            bool
-	Recipient         json.RawMessage
+	withGrants
 }
 
-func (s *Server) opGenerateDataKey(sc scope, body []byte, call *Call, out *any) *apiError {
-	var in dataKeyIn
-	if err := decode(body, &in); err != nil {
-		return err
+func (r *request) opGenerateDataKey() (any, *apiError) {
+	var in struct {
+		dataKeyIn
+		withRecipient
 	}
-	if len(in.Recipient) > 0 && string(in.Recipient) != "null" {
-		return unsupportedRecipient
+	if err := r.decode(&in); err != nil {
+		return nil, err
 	}
-	k, pt, ct, err := s.dataKey(sc, in, call)
+	k, pt, ct, err := r.dataKey(in.dataKeyIn)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	*out = struct {
+	return struct {
 		CiphertextBlob []byte
 		Plaintext      []byte
 		KeyId          string
-	}{ct, pt, k.arn}
-	return nil
+	}{ct, pt, k.arn}, nil
 }
 
-func (s *Server) opGenerateDataKeyWithoutPlaintext(sc scope, body []byte, call *Call, out *any) *apiError {
+func (r *request) opGenerateDataKeyWithoutPlaintext() (any, *apiError) {
 	var in dataKeyIn
-	if err := decode(body, &in); err != nil {
-		return err
+	if err := r.decode(&in); err != nil {
+		return nil, err
 	}
-	k, _, ct, err := s.dataKey(sc, in, call)
+	k, _, ct, err := r.dataKey(in)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	*out = struct {
+	return struct {
 		CiphertextBlob []byte
 		KeyId          string
-	}{ct, k.arn}
-	return nil
+	}{ct, k.arn}, nil
 }
 
-func (s *Server) dataKey(sc scope, in dataKeyIn, call *Call) (k *key, pt, ct []byte, err *apiError) {
-	if err := checkGrantTokens(in.GrantTokens); err != nil {
-		return nil, nil, nil, err
-	}
+func (r *request) dataKey(in dataKeyIn) (k *key, pt, ct []byte, err *apiError) {
 	n, err := dataKeyLength(in.NumberOfBytes, in.KeySpec)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	s.mu.Lock()
-	k, err = s.usableLocked(sc, in.KeyId)
-	s.mu.Unlock()
-	if k != nil {
-		call.KeyID = k.arn
-	}
+	k, err = r.useKey(in.KeyId)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	if k.mat.spec != types.KeySpecSymmetricDefault {
-		return nil, nil, nil, &apiError{typ: "InvalidKeyUsageException", msg: k.arn + " is an asymmetric key; data keys need a symmetric encryption key"}
+		return nil, nil, nil, &apiError{typ: "InvalidKeyUsageException", msg: k.arn + " is an asymmetric key (" + string(k.mat.spec) + "); data keys need a symmetric encryption key"}
 	}
 	if in.DryRun {
 		return nil, nil, nil, dryRun
@@ -459,46 +543,37 @@ func dataKeyLength(n *int32, spec string) (int, *apiError) {
 	return 0, validation("keySpec", "Member must satisfy enum value set: [AES_256, AES_128]")
 }
 
-func (s *Server) opEncrypt(sc scope, body []byte, call *Call, out *any) *apiError {
+func (r *request) opEncrypt() (any, *apiError) {
 	var in struct {
 		KeyId               string
 		Plaintext           []byte
 		EncryptionContext   map[string]string
-		GrantTokens         []string
 		EncryptionAlgorithm string
 		DryRun              bool
+		withGrants
 	}
-	if err := decode(body, &in); err != nil {
-		return err
+	if err := r.decode(&in); err != nil {
+		return nil, err
 	}
 	if err := checkPlaintext(in.Plaintext); err != nil {
-		return err
-	}
-	if err := checkGrantTokens(in.GrantTokens); err != nil {
-		return err
+		return nil, err
 	}
 	if err := checkAlgorithm(&in.EncryptionAlgorithm); err != nil {
-		return err
+		return nil, err
 	}
-	s.mu.Lock()
-	k, err := s.usableLocked(sc, in.KeyId)
-	s.mu.Unlock()
-	if k != nil {
-		call.KeyID = k.arn
-	}
+	k, err := r.useKey(in.KeyId)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	ct, err := encryptWith(k, in.Plaintext, in.EncryptionContext, in.EncryptionAlgorithm, in.DryRun)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	*out = struct {
+	return struct {
 		CiphertextBlob      []byte
 		KeyId               string
 		EncryptionAlgorithm string
-	}{ct, k.arn, in.EncryptionAlgorithm}
-	return nil
+	}{ct, k.arn, in.EncryptionAlgorithm}, nil
 }
 
 func checkPlaintext(pt []byte) *apiError {
@@ -514,6 +589,9 @@ func checkPlaintext(pt []byte) *apiError {
 // encryptWith encrypts under a usable key with an algorithm already checked
 // by checkAlgorithm.
 func encryptWith(k *key, pt []byte, ec map[string]string, alg string, dry bool) ([]byte, *apiError) {
+	if k.mat.usage != types.KeyUsageTypeEncryptDecrypt {
+		return nil, wrongUsage(k, "encryption")
+	}
 	sym := k.mat.spec == types.KeySpecSymmetricDefault
 	if sym != (alg == string(types.EncryptionAlgorithmSpecSymmetricDefault)) || alg == string(types.EncryptionAlgorithmSpecSm2pke) {
 		return nil, &apiError{typ: "InvalidKeyUsageException", msg: "Encryption algorithm " + alg + " is not supported by " + k.arn + " (" + string(k.mat.spec) + ")"}
@@ -541,40 +619,33 @@ func encryptWith(k *key, pt []byte, ec map[string]string, alg string, dry bool) 
 	return sealSymmetric(k, pt, ec), nil
 }
 
-func (s *Server) opDecrypt(sc scope, body []byte, call *Call, out *any) *apiError {
+func (r *request) opDecrypt() (any, *apiError) {
 	var in struct {
 		CiphertextBlob      []byte
 		EncryptionContext   map[string]string
-		GrantTokens         []string
 		KeyId               string
 		EncryptionAlgorithm string
 		DryRun              bool
-		Recipient           json.RawMessage
+		withGrants
+		withRecipient
 	}
-	if err := decode(body, &in); err != nil {
-		return err
+	if err := r.decode(&in); err != nil {
+		return nil, err
 	}
-	if len(in.Recipient) > 0 && string(in.Recipient) != "null" {
-		return unsupportedRecipient
-	}
-	if err := checkGrantTokens(in.GrantTokens); err != nil {
-		return err
-	}
-	k, pt, err := s.decrypt(sc, in.CiphertextBlob, in.EncryptionContext, in.KeyId, &in.EncryptionAlgorithm, in.DryRun, call)
+	k, pt, err := r.decrypt(in.CiphertextBlob, in.EncryptionContext, in.KeyId, &in.EncryptionAlgorithm, in.DryRun)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	*out = struct {
+	return struct {
 		KeyId               string
 		Plaintext           []byte
 		EncryptionAlgorithm string
-	}{k.arn, pt, in.EncryptionAlgorithm}
-	return nil
+	}{k.arn, pt, in.EncryptionAlgorithm}, nil
 }
 
 // decrypt resolves the key of a ciphertext (from keyID, or for symmetric
-// ciphertexts from the blob) and decrypts it.
-func (s *Server) decrypt(sc scope, blob []byte, ec map[string]string, keyID string, alg *string, dry bool, call *Call) (*key, []byte, *apiError) {
+// ciphertexts from the blob), logs it, and decrypts the ciphertext.
+func (r *request) decrypt(blob []byte, ec map[string]string, keyID string, alg *string, dry bool) (*key, []byte, *apiError) {
 	if len(blob) < 1 {
 		return nil, nil, validation("ciphertextBlob", "Member must have length greater than or equal to 1")
 	}
@@ -590,12 +661,11 @@ func (s *Server) decrypt(sc scope, blob []byte, ec map[string]string, keyID stri
 	}
 	blobRef, wellFormed := blobKey(blob)
 
-	s.mu.Lock()
 	var k *key
 	var err *apiError
 	switch {
 	case keyID != "":
-		k, err = s.lookupLocked(sc, keyID)
+		k, err = r.useKey(keyID)
 	case !wellFormed:
 		err = &apiError{typ: "InvalidCiphertextException", msg: "The ciphertext is invalid or does not name a key"}
 	default:
@@ -603,21 +673,17 @@ func (s *Server) decrypt(sc scope, blob []byte, ec map[string]string, keyID stri
 		// caller's region.
 		ref := blobRef
 		if strings.HasPrefix(ref.id, "mrk-") {
-			ref.region = sc.region
+			ref.region = r.sc.region
 		}
-		k, err = s.lookupLocked(sc, keyARN(ref))
-	}
-	if err == nil {
-		err = usable(k)
-	}
-	s.mu.Unlock()
-	if k != nil {
-		call.KeyID = k.arn
+		k, err = r.useKey(keyARN(ref))
 	}
 	if err != nil {
 		return nil, nil, err
 	}
 
+	if k.mat.usage != types.KeyUsageTypeEncryptDecrypt {
+		return nil, nil, wrongUsage(k, "decryption")
+	}
 	if (k.mat.spec == types.KeySpecSymmetricDefault) != sym || *alg == string(types.EncryptionAlgorithmSpecSm2pke) {
 		return nil, nil, &apiError{typ: "InvalidKeyUsageException", msg: "Encryption algorithm " + *alg + " is not supported by " + k.arn + " (" + string(k.mat.spec) + ")"}
 	}
@@ -660,7 +726,7 @@ func sameKey(blob keyRef, k *key) bool {
 		partition(blob.region) == partition(k.ref.region)
 }
 
-func (s *Server) opReEncrypt(sc scope, body []byte, call *Call, out *any) *apiError {
+func (r *request) opReEncrypt() (any, *apiError) {
 	var in struct {
 		CiphertextBlob                 []byte
 		SourceEncryptionContext        map[string]string
@@ -669,110 +735,102 @@ func (s *Server) opReEncrypt(sc scope, body []byte, call *Call, out *any) *apiEr
 		DestinationEncryptionContext   map[string]string
 		SourceEncryptionAlgorithm      string
 		DestinationEncryptionAlgorithm string
-		GrantTokens                    []string
 		DryRun                         bool
+		withGrants
 	}
-	if err := decode(body, &in); err != nil {
-		return err
+	if err := r.decode(&in); err != nil {
+		return nil, err
 	}
-	if err := checkGrantTokens(in.GrantTokens); err != nil {
-		return err
+	if in.DestinationKeyId == "" {
+		return nil, validation("destinationKeyId", "Member must have length greater than or equal to 1")
 	}
 	if err := checkAlgorithm(&in.DestinationEncryptionAlgorithm); err != nil {
-		return err
+		return nil, err
 	}
-	var srcCall Call
-	src, pt, err := s.decrypt(sc, in.CiphertextBlob, in.SourceEncryptionContext, in.SourceKeyId, &in.SourceEncryptionAlgorithm, false, &srcCall)
+	// The log names the source key until it decrypts, then the destination.
+	// Each is checked for its own permission, as in KMS.
+	r.call.KeyID = in.SourceKeyId
+	r.sc.action = "kms:ReEncryptFrom"
+	src, pt, err := r.decrypt(in.CiphertextBlob, in.SourceEncryptionContext, in.SourceKeyId, &in.SourceEncryptionAlgorithm, false)
 	if err != nil {
-		call.KeyID = srcCall.KeyID
-		return err
+		return nil, err
 	}
-	s.mu.Lock()
-	dst, err := s.usableLocked(sc, in.DestinationKeyId)
-	s.mu.Unlock()
-	if dst != nil {
-		call.KeyID = dst.arn
-	}
+	r.call.KeyID = in.DestinationKeyId
+	r.sc.action = "kms:ReEncryptTo"
+	dst, err := r.useKey(in.DestinationKeyId)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(pt) > maxPlaintext {
-		return validation("plaintext", "Member must have length less than or equal to 4096")
+		return nil, validation("plaintext", "Member must have length less than or equal to 4096")
 	}
 	ct, err := encryptWith(dst, pt, in.DestinationEncryptionContext, in.DestinationEncryptionAlgorithm, in.DryRun)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	*out = struct {
+	return struct {
 		CiphertextBlob                 []byte
 		SourceKeyId                    string
 		KeyId                          string
 		SourceEncryptionAlgorithm      string
 		DestinationEncryptionAlgorithm string
-	}{ct, src.arn, dst.arn, in.SourceEncryptionAlgorithm, in.DestinationEncryptionAlgorithm}
-	return nil
+	}{ct, src.arn, dst.arn, in.SourceEncryptionAlgorithm, in.DestinationEncryptionAlgorithm}, nil
 }
 
-func (s *Server) opGetPublicKey(sc scope, body []byte, call *Call, out *any) *apiError {
+func (r *request) opGetPublicKey() (any, *apiError) {
 	var in struct {
-		KeyId       string
-		GrantTokens []string
+		KeyId string
+		withGrants
 	}
-	if err := decode(body, &in); err != nil {
-		return err
+	if err := r.decode(&in); err != nil {
+		return nil, err
 	}
-	if err := checkGrantTokens(in.GrantTokens); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	k, err := s.usableLocked(sc, in.KeyId)
-	s.mu.Unlock()
-	if k != nil {
-		call.KeyID = k.arn
-	}
+	k, err := r.useKey(in.KeyId)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if k.mat.rsa == nil {
-		return &apiError{typ: "UnsupportedOperationException", msg: k.arn + " is a symmetric key; it has no public key"}
+	var pub any
+	switch {
+	case k.mat.rsa != nil:
+		pub = &k.mat.rsa.PublicKey
+	case k.mat.ecdh != nil:
+		pub = k.mat.ecdh.PublicKey()
+	default:
+		return nil, &apiError{typ: "UnsupportedOperationException", msg: k.arn + " is a symmetric key; it has no public key"}
 	}
-	der, merr := x509.MarshalPKIXPublicKey(&k.mat.rsa.PublicKey)
+	der, merr := x509.MarshalPKIXPublicKey(pub)
 	if merr != nil {
-		return &apiError{typ: "KMSInternalException", msg: "kmstest: " + merr.Error()}
+		return nil, &apiError{typ: "KMSInternalException", msg: "kmstest: " + merr.Error()}
 	}
-	*out = struct {
-		KeyId                 string
-		PublicKey             []byte
-		CustomerMasterKeySpec string
-		KeySpec               string
-		KeyUsage              string
-		EncryptionAlgorithms  []string
-	}{k.arn, der, string(k.mat.spec), string(k.mat.spec), "ENCRYPT_DECRYPT", algorithms(k.mat.spec)}
-	return nil
+	return struct {
+		KeyId                  string
+		PublicKey              []byte
+		CustomerMasterKeySpec  string
+		KeySpec                string
+		KeyUsage               string
+		EncryptionAlgorithms   []string `json:",omitempty"`
+		KeyAgreementAlgorithms []string `json:",omitempty"`
+	}{k.arn, der, string(k.mat.spec), string(k.mat.spec), string(k.mat.usage), algorithms(k.mat), agreementAlgorithms(k.mat)}, nil
 }
 
-func (s *Server) opGenerateRandom(sc scope, body []byte, call *Call, out *any) *apiError {
+func (r *request) opGenerateRandom() (any, *apiError) {
 	var in struct {
 		NumberOfBytes    *int32
 		CustomKeyStoreId string
-		Recipient        json.RawMessage
+		withRecipient
 	}
-	if err := decode(body, &in); err != nil {
-		return err
-	}
-	if len(in.Recipient) > 0 && string(in.Recipient) != "null" {
-		return unsupportedRecipient
+	if err := r.decode(&in); err != nil {
+		return nil, err
 	}
 	if in.CustomKeyStoreId != "" {
-		return &apiError{typ: "UnsupportedOperationException", msg: "kmstest: custom key stores are not supported"}
+		return nil, &apiError{typ: "UnsupportedOperationException", msg: "kmstest: custom key stores are not supported"}
 	}
 	if in.NumberOfBytes == nil || *in.NumberOfBytes < 1 || *in.NumberOfBytes > 1024 {
-		return validation("numberOfBytes", "Member must have value between 1 and 1024")
+		return nil, validation("numberOfBytes", "Member must have value between 1 and 1024")
 	}
 	b := make([]byte, *in.NumberOfBytes)
 	rand.Read(b)
-	*out = struct{ Plaintext []byte }{b}
-	return nil
+	return struct{ Plaintext []byte }{b}, nil
 }
 
 func enumStrings[T ~string](vs []T) []string {

@@ -3,6 +3,7 @@ package kmstest
 import (
 	"context"
 	"crypto/rand"
+	"crypto/x509"
 	"encoding/hex"
 	"encoding/json"
 	"io"
@@ -26,22 +27,48 @@ const DefaultAccount = "111122223333"
 // ciphertext with its context and grant tokens) is far smaller.
 const maxBody = 1 << 20
 
+// Options are the settings of a Server. The zero value serves plain HTTP
+// and takes each request's identity from its access key without checking
+// its signature.
+type Options struct {
+	// TLS serves HTTPS (httptest.NewTLSServer) under a self-signed
+	// certificate for 127.0.0.1. The HTTP client of Config and Client
+	// trusts it; [Server.Certificate] returns it for clients made another
+	// way.
+	TLS bool
+
+	// VerifySignatures checks every request's SigV4 signature as KMS does,
+	// against the credentials the server hands out ([Server.Credentials],
+	// and through it Config and Client): a request whose access key the
+	// server did not hand out, or that carries a session token, gets
+	// UnrecognizedClientException; one whose signature does not match, or
+	// was made more than five minutes from now, InvalidSignatureException;
+	// one without SignedHeaders, Signature or X-Amz-Date,
+	// IncompleteSignatureException. The account of a request is then
+	// proven by its signature.
+	VerifySignatures bool
+}
+
 // A Server is an in-process KMS endpoint. Its methods are safe for
 // concurrent use, also while requests are served.
 type Server struct {
-	// URL is the endpoint's base URL (http://127.0.0.1:port), for a client's
-	// BaseEndpoint.
+	// URL is the endpoint's base URL (http://127.0.0.1:port, or https://
+	// with Options.TLS), for a client's BaseEndpoint.
 	URL string
 
+	opts   Options
+	secret [32]byte // derives the secret access keys the server hands out
 	ts     *httptest.Server
 	closed chan struct{} // closed by Close, ends injected latency
 	once   sync.Once
 
-	mu      sync.Mutex
-	keys    map[keyRef]*key
-	aliases map[keyRef]string   // alias name → key id, per region and account
-	mrks    map[keyRef][]string // (account, id) → regions holding the multi-Region key
-	calls   []Call
+	mu         sync.Mutex
+	keys       map[keyRef]*key
+	aliases    map[keyRef]string          // alias name → key id, per region and account
+	mrks       map[keyRef][]string        // (account, id) → regions holding the multi-Region key
+	principals map[string]identity        // access key id → IAM principal, for keys handed out
+	allowed    map[string]map[string]bool // key ARN or key id → principals AllowKey allowed
+	calls      []Call
 
 	throttleNext int
 	throttleRate float64
@@ -50,11 +77,17 @@ type Server struct {
 	keyFaults    map[string]string // key ARN or key id → error type
 }
 
-// A Call is one request the server answered, in the order received.
+// A Call is one request the server answered, in the order received. A
+// request refused before it was authenticated (a bad signature, say) has
+// no Region, Account, Principal or KeyID.
 type Call struct {
 	Operation string // KMS operation, e.g. "Decrypt"
 	Region    string // region of the request's credential scope
 	Account   string // account of the request's access key
+	// Principal is the IAM principal of the request's access key: the
+	// account's root (arn:aws:iam::ACCOUNT:root) for an account id, or the
+	// user or role that Credentials was given.
+	Principal string
 	// KeyID is the ARN of the key the call used (for ReEncrypt the
 	// destination key, or the source key when decrypting failed); when the
 	// key did not resolve, the identifier as sent.
@@ -65,18 +98,46 @@ type Call struct {
 	Error string
 }
 
-// NewServer starts a Server on a loopback port. Close it when done.
-func NewServer() *Server {
-	s := &Server{
-		keys:      make(map[keyRef]*key),
-		aliases:   make(map[keyRef]string),
-		mrks:      make(map[keyRef][]string),
-		keyFaults: make(map[string]string),
-		closed:    make(chan struct{}),
+// NewServer starts a Server on a loopback port with the options that
+// optFns set, applied in order to a zero Options. Close it when done.
+func NewServer(optFns ...func(*Options)) *Server {
+	var o Options
+	for _, fn := range optFns {
+		fn(&o)
 	}
-	s.ts = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	s := &Server{
+		opts:       o,
+		keys:       make(map[keyRef]*key),
+		aliases:    make(map[keyRef]string),
+		mrks:       make(map[keyRef][]string),
+		principals: make(map[string]identity),
+		allowed:    make(map[string]map[string]bool),
+		keyFaults:  make(map[string]string),
+		closed:     make(chan struct{}),
+	}
+	rand.Read(s.secret[:])
+	if o.TLS {
+		s.ts = httptest.NewTLSServer(http.HandlerFunc(s.serveHTTP))
+	} else {
+		s.ts = httptest.NewServer(http.HandlerFunc(s.serveHTTP))
+	}
 	s.URL = s.ts.URL
 	return s
+}
+
+// Options returns the options the server was started with.
+func (s *Server) Options() Options {
+	return s.opts
+}
+
+// Certificate returns the certificate of a server started with
+// Options.TLS, for clients that build their own TLS configuration (add it
+// to the RootCAs of a tls.Config); nil without TLS.
+func (s *Server) Certificate() *x509.Certificate {
+	if !s.opts.TLS {
+		return nil
+	}
+	return s.ts.Certificate()
 }
 
 // Close shuts the server down. Requests waiting in injected latency end at
@@ -86,21 +147,45 @@ func (s *Server) Close() {
 	s.ts.Close()
 }
 
-// Config returns an aws.Config for a client acting in region as account (a
-// 12-digit id; "" means DefaultAccount): BaseEndpoint at the server, static
-// dummy credentials whose access key id is the account, the server's HTTP
-// client, and the SDK's standard retryer with its backoff capped at 10ms so
-// that retried throttling keeps tests fast. Change any of it as needed.
-func (s *Server) Config(region, account string) aws.Config {
-	if account == "" {
-		account = DefaultAccount
+// Credentials returns the credentials the server hands out to an identity:
+// "" for DefaultAccount, a 12-digit account id (its root), or an IAM user or
+// role ARN of an account (arn:aws:iam::ACCOUNT:role/NAME), whose requests
+// run as that principal of that account. The access key id is the account
+// id, or for a user or role an AKIA id the server remembers; the secret is
+// derived from the access key id under a key of this server's, so with
+// Options.VerifySignatures only these credentials sign valid requests.
+// Give them to clients the server's helpers do not build (another SDK, a
+// command under test). Credentials panics on an identity of none of these
+// forms.
+func (s *Server) Credentials(identity string) aws.Credentials {
+	id, ok := parseIdentity(identity)
+	if !ok {
+		panic("kmstest: identity " + identity + " is not an account id or an IAM user or role ARN")
 	}
+	akid := id.accessKeyID()
+	if id.principal != "" {
+		s.mu.Lock()
+		s.principals[akid] = id
+		s.mu.Unlock()
+	}
+	return aws.Credentials{AccessKeyID: akid, SecretAccessKey: s.secretFor(akid), Source: "kmstest"}
+}
+
+// Config returns an aws.Config for a client acting in region as identity
+// (as for [Server.Credentials]: "" for DefaultAccount, an account id, or an
+// IAM user or role ARN): BaseEndpoint at the server, the identity's static
+// credentials, the server's HTTP client (which trusts its certificate with
+// Options.TLS), and the SDK's standard retryer with its backoff capped at
+// 10ms so that retried throttling keeps tests fast. Change any of it as
+// needed.
+func (s *Server) Config(region, identity string) aws.Config {
+	creds := s.Credentials(identity)
 	return aws.Config{
 		Region:       region,
 		BaseEndpoint: aws.String(s.URL),
 		HTTPClient:   s.ts.Client(),
 		Credentials: aws.CredentialsProviderFunc(func(context.Context) (aws.Credentials, error) {
-			return aws.Credentials{AccessKeyID: account, SecretAccessKey: "kmstest", Source: "kmstest"}, nil
+			return creds, nil
 		}),
 		Retryer: func() aws.Retryer {
 			return retry.NewStandard(func(o *retry.StandardOptions) { o.MaxBackoff = 10 * time.Millisecond })
@@ -108,10 +193,10 @@ func (s *Server) Config(region, account string) aws.Config {
 	}
 }
 
-// Client returns a KMS client for region and account built from
+// Client returns a KMS client for region and identity built from
 // [Server.Config].
-func (s *Server) Client(region, account string, optFns ...func(*kms.Options)) *kms.Client {
-	return kms.NewFromConfig(s.Config(region, account), optFns...)
+func (s *Server) Client(region, identity string, optFns ...func(*kms.Options)) *kms.Client {
+	return kms.NewFromConfig(s.Config(region, identity), optFns...)
 }
 
 // ThrottleNext answers the next n requests, whatever they are, with
@@ -228,8 +313,7 @@ func validation(field, constraint string) *apiError {
 
 func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	call := Call{}
-	var out any
-	err := s.handle(r, &call, &out)
+	out, err := s.handle(r, &call)
 	if err != nil {
 		call.Error = err.typ
 	}
@@ -265,32 +349,33 @@ func (s *Server) log(c Call) {
 }
 
 // handle checks the protocol and the faults, then runs the operation.
-func (s *Server) handle(r *http.Request, call *Call, out *any) *apiError {
+func (s *Server) handle(r *http.Request, call *Call) (any, *apiError) {
 	target := r.Header.Get("X-Amz-Target")
 	op, ok := strings.CutPrefix(target, "TrentService.")
 	call.Operation = op
 	if r.Method != http.MethodPost {
-		return &apiError{typ: "UnknownOperationException", msg: "kmstest: method " + r.Method + " is not POST"}
+		return nil, &apiError{typ: "UnknownOperationException", msg: "kmstest: method " + r.Method + " is not POST"}
 	}
 	if !ok {
-		return &apiError{typ: "UnknownOperationException", msg: "kmstest: X-Amz-Target " + target + " is not TrentService.<Operation>"}
+		return nil, &apiError{typ: "UnknownOperationException", msg: "kmstest: X-Amz-Target " + target + " is not TrentService.<Operation>"}
 	}
 	ct := r.Header.Get("Content-Type")
 	if mt, _, _ := strings.Cut(ct, ";"); strings.TrimSpace(mt) != "application/x-amz-json-1.1" {
-		return &apiError{typ: "SerializationException", msg: "kmstest: Content-Type " + ct + " is not application/x-amz-json-1.1"}
+		return nil, &apiError{typ: "SerializationException", msg: "kmstest: Content-Type " + ct + " is not application/x-amz-json-1.1"}
 	}
-	sc, err := credentialScope(r.Header.Get("Authorization"))
-	if err != nil {
-		return err
-	}
-	call.Region, call.Account = sc.region, sc.account
 	body, rerr := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if rerr != nil {
-		return &apiError{typ: "SerializationException", msg: "kmstest: reading the request: " + rerr.Error()}
+		return nil, &apiError{typ: "SerializationException", msg: "kmstest: reading the request: " + rerr.Error()}
 	}
 	if len(body) > maxBody {
-		return &apiError{typ: "SerializationException", msg: "kmstest: request body is larger than 1 MiB"}
+		return nil, &apiError{typ: "SerializationException", msg: "kmstest: request body is larger than 1 MiB"}
 	}
+	sc, err := s.authenticate(r, body)
+	if err != nil {
+		return nil, err
+	}
+	sc.action = "kms:" + op
+	call.Region, call.Account, call.Principal = sc.region, sc.account, sc.principal
 	var named struct{ KeyId, DestinationKeyId string }
 	json.Unmarshal(body, &named) // for the log only; bad JSON is reported below
 	call.KeyID = named.KeyId
@@ -307,21 +392,21 @@ func (s *Server) handle(r *http.Request, call *Call, out *any) *apiError {
 		case <-t.C:
 		case <-r.Context().Done():
 			t.Stop()
-			return &apiError{typ: "RequestCanceled"}
+			return nil, &apiError{typ: "RequestCanceled"}
 		case <-s.closed:
 			t.Stop()
-			return &apiError{typ: "RequestCanceled"}
+			return nil, &apiError{typ: "RequestCanceled"}
 		}
 	}
 	if s.throttled() {
-		return &apiError{typ: "ThrottlingException", msg: "Rate exceeded"}
+		return nil, &apiError{typ: "ThrottlingException", msg: "Rate exceeded"}
 	}
 
 	fn, ok := operations[op]
 	if !ok {
-		return &apiError{typ: "UnknownOperationException", msg: "kmstest: operation " + op + " is not implemented"}
+		return nil, &apiError{typ: "UnknownOperationException", msg: "kmstest: operation " + op + " is not implemented"}
 	}
-	return fn(s, sc, body, call, out)
+	return fn(&request{s: s, sc: sc, body: body, call: call})
 }
 
 func (s *Server) throttled() bool {
@@ -332,30 +417,4 @@ func (s *Server) throttled() bool {
 		return true
 	}
 	return s.throttleRate > 0 && s.rng.Float64() < s.throttleRate
-}
-
-// credentialScope reads region and account from a SigV4 Authorization
-// header: "AWS4-HMAC-SHA256 Credential=AKID/DATE/REGION/kms/aws4_request, ...".
-func credentialScope(auth string) (scope, *apiError) {
-	missing := &apiError{typ: "MissingAuthenticationTokenException", msg: "kmstest: the request has no SigV4 Authorization header (use credentials, not anonymous ones)"}
-	rest, ok := strings.CutPrefix(auth, "AWS4-HMAC-SHA256 ")
-	if !ok {
-		return scope{}, missing
-	}
-	for _, part := range strings.Split(rest, ",") {
-		cred, ok := strings.CutPrefix(strings.TrimSpace(part), "Credential=")
-		if !ok {
-			continue
-		}
-		f := strings.Split(cred, "/")
-		if len(f) != 5 || f[2] == "" || f[3] != "kms" {
-			return scope{}, &apiError{typ: "IncompleteSignatureException", msg: "kmstest: malformed credential scope " + cred}
-		}
-		account := f[0]
-		if !isAccount(account) {
-			account = DefaultAccount
-		}
-		return scope{region: f[2], account: account}, nil
-	}
-	return scope{}, missing
 }
