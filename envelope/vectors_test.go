@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,8 +46,22 @@ func (e *skipError) Error() string { return e.reason }
 func skipf(f string, args ...any) error { return &skipError{fmt.Sprintf(f, args...)} }
 
 func TestVectors(t *testing.T) {
-	set := loadVectors(t)
+	runVectors(t, loadVectors(t, testvectors.Load(t)))
+}
 
+// TestVectorsECDHHierarchy decrypts the raw ECDH and hierarchical keyring
+// vectors (a version 5 manifest), or the set that ESDK_ECDH_VECTORS_DIR
+// names; the subtest's name says which directory ran.
+func TestVectorsECDHHierarchy(t *testing.T) {
+	name := "committed"
+	if dir, ok := os.LookupEnv(testvectors.EnvECDHHierarchyDir); ok {
+		name = testvectors.EnvECDHHierarchyDir + "=" + dir
+	}
+	set := loadVectors(t, testvectors.LoadECDHHierarchy(t))
+	t.Run(name, func(t *testing.T) { runVectors(t, set) })
+}
+
+func runVectors(t *testing.T, set *vectorSet) {
 	ids := set.IDs()
 	var passed, failed, skipped atomic.Int64
 	t.Run("all", func(t *testing.T) {
@@ -71,10 +86,10 @@ func TestVectors(t *testing.T) {
 	t.Logf("vectors: %d passed, %d failed, %d skipped", passed.Load(), failed.Load(), skipped.Load())
 }
 
-func loadVectors(t *testing.T) *vectorSet {
+func loadVectors(t *testing.T, loaded *testvectors.Set) *vectorSet {
 	t.Helper()
 	set := &vectorSet{
-		Set:        testvectors.Load(t),
+		Set:        loaded,
 		plaintexts: map[string][]byte{},
 		ptErrs:     map[string]error{},
 	}
@@ -102,6 +117,10 @@ func loadVectors(t *testing.T) *vectorSet {
 // describe summarises a vector for failure reports.
 func (s *vectorSet) describe(id string) string {
 	tc := s.Tests[id]
+	if sc := tc.Scenario; sc != nil {
+		d := sc.DecryptKey
+		return fmt.Sprintf("suite=%s keyring=%s schema=%s curve=%s key=%s%s", sc.AlgorithmSuiteID, d.Type, d.Schema, d.Curve, d.Key, d.Recipient)
+	}
 	var b strings.Builder
 	if h := tc.Header; h != nil {
 		v := "?"
@@ -298,6 +317,16 @@ func diffSummary(got, want []byte) string {
 // keyring builds the keyring of a vector's master keys. It returns a nil
 // keyring when none of them can decrypt.
 func (s *vectorSet) keyring(tc *vectorTest) (keyring.Keyring, error) {
+	if sc := tc.Scenario; sc != nil {
+		switch d := sc.DecryptKey; d.Type {
+		case "raw-ecdh":
+			return vectorRawECDHKeyring(s.Set, d)
+		case "aws-kms-hierarchy":
+			return vectorHierarchyKeyring(s.Set, d)
+		default:
+			return nil, fmt.Errorf("manifest: keyring type %q is not known", d.Type)
+		}
+	}
 	if len(tc.MasterKeys) == 0 {
 		return nil, errors.New("manifest: no master keys")
 	}

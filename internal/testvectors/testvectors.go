@@ -2,7 +2,9 @@
 // this module: a manifest of messages written by other ESDK
 // implementations, the keys that decrypt them and the plaintexts they
 // hold. The public set is committed under testdata/vectors/esdk-public;
-// its README.md describes the manifest.
+// its README.md describes the manifest. The raw ECDH and hierarchical
+// keyring set, a version 5 manifest, is committed under
+// testdata/vectors/esdk-ecdh-hierarchy.
 package testvectors
 
 import (
@@ -27,8 +29,16 @@ import (
 // directory of vectors in the same format.
 const EnvDir = "ESDK_VECTORS_DIR"
 
-// publicDir is where the public set lives, from the module root.
-const publicDir = "testdata/vectors/esdk-public"
+// EnvECDHHierarchyDir names the environment variable that points
+// [LoadECDHHierarchy] at another directory of the same layout as the raw
+// ECDH and hierarchical keyring set.
+const EnvECDHHierarchyDir = "ESDK_ECDH_VECTORS_DIR"
+
+// The committed sets, from the module root.
+const (
+	publicDir        = "testdata/vectors/esdk-public"
+	ecdhHierarchyDir = "testdata/vectors/esdk-ecdh-hierarchy"
+)
 
 // Set is a loaded manifest with its keys. Sets are cached and shared by
 // the tests of a package: treat them as read-only.
@@ -60,6 +70,11 @@ type Test struct {
 		Version        string `json:"version"`
 		OriginalTestID string `json:"original-test-id"`
 	} `json:"source"`
+	// Scenario is the test as a version 5 manifest states it; nil in
+	// older manifests. Loading a version 5 manifest also fills
+	// Ciphertext, Description, EncryptionContext, Result.Output and
+	// Header from it, so that both kinds run through the same code.
+	Scenario *Scenario `json:"decryption-scenario"`
 	// Header is informational, parsed from the ciphertext by the set's
 	// authors.
 	Header *struct {
@@ -80,6 +95,40 @@ type MasterKey struct {
 	PaddingHash         string `json:"padding-hash"`
 }
 
+// Scenario is one decrypt test of a version 5 manifest.
+type Scenario struct {
+	Type                        string            `json:"type"` // "positive-esdk"
+	AlgorithmSuiteID            string            `json:"algorithmSuiteId"`
+	Ciphertext                  string            `json:"ciphertext"` // file:// URI
+	Result                      string            `json:"result"`     // plaintext file:// URI
+	Description                 string            `json:"description"`
+	FrameSize                   *int64            `json:"frame-size"`
+	ReproducedEncryptionContext map[string]string `json:"reproduced-encryption-context"`
+	DecryptKey                  KeyDescription    `json:"decryptKeyDescription"`
+}
+
+// KeyDescription says which keyring decrypts a version 5 test.
+type KeyDescription struct {
+	// Type is the keyring: "raw-ecdh" or "aws-kms-hierarchy".
+	Type string `json:"type"`
+	// Key names the keys manifest entry of an "aws-kms-hierarchy"
+	// keyring (a static branch key).
+	Key string `json:"key"`
+
+	// The fields of a "raw-ecdh" keyring. Schema is "static" or
+	// "discovery"; Sender and Recipient name keys manifest entries (the
+	// sender is "discovery" in the discovery schema); SenderPublicKey
+	// and RecipientPublicKey name the field of that entry holding the
+	// public key.
+	Schema             string `json:"schema"`
+	Curve              string `json:"ecc-curve"` // "ecc-256", "ecc-384", "ecc-521"
+	Sender             string `json:"sender"`
+	Recipient          string `json:"recipient"`
+	SenderPublicKey    string `json:"sender-public-key"`
+	RecipientPublicKey string `json:"recipient-public-key"`
+	ProviderID         string `json:"provider-id"`
+}
+
 // Key is one entry of the keys manifest.
 type Key struct {
 	Encrypt   bool   `json:"encrypt"`
@@ -90,6 +139,40 @@ type Key struct {
 	Encoding  string `json:"encoding"`
 	Material  string `json:"material"`
 	KeyID     string `json:"key-id"`
+
+	// An "ecc-private" key pair for ECDH: the private keys as PKCS #8
+	// PEM, the public keys as PublicKeyEncoding says ("base64-der":
+	// base64 of a DER SubjectPublicKeyInfo).
+	PublicKeyEncoding          string `json:"public-key-encoding"`
+	SenderMaterial             string `json:"sender-material"`
+	SenderMaterialPublicKey    string `json:"sender-material-public-key"`
+	RecipientMaterial          string `json:"recipient-material"`
+	RecipientMaterialPublicKey string `json:"recipient-material-public-key"`
+
+	// A "static-branch-key": the branch key and beacon key (base64) and
+	// the branch key version; KeyID is the branch key id.
+	BranchKey        string `json:"branchKey"`
+	BeaconKey        string `json:"beaconKey"`
+	BranchKeyVersion string `json:"branchKeyVersion"`
+}
+
+// Field returns the value of the key's field named as in the keys
+// manifest ("recipient-material-public-key", say), as a version 5 key
+// description names it, and whether the field is known.
+func (k Key) Field(name string) (string, bool) {
+	switch name {
+	case "material":
+		return k.Material, true
+	case "sender-material":
+		return k.SenderMaterial, true
+	case "sender-material-public-key":
+		return k.SenderMaterialPublicKey, true
+	case "recipient-material":
+		return k.RecipientMaterial, true
+	case "recipient-material-public-key":
+		return k.RecipientMaterialPublicKey, true
+	}
+	return "", false
 }
 
 // Load loads the set in the directory that ESDK_VECTORS_DIR names, or the
@@ -106,11 +189,27 @@ func Load(tb testing.TB) *Set {
 // rather than skipping, when the set is missing.
 func LoadPublic(tb testing.TB) *Set {
 	tb.Helper()
+	return loadCommitted(tb, publicDir)
+}
+
+// LoadECDHHierarchy loads the set in the directory that
+// ESDK_ECDH_VECTORS_DIR names, or else the raw ECDH and hierarchical
+// keyring set committed with the module.
+func LoadECDHHierarchy(tb testing.TB) *Set {
+	tb.Helper()
+	if dir, ok := os.LookupEnv(EnvECDHHierarchyDir); ok {
+		return LoadDir(tb, dir)
+	}
+	return loadCommitted(tb, ecdhHierarchyDir)
+}
+
+func loadCommitted(tb testing.TB, rel string) *Set {
+	tb.Helper()
 	root, err := moduleRoot()
 	if err != nil {
 		tb.Fatalf("test vectors: %v", err)
 	}
-	return LoadDir(tb, filepath.Join(root, filepath.FromSlash(publicDir)))
+	return LoadDir(tb, filepath.Join(root, filepath.FromSlash(rel)))
 }
 
 var (
@@ -159,7 +258,7 @@ func load(dir string) (*Set, error) {
 	if m.Manifest.Type != "awses-decrypt" {
 		return nil, fmt.Errorf("manifest.json: type %q, want awses-decrypt", m.Manifest.Type)
 	}
-	if m.Manifest.Version < 1 || m.Manifest.Version > 4 {
+	if m.Manifest.Version < 1 || m.Manifest.Version > 5 {
 		return nil, fmt.Errorf("manifest.json: unsupported version %d", m.Manifest.Version)
 	}
 	if len(m.Tests) == 0 {
@@ -168,6 +267,9 @@ func load(dir string) (*Set, error) {
 	s := &Set{Dir: dir, Tests: m.Tests}
 	for id, tc := range m.Tests {
 		tc.ID = id
+		if err := fromScenario(tc, m.Manifest.Version); err != nil {
+			return nil, fmt.Errorf("manifest.json: test %s: %w", id, err)
+		}
 	}
 	keysPath, err := s.Path(m.Keys)
 	if err != nil {
@@ -191,6 +293,37 @@ func load(dir string) (*Set, error) {
 	}
 	s.Keys = k.Keys
 	return s, nil
+}
+
+// fromScenario fills the fields of a version 5 test that older manifests
+// state directly, and checks that only version 5 tests have a scenario.
+func fromScenario(tc *Test, version int) error {
+	sc := tc.Scenario
+	switch {
+	case version < 5 && sc != nil:
+		return fmt.Errorf("decryption-scenario in a version %d manifest", version)
+	case version < 5:
+		return nil
+	case sc == nil:
+		return errors.New("no decryption-scenario")
+	case sc.Type != "positive-esdk":
+		return fmt.Errorf("decryption-scenario type %q is not supported (only positive-esdk)", sc.Type)
+	case sc.Ciphertext == "" || sc.Result == "":
+		return errors.New("decryption-scenario without ciphertext or result")
+	}
+	tc.Ciphertext = sc.Ciphertext
+	tc.Description = sc.Description
+	tc.EncryptionContext = sc.ReproducedEncryptionContext
+	tc.Result.Output = &struct {
+		Plaintext string `json:"plaintext"`
+	}{Plaintext: sc.Result}
+	tc.Header = &struct {
+		MessageFormatVersion *int   `json:"message-format-version"`
+		AlgorithmSuiteID     string `json:"algorithm-suite-id"`
+		ContentType          string `json:"content-type"`
+		FrameLength          *int64 `json:"frame-length"`
+	}{AlgorithmSuiteID: sc.AlgorithmSuiteID, FrameLength: sc.FrameSize}
+	return nil
 }
 
 // IDs returns the test ids in sorted order.

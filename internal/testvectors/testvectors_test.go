@@ -63,6 +63,57 @@ func TestLoadHonoursEnv(t *testing.T) {
 	}
 }
 
+func TestECDHHierarchySet(t *testing.T) {
+	s := LoadECDHHierarchy(t)
+	if len(s.Tests) != 56 || len(s.Keys) != 4 {
+		t.Errorf("%d tests and %d keys, want 56 and 4", len(s.Tests), len(s.Keys))
+	}
+	kinds := map[string]int{}
+	for _, id := range s.IDs() {
+		tc := s.Tests[id]
+		sc := tc.Scenario
+		if sc == nil {
+			t.Fatalf("%s: no scenario", id)
+		}
+		kinds[sc.DecryptKey.Type+" "+sc.DecryptKey.Schema]++
+		if tc.Ciphertext != sc.Ciphertext || tc.Result.Output == nil || tc.Result.Output.Plaintext != sc.Result ||
+			tc.Header == nil || tc.Header.AlgorithmSuiteID != sc.AlgorithmSuiteID {
+			t.Errorf("%s: the test's fields do not follow its scenario", id)
+		}
+		if _, err := s.ReadFile(tc.Result.Output.Plaintext); err != nil {
+			t.Errorf("%s: plaintext: %v", id, err)
+		}
+		for _, name := range []string{sc.DecryptKey.Key, sc.DecryptKey.Recipient} {
+			if name == "" {
+				continue
+			}
+			if _, ok := s.Keys[name]; !ok {
+				t.Errorf("%s: key %q is not in the keys manifest", id, name)
+			}
+		}
+		if sc.DecryptKey.Type == "raw-ecdh" {
+			k := s.Keys[sc.DecryptKey.Recipient]
+			if v, ok := k.Field(sc.DecryptKey.RecipientPublicKey); !ok || v == "" {
+				t.Errorf("%s: recipient public key field %q is empty or unknown", id, sc.DecryptKey.RecipientPublicKey)
+			}
+		}
+	}
+	want := map[string]int{"aws-kms-hierarchy ": 6, "raw-ecdh static": 17, "raw-ecdh discovery": 33}
+	for k, n := range want {
+		if kinds[k] != n {
+			t.Errorf("%d tests of %q, want %d (all: %v)", kinds[k], k, n, kinds)
+		}
+	}
+	bk := s.Keys["static-branch-key-1"]
+	if bk.Type != "static-branch-key" || bk.BranchKey == "" || bk.BeaconKey == "" || bk.BranchKeyVersion == "" || bk.KeyID == "" {
+		t.Errorf("static branch key: %+v", bk)
+	}
+	t.Setenv(EnvECDHHierarchyDir, s.Dir)
+	if LoadECDHHierarchy(t) != s {
+		t.Errorf("%s=%s did not load that directory", EnvECDHHierarchyDir, s.Dir)
+	}
+}
+
 func TestLoadFailures(t *testing.T) {
 	pub := LoadPublic(t)
 	for name, setup := range map[string]func(dir string){
@@ -75,6 +126,18 @@ func TestLoadFailures(t *testing.T) {
 		"no keys": func(dir string) { copyFile(t, pub.Dir, dir, "manifest.json") },
 		"wrong type": func(dir string) {
 			os.WriteFile(filepath.Join(dir, "manifest.json"), []byte(`{"manifest":{"type":"awses-encrypt","version":2}}`), 0o644)
+		},
+		"version 5 without scenario": func(dir string) {
+			copyFile(t, pub.Dir, dir, "keys.json")
+			os.WriteFile(filepath.Join(dir, "manifest.json"), []byte(`{"manifest":{"type":"awses-decrypt","version":5},"keys":"file://keys.json","tests":{"a":{"ciphertext":"file://c"}}}`), 0o644)
+		},
+		"scenario in version 4": func(dir string) {
+			copyFile(t, pub.Dir, dir, "keys.json")
+			os.WriteFile(filepath.Join(dir, "manifest.json"), []byte(`{"manifest":{"type":"awses-decrypt","version":4},"keys":"file://keys.json","tests":{"a":{"decryption-scenario":{"type":"positive-esdk","ciphertext":"file://c","result":"file://p"}}}}`), 0o644)
+		},
+		"negative scenario": func(dir string) {
+			copyFile(t, pub.Dir, dir, "keys.json")
+			os.WriteFile(filepath.Join(dir, "manifest.json"), []byte(`{"manifest":{"type":"awses-decrypt","version":5},"keys":"file://keys.json","tests":{"a":{"decryption-scenario":{"type":"negative-esdk","ciphertext":"file://c","result":"file://p"}}}}`), 0o644)
 		},
 	} {
 		dir := filepath.Join(t.TempDir(), "v")
