@@ -27,7 +27,7 @@ func BenchmarkEncrypt4KiB(b *testing.B) {
 	k := newKMS(b)
 	aesKey := make([]byte, 32)
 	rand.Read(aesKey)
-	aes, err := keyring.NewRawAES("bench", "aes-256", aesKey)
+	aes, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "bench", Name: "aes-256", WrappingKey: aesKey})
 	if err != nil {
 		b.Fatal(err)
 	}

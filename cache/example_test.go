@@ -18,7 +18,7 @@ func ExampleNewManager() {
 	ctx := context.Background()
 	key := make([]byte, 32)
 	rand.Read(key)
-	kr, err := keyring.NewRawAES("example", "aes-256", key) // usually a KMS keyring
+	kr, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "example", Name: "aes-256", WrappingKey: key}) // usually a KMS keyring
 	if err != nil {
 		log.Fatal(err)
 	}

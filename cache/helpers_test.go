@@ -58,7 +58,7 @@ func newCounting(t testing.TB) *countingManager {
 	t.Helper()
 	key := make([]byte, 32)
 	rand.Read(key)
-	kr, err := keyring.NewRawAES("cache-test", "aes-256", key)
+	kr, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "cache-test", Name: "aes-256", WrappingKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}

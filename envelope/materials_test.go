@@ -94,13 +94,13 @@ func TestMaxEncryptedDataKeysOnEncrypt(t *testing.T) {
 	for _, name := range []string{"a", "b", "c"} {
 		key := make([]byte, 16)
 		rand.Read(key)
-		kr, err := keyring.NewRawAES("ns", name, key)
+		kr, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "ns", Name: name, WrappingKey: key})
 		if err != nil {
 			t.Fatal(err)
 		}
 		krs = append(krs, kr)
 	}
-	multi, err := keyring.NewMulti(krs[0], krs[1:]...)
+	multi, err := keyring.NewMulti(keyring.MultiOptions{Generator: krs[0], Children: krs[1:]})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func BenchmarkKeyring4KiB(b *testing.B) {
 	require.NoError(b, err)
 	aesKey := make([]byte, 32)
 	rand.Read(aesKey)
-	aesKeyring, err := keyring.NewRawAES("bench", "aes-256", aesKey)
+	aesKeyring, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "bench", Name: "aes-256", WrappingKey: aesKey})
 	require.NoError(b, err)
 	client, err := envelope.New(func(o *envelope.Options) { o.Suite = format.AES256GCMHKDFSHA512CommitKey })
 	require.NoError(b, err)

@@ -159,7 +159,7 @@ func TestKeyringAsChildCallsEncrypt(t *testing.T) {
 	require.NoError(t, err)
 	kb, err := kmsprovider.NewKeyring(c, b)
 	require.NoError(t, err)
-	multi, err := keyring.NewMulti(ka, kb)
+	multi, err := keyring.NewMulti(keyring.MultiOptions{Generator: ka, Children: []keyring.Keyring{kb}})
 	require.NoError(t, err)
 	m := wrap(t, multi)
 	require.Equal(t, 1, srv.Count("GenerateDataKey"))
@@ -245,7 +245,7 @@ func TestKeyringSkipsOtherKeys(t *testing.T) {
 	require.Zero(t, srv.Count("Decrypt"), "a key of another ARN is never sent to KMS")
 
 	// Encrypted data keys of other providers are skipped too.
-	raw, err := keyring.NewRawAES("ns", "name", make([]byte, 32))
+	raw, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "ns", Name: "name", WrappingKey: make([]byte, 32)})
 	require.NoError(t, err)
 	require.ErrorIs(t, unwrap(t, raw, m), keyring.ErrNoMatchingKey)
 	m2 := wrap(t, raw)

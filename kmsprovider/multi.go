@@ -56,7 +56,7 @@ func newMulti(clients ClientSupplier, keyIDs []string, mrk bool, optFns []func(*
 		}
 		krs[i] = kr
 	}
-	return keyring.NewMulti(krs[0], krs[1:]...)
+	return keyring.NewMulti(keyring.MultiOptions{Generator: krs[0], Children: krs[1:]})
 }
 
 // NewDiscoveryMultiKeyring returns a multi-keyring of AWS KMS discovery
@@ -99,5 +99,5 @@ func newDiscoveryMulti(clients ClientSupplier, regions []string, filter *Discove
 		}
 		krs[i] = kr
 	}
-	return keyring.NewMulti(nil, krs...)
+	return keyring.NewMulti(keyring.MultiOptions{Children: krs})
 }

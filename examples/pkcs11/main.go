@@ -81,7 +81,10 @@ func runSoftHSM(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	both, err := keyring.NewMulti(aesRing, rsaRing)
+	both, err := keyring.NewMulti(keyring.MultiOptions{
+		Generator: aesRing,
+		Children:  []keyring.Keyring{rsaRing},
+	})
 	if err != nil {
 		return err
 	}
@@ -118,7 +121,12 @@ func runSoftHSM(w io.Writer) error {
 	// for the HSM, with an ordinary raw RSA keyring.
 	pub := rsaRing.Key().Public().(*rsa.PublicKey)
 	fmt.Fprintf(w, "public key read from the token: %d-bit RSA\n", pub.N.BitLen())
-	outside, err := keyring.NewRawRSA("example", "hsm-rsa-key", keyring.OAEPSHA1, pub, nil)
+	outside, err := keyring.NewRawRSA(keyring.RawRSAOptions{
+		Namespace: "example",
+		Name:      "hsm-rsa-key",
+		Padding:   keyring.OAEPSHA1,
+		PublicKey: pub,
+	})
 	if err != nil {
 		return err
 	}

@@ -29,7 +29,7 @@ func BenchmarkAES(b *testing.B) {
 		b.Fatal(err)
 	}
 	closeAtEnd(b, hsm)
-	raw, _ := keyring.NewRawAES("bench", "aes", material)
+	raw, _ := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "bench", Name: "aes", WrappingKey: material})
 	benchKeyrings(b, map[string]keyring.Keyring{"SoftHSM2": hsm, "Go": raw})
 }
 
@@ -43,7 +43,7 @@ func BenchmarkRSA(b *testing.B) {
 		b.Fatal(err)
 	}
 	closeAtEnd(b, hsm)
-	raw, _ := keyring.NewRawRSA("bench", "rsa", keyring.OAEPSHA1, &key.PublicKey, key)
+	raw, _ := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "bench", Name: "rsa", Padding: keyring.OAEPSHA1, PublicKey: &key.PublicKey, PrivateKey: key})
 	benchKeyrings(b, map[string]keyring.Keyring{"SoftHSM2": hsm, "Go": raw})
 }
 

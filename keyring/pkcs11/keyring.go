@@ -40,7 +40,7 @@ func NewAES(namespace, name string, cfg Config) (*AES, error) {
 	if err != nil {
 		return nil, err
 	}
-	raw, err := keyring.NewRawAESWithKey(namespace, name, key)
+	raw, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: namespace, Name: name, KeyHandle: key})
 	if err != nil {
 		key.Close()
 		return nil, err
@@ -103,7 +103,7 @@ func NewRSA(namespace, name string, padding keyring.RSAPadding, cfg Config) (*RS
 		key.Close()
 		return nil, err
 	}
-	raw, err := keyring.NewRawRSAWithKeys(namespace, name, padding, key.pub, key)
+	raw, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: namespace, Name: name, Padding: padding, PublicKey: key.pub, PrivateKey: key})
 	if err != nil {
 		key.Close()
 		return nil, err

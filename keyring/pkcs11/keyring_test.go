@@ -72,7 +72,7 @@ func TestAESKeyringInteroperates(t *testing.T) {
 			t.Fatal(err)
 		}
 		closeAtEnd(t, hsm)
-		raw, err := keyring.NewRawAES("esdk-test", "wrapping-key", material)
+		raw, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "esdk-test", Name: "wrapping-key", WrappingKey: material})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -97,7 +97,7 @@ func TestAESKeyringWrongKeyOrContext(t *testing.T) {
 		t.Fatal(err)
 	}
 	closeAtEnd(t, hsm)
-	raw, _ := keyring.NewRawAES("esdk-test", "wrapping-key", randBytes(32))
+	raw, _ := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "esdk-test", Name: "wrapping-key", WrappingKey: randBytes(32)})
 	suite := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
 	ctx := context.Background()
 	check := func(name string, enc keyring.Keyring, decEC map[string]string) {
@@ -150,11 +150,11 @@ func TestRSAKeyringInteroperates(t *testing.T) {
 			t.Fatalf("%v: %v", p, err)
 		}
 		closeAtEnd(t, hsm)
-		raw, err := keyring.NewRawRSA("esdk-test", "rsa-key", p, &key.PublicKey, key)
+		raw, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "esdk-test", Name: "rsa-key", Padding: p, PublicKey: &key.PublicKey, PrivateKey: key})
 		if err != nil {
 			t.Fatal(err)
 		}
-		withHandle, err := keyring.NewRawRSAWithKeys("esdk-test", "rsa-key", p, nil, hsm.Key())
+		withHandle, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "esdk-test", Name: "rsa-key", Padding: p, PrivateKey: hsm.Key()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -195,7 +195,7 @@ func TestRSAKeyringWrongKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	closeAtEnd(t, hsm)
-	other, _ := keyring.NewRawRSA("esdk-test", "rsa-key", keyring.OAEPSHA1, &rsaKey(t).PublicKey, rsaKey(t))
+	other, _ := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "esdk-test", Name: "rsa-key", Padding: keyring.OAEPSHA1, PublicKey: &rsaKey(t).PublicKey, PrivateKey: rsaKey(t)})
 	roundTrip(t, hsm, hsm)
 	suite := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
 	em := &keyring.EncryptionMaterials{Suite: suite}
@@ -231,7 +231,7 @@ func TestKeyringsConcurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	closeAtEnd(t, rk)
-	multi, err := keyring.NewMulti(ak, rk)
+	multi, err := keyring.NewMulti(keyring.MultiOptions{Generator: ak, Children: []keyring.Keyring{rk}})
 	if err != nil {
 		t.Fatal(err)
 	}

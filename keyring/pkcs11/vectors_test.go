@@ -166,7 +166,7 @@ func TestVectorsThroughToken(t *testing.T) {
 			notRun++
 			continue
 		}
-		kr, err := keyring.NewMulti(krs[0], krs[1:]...)
+		kr, err := keyring.NewMulti(keyring.MultiOptions{Generator: krs[0], Children: krs[1:]})
 		if err != nil {
 			t.Fatal(err)
 		}
