@@ -386,7 +386,7 @@ func TestDecryptionCached(t *testing.T) {
 // does not then decrypt without it.
 func TestReproducedContextKeysTheEntry(t *testing.T) {
 	inner := newCounting(t)
-	rcm, err := envelope.NewRequiredContextManager(inner.inner, []string{"tenant"})
+	rcm, err := envelope.NewRequiredContextManager(envelope.RequiredContextManagerOptions{Inner: inner.inner, Keys: []string{"tenant"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -599,7 +599,7 @@ func TestConstructorErrors(t *testing.T) {
 // that already name the required keys.
 func TestCachingAroundRequiredContext(t *testing.T) {
 	inner := newCounting(t)
-	rcm, err := envelope.NewRequiredContextManager(inner, []string{"tenant"})
+	rcm, err := envelope.NewRequiredContextManager(envelope.RequiredContextManagerOptions{Inner: inner, Keys: []string{"tenant"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -642,7 +642,7 @@ func TestCachingAroundRequiredContext(t *testing.T) {
 func TestCachingInsideRequiredContext(t *testing.T) {
 	inner := newCounting(t)
 	mm := newManager(t, inner, newCache(t, 10, nil), cache.Options{})
-	rcm, err := envelope.NewRequiredContextManager(mm, []string{"tenant"})
+	rcm, err := envelope.NewRequiredContextManager(envelope.RequiredContextManagerOptions{Inner: mm, Keys: []string{"tenant"}})
 	if err != nil {
 		t.Fatal(err)
 	}

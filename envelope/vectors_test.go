@@ -413,7 +413,7 @@ func (s *vectorSet) manager(tc *vectorTest, kr keyring.Keyring) (envelope.Materi
 		} else {
 			keys = slices.Sorted(maps.Keys(tc.EncryptionContext))
 		}
-		return envelope.NewRequiredContextManager(def, keys)
+		return envelope.NewRequiredContextManager(envelope.RequiredContextManagerOptions{Inner: def, Keys: keys})
 	}
 	return nil, skipf("materials manager %q is not supported", tc.CMM)
 }

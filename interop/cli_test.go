@@ -206,7 +206,7 @@ func TestInteropCLI(t *testing.T) {
 	// decrypts it when given the entries with --encryption-context.
 	t.Run("lib-to-cli/required-context", func(t *testing.T) {
 		k := keys[0]
-		mm, err := envelope.NewRequiredContextManager(k.mm, []string{"tenant"})
+		mm, err := envelope.NewRequiredContextManager(envelope.RequiredContextManagerOptions{Inner: k.mm, Keys: []string{"tenant"}})
 		if err != nil {
 			t.Fatal(err)
 		}
