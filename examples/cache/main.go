@@ -77,7 +77,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	// One cache may serve several managers; 100 entries is plenty here.
-	c, err := cache.New(100)
+	c, err := cache.New(cache.CacheOptions{Capacity: 100})
 	if err != nil {
 		return err
 	}
@@ -87,7 +87,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	mm, err := cache.NewManager(inner, c, cache.Options{
+	mm, err := cache.NewManager(cache.ManagerOptions{
+		Inner:       inner,
+		Cache:       c,
 		MaxAge:      5 * time.Minute,
 		MaxMessages: 100,
 		MaxBytes:    1 << 20,
