@@ -24,7 +24,7 @@ func BenchmarkAES(b *testing.B) {
 	cfg.KeyLabel = "aes"
 	material := randBytes(32)
 	importAESKey(b, cfg, material)
-	hsm, err := NewAES("bench", "aes", cfg)
+	hsm, err := NewAESKeyring(AESKeyringOptions{Namespace: "bench", Name: "aes", Config: cfg})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -38,7 +38,7 @@ func BenchmarkRSA(b *testing.B) {
 	cfg.KeyLabel = "rsa"
 	key := rsaKey(b)
 	importRSAKey(b, cfg, key, false)
-	hsm, err := NewRSA("bench", "rsa", keyring.OAEPSHA1, cfg)
+	hsm, err := NewRSAKeyring(RSAKeyringOptions{Namespace: "bench", Name: "rsa", Padding: keyring.OAEPSHA1, Config: cfg})
 	if err != nil {
 		b.Fatal(err)
 	}
