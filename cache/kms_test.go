@@ -36,7 +36,7 @@ func newKMS(t testing.TB) *kmsFixture {
 		t.Fatal(err)
 	}
 	arn := aws.ToString(out.KeyMetadata.Arn)
-	kr, err := kmsprovider.NewKeyring(c, arn)
+	kr, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: c, KeyID: arn})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func TestInteropCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	keyARN := *created.KeyMetadata.Arn
-	kr, err := kmsprovider.NewKeyring(kmsClient, keyARN)
+	kr, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: kmsClient, KeyID: keyARN})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -333,7 +333,7 @@ func newCLIKeys(t *testing.T, dir, keyARN, kmsEndpoint string, kmsClient kmsprov
 		t.Fatal(err)
 	}
 
-	kmsKR, err := kmsprovider.NewKeyring(kmsClient, keyARN)
+	kmsKR, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: kmsClient, KeyID: keyARN})
 	if err != nil {
 		t.Fatal(err)
 	}

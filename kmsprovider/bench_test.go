@@ -22,7 +22,7 @@ import (
 func BenchmarkKeyring4KiB(b *testing.B) {
 	srv := newServer(b)
 	c := srv.Client(region, account)
-	kmsKeyring, err := kmsprovider.NewKeyring(c, createKey(b, c, nil))
+	kmsKeyring, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: c, KeyID: createKey(b, c, nil)})
 	require.NoError(b, err)
 	aesKey := make([]byte, 32)
 	rand.Read(aesKey)

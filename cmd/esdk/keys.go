@@ -301,9 +301,9 @@ func (ks *keys) build(ctx context.Context, k *keySpec, cmd string) (keyring.Keyr
 			return nil, err
 		}
 		if k.opt("mrk") == "true" {
-			return kmsprovider.NewMRKKeyring(c, k.value)
+			return kmsprovider.NewMRKKeyring(kmsprovider.KeyringOptions{Client: c, KeyID: k.value})
 		}
-		return kmsprovider.NewKeyring(c, k.value)
+		return kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: c, KeyID: k.value})
 	case "kms-discovery":
 		clients, err := ks.kms.supplier(ctx, "")
 		if err != nil {
@@ -317,7 +317,7 @@ func (ks *keys) build(ctx context.Context, k *keySpec, cmd string) (keyring.Keyr
 			}
 		}
 		if k.opt("mrk") == "true" {
-			return kmsprovider.NewMRKDiscoveryMultiKeyring(clients, k.opts["region"], filter)
+			return kmsprovider.NewMRKDiscoveryMultiKeyring(kmsprovider.DiscoveryMultiKeyringOptions{Clients: clients, Regions: k.opts["region"], Filter: filter})
 		}
 		return &regionalDiscovery{clients: clients, filter: filter, regions: k.opts["region"]}, nil
 	case "pkcs11":
@@ -441,7 +441,7 @@ func (k *regionalDiscovery) OnDecrypt(ctx context.Context, m *keyring.Decryption
 		if err != nil {
 			return err
 		}
-		kr, err := kmsprovider.NewDiscoveryKeyring(c, k.filter)
+		kr, err := kmsprovider.NewDiscoveryKeyring(kmsprovider.DiscoveryKeyringOptions{Client: c, Filter: k.filter})
 		if err != nil {
 			return err
 		}
