@@ -70,7 +70,9 @@ type DefaultManager struct {
 
 var _ MaterialsManager = (*DefaultManager)(nil)
 
-// NewDefaultManager returns the default materials manager over kr.
+// NewDefaultManager returns the default materials manager over kr, which
+// is required. Its only input is the keyring, so it takes it alone rather
+// than in an options struct.
 func NewDefaultManager(kr keyring.Keyring) (*DefaultManager, error) {
 	if kr == nil {
 		return nil, errors.New("esdk: NewDefaultManager needs a keyring")
