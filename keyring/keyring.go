@@ -33,7 +33,7 @@
 //     of a distinct interface type takes that value alone
 //     (envelope.NewDefaultManager).
 //   - Options of one call are ...func(*<Call>Options), and a field set
-//     often has a helper that returns such a function
+//     often has a function that returns such a function
 //     (envelope.WithPlaintextLength).
 //   - A value that several constructors share and that says where
 //     something is (a pkcs11.Config, a kmsprovider.DiscoveryFilter) is a
