@@ -57,7 +57,7 @@ type ours struct {
 }
 
 func newOurs(suite uint16, key []byte) (*ours, error) {
-	kr, err := keyring.NewRawAES(keyNamespace, keyName, key)
+	kr, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: keyNamespace, Name: keyName, WrappingKey: key})
 	if err != nil {
 		return nil, err
 	}

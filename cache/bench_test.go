@@ -27,7 +27,7 @@ func BenchmarkEncrypt4KiB(b *testing.B) {
 	k := newKMS(b)
 	aesKey := make([]byte, 32)
 	rand.Read(aesKey)
-	aes, err := keyring.NewRawAES("bench", "aes-256", aesKey)
+	aes, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "bench", Name: "aes-256", WrappingKey: aesKey})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func BenchmarkEncrypt4KiB(b *testing.B) {
 	}{
 		{"cached-kms", func() envelope.MaterialsManager {
 			c := newCache(b, 10, nil)
-			return newManager(b, k.plain, c, cache.Options{MaxAge: time.Hour, MaxMessages: maxMessages})
+			return newManager(b, k.plain, c, cache.ManagerOptions{MaxAge: time.Hour, MaxMessages: maxMessages})
 		}},
 		{"kms", func() envelope.MaterialsManager { return k.plain }},
 		{"raw-aes", func() envelope.MaterialsManager { return defaultManager(b, aes) }},
@@ -84,7 +84,7 @@ func BenchmarkDecrypt4KiB(b *testing.B) {
 		mm   func() envelope.MaterialsManager
 	}{
 		{"cached-kms", func() envelope.MaterialsManager {
-			return newManager(b, k.plain, newCache(b, 10, nil), cache.Options{MaxAge: time.Hour})
+			return newManager(b, k.plain, newCache(b, 10, nil), cache.ManagerOptions{MaxAge: time.Hour})
 		}},
 		{"kms", func() envelope.MaterialsManager { return k.plain }},
 	} {
@@ -119,7 +119,7 @@ func reportCPU(b *testing.B, cpu time.Duration) {
 //	go test ./cache -run '^$' -bench ManagerHit -cpu 1
 func BenchmarkManagerHit(b *testing.B) {
 	inner := newCounting(b)
-	mm := newManager(b, inner, newCache(b, 10, nil), cache.Options{})
+	mm := newManager(b, inner, newCache(b, 10, nil), cache.ManagerOptions{})
 	req := envelope.EncryptionMaterialsRequest{
 		EncryptionContext: map[string]string{"tenant": "acme", "purpose": "benchmark"},
 		Suite:             format.MustSuite(format.AES256GCMHKDFSHA512CommitKey),

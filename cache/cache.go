@@ -2,7 +2,7 @@ package cache
 
 import (
 	"container/heap"
-	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,31 +42,35 @@ type Cache struct {
 	retirements atomic.Uint64
 }
 
-// Option configures a Cache.
-type Option func(*Cache)
-
-// WithClock sets the function the cache reads the time from, instead of
-// time.Now. Tests pass a fake clock to step through maximum ages.
-func WithClock(now func() time.Time) Option {
-	return func(c *Cache) { c.now = now }
+// CacheOptions configure a Cache (see [New]).
+type CacheOptions struct {
+	// Capacity is the most entries the cache holds, 0 or more. Zero is a
+	// capacity, not a default: a cache of capacity 0 stores nothing, and
+	// managers over it pass every request to their inner manager (the
+	// specification's local cache accepts zero too).
+	Capacity int
+	// Now is the function the cache reads the time from; nil means
+	// time.Now. Tests pass a fake clock to step through maximum ages.
+	Now func() time.Time
 }
 
-// New returns a cache holding at most capacity entries. A capacity of 0
-// gives a cache that stores nothing: managers over it pass every request
-// to their inner manager.
-func New(capacity int, opts ...Option) (*Cache, error) {
-	if capacity < 0 {
-		return nil, errors.New("esdk/cache: capacity must not be negative")
+// New returns a cache holding at most o.Capacity entries. It copies o and
+// applies optFns to the copy in order. No field is required: the zero
+// CacheOptions give a cache that stores nothing and reads time.Now, so a
+// cache that is to be of use needs a Capacity.
+func New(o CacheOptions, optFns ...func(*CacheOptions)) (*Cache, error) {
+	for _, f := range optFns {
+		f(&o)
 	}
-	c := &Cache{now: time.Now, flights: map[cacheID]*flight{}}
-	for _, o := range opts {
-		o(c)
+	if o.Capacity < 0 {
+		return nil, fmt.Errorf("esdk/cache: CacheOptions.Capacity %d is negative", o.Capacity)
 	}
-	if c.now == nil {
-		return nil, errors.New("esdk/cache: WithClock needs a function")
+	if o.Now == nil {
+		o.Now = time.Now
 	}
-	if capacity > 0 {
-		l, err := simplelru.NewLRU(capacity, c.onRemove)
+	c := &Cache{now: o.Now, flights: map[cacheID]*flight{}}
+	if o.Capacity > 0 {
+		l, err := simplelru.NewLRU(o.Capacity, c.onRemove)
 		if err != nil {
 			return nil, err
 		}

@@ -81,7 +81,7 @@ func tally(t *testing.T, inner *countingManager, cts [][]byte) map[string]*usage
 func TestConcurrentMessageLimit(t *testing.T) {
 	const perGoroutine, maxMessages = 20, 7
 	inner := newCounting(t)
-	mm := newManager(t, inner, newCache(t, 10, nil), cache.Options{MaxMessages: maxMessages})
+	mm := newManager(t, inner, newCache(t, 10, nil), cache.ManagerOptions{MaxMessages: maxMessages})
 	client := newClient(t, format.AES256GCMHKDFSHA512CommitKey)
 	cts := make([][]byte, goroutines*perGoroutine)
 	run(t, goroutines, func(g int) error {
@@ -124,7 +124,7 @@ func TestConcurrentMessageLimit(t *testing.T) {
 func TestConcurrentByteLimit(t *testing.T) {
 	const perGoroutine, maxBytes = 10, 2000
 	inner := newCounting(t)
-	mm := newManager(t, inner, newCache(t, 10, nil), cache.Options{MaxBytes: maxBytes, MaxMessages: 100})
+	mm := newManager(t, inner, newCache(t, 10, nil), cache.ManagerOptions{MaxBytes: maxBytes, MaxMessages: 100})
 	client := newClient(t, format.AES256GCMHKDFSHA512CommitKey)
 	cts := make([][]byte, goroutines*perGoroutine)
 	run(t, goroutines, func(g int) error {
@@ -162,7 +162,7 @@ func TestConcurrentByteLimit(t *testing.T) {
 // manager: the first request calls, the other 63 wait for it.
 func TestConcurrentMissesShareOneCall(t *testing.T) {
 	inner := newCounting(t)
-	mm := newManager(t, inner, newCache(t, 10, nil), cache.Options{})
+	mm := newManager(t, inner, newCache(t, 10, nil), cache.ManagerOptions{})
 	inner.before = func(context.Context) error {
 		return until(func() bool { return mm.Stats().Waits == goroutines-1 })
 	}
@@ -199,7 +199,7 @@ func TestConcurrentMissesShareOneCall(t *testing.T) {
 // Distinct cache ids do not wait for each other.
 func TestConcurrentDistinctIDs(t *testing.T) {
 	inner := newCounting(t)
-	mm := newManager(t, inner, newCache(t, goroutines, nil), cache.Options{})
+	mm := newManager(t, inner, newCache(t, goroutines, nil), cache.ManagerOptions{})
 	client := newClient(t, format.AES256GCMHKDFSHA512CommitKey)
 	run(t, goroutines, func(i int) error {
 		for range 5 {
@@ -218,7 +218,7 @@ func TestConcurrentDistinctIDs(t *testing.T) {
 // cached.
 func TestWaitersShareTheError(t *testing.T) {
 	inner := newCounting(t)
-	mm := newManager(t, inner, newCache(t, 10, nil), cache.Options{})
+	mm := newManager(t, inner, newCache(t, 10, nil), cache.ManagerOptions{})
 	boom := errors.New("key service unavailable")
 	inner.before = func(context.Context) error {
 		if err := until(func() bool { return mm.Stats().Waits == goroutines-1 }); err != nil {
@@ -246,7 +246,7 @@ func TestWaitersShareTheError(t *testing.T) {
 // error: one of them calls again.
 func TestLeaderCanceledWaiterRetries(t *testing.T) {
 	inner := newCounting(t)
-	mm := newManager(t, inner, newCache(t, 10, nil), cache.Options{})
+	mm := newManager(t, inner, newCache(t, 10, nil), cache.ManagerOptions{})
 	entered := make(chan struct{})
 	inner.before = func(ctx context.Context) error {
 		if inner.encCalls.Load() == 1 {
@@ -287,7 +287,7 @@ func TestLeaderCanceledWaiterRetries(t *testing.T) {
 // A waiter whose own context ends stops waiting.
 func TestWaiterContextCanceled(t *testing.T) {
 	inner := newCounting(t)
-	mm := newManager(t, inner, newCache(t, 10, nil), cache.Options{})
+	mm := newManager(t, inner, newCache(t, 10, nil), cache.ManagerOptions{})
 	entered, release := make(chan struct{}), make(chan struct{})
 	inner.before = func(context.Context) error {
 		close(entered)
@@ -324,7 +324,7 @@ func TestWaiterContextCanceled(t *testing.T) {
 // and later requests call again.
 func TestInnerPanic(t *testing.T) {
 	inner := newCounting(t)
-	mm := newManager(t, inner, newCache(t, 10, nil), cache.Options{})
+	mm := newManager(t, inner, newCache(t, 10, nil), cache.ManagerOptions{})
 	entered := make(chan struct{})
 	inner.before = func(context.Context) error {
 		if inner.encCalls.Load() == 1 {
@@ -361,7 +361,7 @@ func TestConcurrentChurn(t *testing.T) {
 	clock := newClock()
 	inner := newCounting(t)
 	c := newCache(t, 4, clock)
-	mm := newManager(t, inner, c, cache.Options{MaxAge: time.Minute, MaxMessages: 5})
+	mm := newManager(t, inner, c, cache.ManagerOptions{MaxAge: time.Minute, MaxMessages: 5})
 	client := newClient(t, format.AES256GCMHKDFSHA512CommitKey)
 	run(t, goroutines, func(i int) error {
 		for j := range 10 {

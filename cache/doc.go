@@ -8,16 +8,21 @@
 // messages and its number of plaintext bytes. On decryption it reuses the
 // data key unwrapped for a message's encrypted data keys.
 //
-//	c, err := cache.New(100)
+//	c, err := cache.New(cache.CacheOptions{Capacity: 100})
 //	...
 //	inner, err := envelope.NewDefaultManager(kmsKeyring)
 //	...
-//	mm, err := cache.NewManager(inner, c, cache.Options{
+//	mm, err := cache.NewManager(cache.ManagerOptions{
+//		Inner:       inner,
+//		Cache:       c,
 //		MaxAge:      5 * time.Minute,
 //		MaxMessages: 1000,
 //	})
 //	...
 //	ct, err := client.EncryptBytes(ctx, plaintext, mm, ec)
+//
+// [New] and [NewManager] take [CacheOptions] and [ManagerOptions] in the
+// shape of the Conventions section of package keyring.
 //
 // Caching trades key isolation for speed and cost: every message
 // encrypted under one cached data key is exposed if that key is. Keep the

@@ -18,11 +18,12 @@ func ExampleNewManager() {
 	ctx := context.Background()
 	key := make([]byte, 32)
 	rand.Read(key)
-	kr, err := keyring.NewRawAES("example", "aes-256", key) // usually a KMS keyring
+	// Usually a KMS keyring.
+	kr, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "example", Name: "aes-256", WrappingKey: key})
 	if err != nil {
 		log.Fatal(err)
 	}
-	c, err := cache.New(100)
+	c, err := cache.New(cache.CacheOptions{Capacity: 100})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -30,7 +31,9 @@ func ExampleNewManager() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	mm, err := cache.NewManager(inner, c, cache.Options{
+	mm, err := cache.NewManager(cache.ManagerOptions{
+		Inner:       inner,
+		Cache:       c,
 		MaxAge:      5 * time.Minute,
 		MaxMessages: 4,
 	})

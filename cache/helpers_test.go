@@ -58,7 +58,7 @@ func newCounting(t testing.TB) *countingManager {
 	t.Helper()
 	key := make([]byte, 32)
 	rand.Read(key)
-	kr, err := keyring.NewRawAES("cache-test", "aes-256", key)
+	kr, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "cache-test", Name: "aes-256", WrappingKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,23 +147,26 @@ func newClient(t testing.TB, suite format.SuiteID) *envelope.Client {
 
 func newCache(t testing.TB, capacity int, clock *fakeClock) *cache.Cache {
 	t.Helper()
-	var opts []cache.Option
+	o := cache.CacheOptions{Capacity: capacity}
 	if clock != nil {
-		opts = append(opts, cache.WithClock(clock.Now))
+		o.Now = clock.Now
 	}
-	c, err := cache.New(capacity, opts...)
+	c, err := cache.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return c
 }
 
-func newManager(t testing.TB, inner envelope.MaterialsManager, c *cache.Cache, o cache.Options) *cache.Manager {
+// newManager is a manager over inner and c with the other options of o
+// and, when o has none, a MaxAge of an hour.
+func newManager(t testing.TB, inner envelope.MaterialsManager, c *cache.Cache, o cache.ManagerOptions) *cache.Manager {
 	t.Helper()
 	if o.MaxAge == 0 {
 		o.MaxAge = time.Hour
 	}
-	m, err := cache.NewManager(inner, c, o)
+	o.Inner, o.Cache = inner, c
+	m, err := cache.NewManager(o)
 	if err != nil {
 		t.Fatal(err)
 	}

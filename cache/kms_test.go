@@ -36,7 +36,7 @@ func newKMS(t testing.TB) *kmsFixture {
 		t.Fatal(err)
 	}
 	arn := aws.ToString(out.KeyMetadata.Arn)
-	kr, err := kmsprovider.NewKeyring(c, arn)
+	kr, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: c, KeyID: arn})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestKMSMessageLimit(t *testing.T) {
 	client := newClient(t, format.AES256GCMHKDFSHA512CommitKey)
 	for _, tc := range []struct{ n, max int }{{1, 10}, {10, 10}, {25, 10}, {30, 1}, {7, 2}} {
 		k.srv.ResetCalls()
-		mm := newManager(t, k.plain, newCache(t, 10, nil), cache.Options{MaxMessages: uint64(tc.max)})
+		mm := newManager(t, k.plain, newCache(t, 10, nil), cache.ManagerOptions{MaxMessages: uint64(tc.max)})
 		var cts [][]byte
 		for range tc.n {
 			ct, err := client.EncryptBytes(bg, []byte("hello"), mm, ec)
@@ -93,7 +93,7 @@ func TestKMSMessageLimit(t *testing.T) {
 // would take it to 12,288 bytes.
 func TestKMSByteLimit(t *testing.T) {
 	k := newKMS(t)
-	mm := newManager(t, k.plain, newCache(t, 10, nil), cache.Options{MaxBytes: 10000})
+	mm := newManager(t, k.plain, newCache(t, 10, nil), cache.ManagerOptions{MaxBytes: 10000})
 	client := newClient(t, format.AES256GCMHKDFSHA512CommitKey)
 	var keys [][32]byte
 	for range 5 {
@@ -114,7 +114,7 @@ func TestKMSByteLimit(t *testing.T) {
 func TestKMSMaxAge(t *testing.T) {
 	k := newKMS(t)
 	clock := newClock()
-	mm := newManager(t, k.plain, newCache(t, 10, clock), cache.Options{MaxAge: 30 * time.Second})
+	mm := newManager(t, k.plain, newCache(t, 10, clock), cache.ManagerOptions{MaxAge: 30 * time.Second})
 	client := newClient(t, format.AES256GCMHKDFSHA512CommitKeyECDSAP384)
 	var cts [][]byte
 	for _, step := range []time.Duration{0, 10 * time.Second, 19 * time.Second, time.Second, 29 * time.Second} {
@@ -145,7 +145,7 @@ func TestKMSMaxAge(t *testing.T) {
 func TestKMSCapacityEviction(t *testing.T) {
 	k := newKMS(t)
 	c := newCache(t, 3, nil)
-	mm := newManager(t, k.plain, c, cache.Options{})
+	mm := newManager(t, k.plain, c, cache.ManagerOptions{})
 	client := newClient(t, format.AES256GCMHKDFSHA512CommitKey)
 	for _, tenant := range []string{"a", "b", "c", "a", "d", "b", "a"} {
 		if _, err := client.EncryptBytes(bg, []byte("x"), mm, map[string]string{"tenant": tenant}); err != nil {
@@ -170,7 +170,7 @@ func TestKMSDecryptOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	k.srv.ResetCalls()
-	mm := newManager(t, k.plain, newCache(t, 10, nil), cache.Options{})
+	mm := newManager(t, k.plain, newCache(t, 10, nil), cache.ManagerOptions{})
 	for range 20 {
 		pt, _, err := client.DecryptBytes(bg, ct, mm, nil)
 		if err != nil || string(pt) != "read me often" {
@@ -187,7 +187,7 @@ func TestKMSDecryptOnce(t *testing.T) {
 func TestKMSConcurrent(t *testing.T) {
 	k := newKMS(t)
 	const perGoroutine, maxMessages = 10, 16
-	mm := newManager(t, k.plain, newCache(t, 100, nil), cache.Options{MaxMessages: maxMessages})
+	mm := newManager(t, k.plain, newCache(t, 100, nil), cache.ManagerOptions{MaxMessages: maxMessages})
 	client := newClient(t, format.AES256GCMHKDFSHA512CommitKey)
 	cts := make([][]byte, goroutines*perGoroutine)
 	run(t, goroutines, func(g int) error {

@@ -16,18 +16,23 @@ import (
 	"github.com/go-esdk/esdk/keyring"
 )
 
-// Defaults and bounds of the Options.
+// Defaults and bounds of the ManagerOptions.
 const (
 	// DefaultMaxMessages is the message limit of a data key when
-	// Options.MaxMessages is 0, and the largest limit allowed.
+	// ManagerOptions.MaxMessages is 0, and the largest limit allowed.
 	DefaultMaxMessages = 1 << 32
 	// DefaultMaxBytes is the byte limit of a data key when
-	// Options.MaxBytes is 0.
+	// ManagerOptions.MaxBytes is 0.
 	DefaultMaxBytes = math.MaxInt64
 )
 
-// Options configure a Manager.
-type Options struct {
+// ManagerOptions configure a Manager (see [NewManager]).
+type ManagerOptions struct {
+	// Inner is the materials manager asked on a miss, usually an
+	// envelope.DefaultManager over KMS keyrings. Required.
+	Inner envelope.MaterialsManager
+	// Cache holds the entries; managers may share one. Required.
+	Cache *Cache
 	// MaxAge is how long a data key is used after the inner manager made
 	// it. Required: it must be greater than zero.
 	MaxAge time.Duration
@@ -83,20 +88,25 @@ type Manager struct {
 
 var _ envelope.MaterialsManager = (*Manager)(nil)
 
-// NewManager returns a caching manager over inner that keeps its entries
-// in c.
-func NewManager(inner envelope.MaterialsManager, c *Cache, o Options) (*Manager, error) {
+// NewManager returns a caching manager over o.Inner that keeps its
+// entries in o.Cache. It copies o, applies optFns to the copy in order,
+// fills the defaults of MaxMessages, MaxBytes and Partition, and
+// validates. Inner, Cache and MaxAge are required.
+func NewManager(o ManagerOptions, optFns ...func(*ManagerOptions)) (*Manager, error) {
+	for _, f := range optFns {
+		f(&o)
+	}
 	switch {
-	case inner == nil:
-		return nil, errors.New("esdk/cache: NewManager needs an inner materials manager")
-	case c == nil:
-		return nil, errors.New("esdk/cache: NewManager needs a cache")
+	case o.Inner == nil:
+		return nil, errors.New("esdk/cache: ManagerOptions.Inner is required (the materials manager asked on a miss)")
+	case o.Cache == nil:
+		return nil, errors.New("esdk/cache: ManagerOptions.Cache is required")
 	case o.MaxAge <= 0:
-		return nil, fmt.Errorf("esdk/cache: MaxAge must be greater than zero, not %v", o.MaxAge)
+		return nil, fmt.Errorf("esdk/cache: ManagerOptions.MaxAge must be greater than zero, not %v", o.MaxAge)
 	case o.MaxMessages > DefaultMaxMessages:
-		return nil, fmt.Errorf("esdk/cache: MaxMessages %d is over the limit of %d", o.MaxMessages, uint64(DefaultMaxMessages))
+		return nil, fmt.Errorf("esdk/cache: ManagerOptions.MaxMessages %d is over the limit of %d", o.MaxMessages, uint64(DefaultMaxMessages))
 	case o.MaxBytes > DefaultMaxBytes:
-		return nil, fmt.Errorf("esdk/cache: MaxBytes %d is over the limit of %d", o.MaxBytes, uint64(DefaultMaxBytes))
+		return nil, fmt.Errorf("esdk/cache: ManagerOptions.MaxBytes %d is over the limit of %d", o.MaxBytes, uint64(DefaultMaxBytes))
 	}
 	if o.MaxMessages == 0 {
 		o.MaxMessages = DefaultMaxMessages
@@ -112,8 +122,8 @@ func NewManager(inner envelope.MaterialsManager, c *Cache, o Options) (*Manager,
 		o.Partition = hex.EncodeToString(b[:])
 	}
 	return &Manager{
-		inner:     inner,
-		cache:     c,
+		inner:     o.Inner,
+		cache:     o.Cache,
 		policy:    policy{maxAge: o.MaxAge, maxMessages: o.MaxMessages, maxBytes: o.MaxBytes},
 		partition: o.Partition,
 		part:      partitionHash(o.Partition),
@@ -123,8 +133,8 @@ func NewManager(inner envelope.MaterialsManager, c *Cache, o Options) (*Manager,
 // Partition returns the manager's partition name, the random one included.
 func (m *Manager) Partition() string { return m.partition }
 
-// Stats counts what a Manager did since it was made.
-type Stats struct {
+// ManagerStats counts what a Manager did since it was made.
+type ManagerStats struct {
 	// Hits counts requests served from the cache.
 	Hits uint64
 	// Misses counts requests the cache could have served but did not
@@ -165,9 +175,9 @@ type counters struct {
 }
 
 // Stats returns the manager's counters.
-func (m *Manager) Stats() Stats {
+func (m *Manager) Stats() ManagerStats {
 	c := &m.counters
-	return Stats{
+	return ManagerStats{
 		Hits:          c.hits.Load(),
 		Misses:        c.misses.Load(),
 		Waits:         c.waits.Load(),

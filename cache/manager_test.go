@@ -19,7 +19,7 @@ var ec = map[string]string{"purpose": "cache test"}
 func TestMessageLimit(t *testing.T) {
 	inner := newCounting(t)
 	c := newCache(t, 10, nil)
-	mm := newManager(t, inner, c, cache.Options{MaxMessages: 3})
+	mm := newManager(t, inner, c, cache.ManagerOptions{MaxMessages: 3})
 	client := newClient(t, format.AES256GCMHKDFSHA512CommitKey)
 	pt := bytes.Repeat([]byte("x"), 1024)
 
@@ -48,7 +48,7 @@ func TestMessageLimit(t *testing.T) {
 		}
 	}
 	st := mm.Stats()
-	want := cache.Stats{Hits: 6, Misses: 4, InnerCalls: 4, Retirements: 3}
+	want := cache.ManagerStats{Hits: 6, Misses: 4, InnerCalls: 4, Retirements: 3}
 	if st != want {
 		t.Errorf("stats %+v, want %+v", st, want)
 	}
@@ -65,7 +65,7 @@ func TestMessageLimit(t *testing.T) {
 
 func TestByteLimit(t *testing.T) {
 	inner := newCounting(t)
-	mm := newManager(t, inner, newCache(t, 10, nil), cache.Options{MaxBytes: 1000})
+	mm := newManager(t, inner, newCache(t, 10, nil), cache.ManagerOptions{MaxBytes: 1000})
 	client := newClient(t, format.AES256GCMHKDFSHA512CommitKey)
 	var keys []string
 	for _, n := range []int{300, 300, 400, 0, 1, 999, 1000} {
@@ -91,7 +91,7 @@ func TestByteLimit(t *testing.T) {
 func TestMessageLargerThanMaxBytesBypasses(t *testing.T) {
 	inner := newCounting(t)
 	c := newCache(t, 10, nil)
-	mm := newManager(t, inner, c, cache.Options{MaxBytes: 100})
+	mm := newManager(t, inner, c, cache.ManagerOptions{MaxBytes: 100})
 	client := newClient(t, format.AES256GCMHKDFSHA512CommitKey)
 	var keys []string
 	for range 2 {
@@ -117,7 +117,7 @@ func TestMessageLargerThanMaxBytesBypasses(t *testing.T) {
 // may protect: MaxBytes.
 func TestInnerRequestCarriesMaxBytes(t *testing.T) {
 	inner := newCounting(t)
-	mm := newManager(t, inner, newCache(t, 10, nil), cache.Options{MaxBytes: 5000})
+	mm := newManager(t, inner, newCache(t, 10, nil), cache.ManagerOptions{MaxBytes: 5000})
 	if _, err := newClient(t, format.AES256GCMHKDFSHA512CommitKey).EncryptBytes(bg, []byte("hi"), mm, ec); err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestMaxAge(t *testing.T) {
 	clock := newClock()
 	inner := newCounting(t)
 	c := newCache(t, 10, clock)
-	mm := newManager(t, inner, c, cache.Options{MaxAge: 10 * time.Minute})
+	mm := newManager(t, inner, c, cache.ManagerOptions{MaxAge: 10 * time.Minute})
 	client := newClient(t, format.AES256GCMHKDFSHA512CommitKey)
 	encrypt := func() []byte {
 		t.Helper()
@@ -185,8 +185,8 @@ func TestMaxAgeOfTheAskingManager(t *testing.T) {
 	clock := newClock()
 	inner := newCounting(t)
 	c := newCache(t, 10, clock)
-	long := newManager(t, inner, c, cache.Options{MaxAge: time.Hour, Partition: "shared"})
-	short := newManager(t, inner, c, cache.Options{MaxAge: time.Minute, Partition: "shared"})
+	long := newManager(t, inner, c, cache.ManagerOptions{MaxAge: time.Hour, Partition: "shared"})
+	short := newManager(t, inner, c, cache.ManagerOptions{MaxAge: time.Minute, Partition: "shared"})
 	client := newClient(t, format.AES256GCMHKDFSHA512CommitKey)
 	if _, err := client.EncryptBytes(bg, nil, long, ec); err != nil {
 		t.Fatal(err)
@@ -203,7 +203,7 @@ func TestMaxAgeOfTheAskingManager(t *testing.T) {
 func TestCapacityEviction(t *testing.T) {
 	inner := newCounting(t)
 	c := newCache(t, 2, nil)
-	mm := newManager(t, inner, c, cache.Options{})
+	mm := newManager(t, inner, c, cache.ManagerOptions{})
 	client := newClient(t, format.AES256GCMHKDFSHA512CommitKey)
 	keyFor := map[string]string{}
 	use := func(name string) {
@@ -247,7 +247,7 @@ func TestCapacityEviction(t *testing.T) {
 func TestCapacityZeroCachesNothing(t *testing.T) {
 	inner := newCounting(t)
 	c := newCache(t, 0, nil)
-	mm := newManager(t, inner, c, cache.Options{})
+	mm := newManager(t, inner, c, cache.ManagerOptions{})
 	client := newClient(t, format.AES256GCMHKDFSHA512CommitKey)
 	for range 3 {
 		ct, err := client.EncryptBytes(bg, []byte("x"), mm, ec)
@@ -266,7 +266,7 @@ func TestCapacityZeroCachesNothing(t *testing.T) {
 func TestUnknownLengthBypasses(t *testing.T) {
 	inner := newCounting(t)
 	c := newCache(t, 10, nil)
-	mm := newManager(t, inner, c, cache.Options{})
+	mm := newManager(t, inner, c, cache.ManagerOptions{})
 	client := newClient(t, format.AES256GCMHKDFSHA512CommitKey)
 	var keys []string
 	for range 2 {
@@ -297,7 +297,7 @@ func TestUnknownLengthBypasses(t *testing.T) {
 func TestSuitesWithoutKeyDerivationBypass(t *testing.T) {
 	inner := newCounting(t)
 	c := newCache(t, 10, nil)
-	mm := newManager(t, inner, c, cache.Options{})
+	mm := newManager(t, inner, c, cache.ManagerOptions{})
 	client := newClient(t, format.AES256GCMIV12Tag16NoKDF)
 	for range 2 {
 		ct, err := client.EncryptBytes(bg, []byte("x"), mm, ec)
@@ -320,7 +320,7 @@ func TestEverySuiteWithKeyDerivation(t *testing.T) {
 		}
 		t.Run(s.ID().String(), func(t *testing.T) {
 			inner := newCounting(t)
-			mm := newManager(t, inner, newCache(t, 10, nil), cache.Options{})
+			mm := newManager(t, inner, newCache(t, 10, nil), cache.ManagerOptions{})
 			client := newClient(t, s.ID())
 			var cts [][]byte
 			for range 3 {
@@ -344,7 +344,7 @@ func TestEverySuiteWithKeyDerivation(t *testing.T) {
 
 func TestDecryptionCached(t *testing.T) {
 	inner := newCounting(t)
-	mm := newManager(t, inner, newCache(t, 10, nil), cache.Options{})
+	mm := newManager(t, inner, newCache(t, 10, nil), cache.ManagerOptions{})
 	client := newClient(t, format.AES256GCMHKDFSHA512CommitKeyECDSAP384)
 	ct, err := client.EncryptBytes(bg, []byte("secret"), inner, ec)
 	if err != nil {
@@ -386,11 +386,11 @@ func TestDecryptionCached(t *testing.T) {
 // does not then decrypt without it.
 func TestReproducedContextKeysTheEntry(t *testing.T) {
 	inner := newCounting(t)
-	rcm, err := envelope.NewRequiredContextManager(inner.inner, []string{"tenant"})
+	rcm, err := envelope.NewRequiredContextManager(envelope.RequiredContextManagerOptions{Inner: inner.inner, Keys: []string{"tenant"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mm := newManager(t, inner, newCache(t, 10, nil), cache.Options{})
+	mm := newManager(t, inner, newCache(t, 10, nil), cache.ManagerOptions{})
 	client := newClient(t, format.AES256GCMHKDFSHA512CommitKey)
 	ct, err := client.EncryptBytes(bg, []byte("secret"), rcm, map[string]string{"tenant": "acme", "x": "y"})
 	if err != nil {
@@ -418,13 +418,13 @@ func TestReproducedContextKeysTheEntry(t *testing.T) {
 func TestPartitions(t *testing.T) {
 	inner := newCounting(t)
 	c := newCache(t, 10, nil)
-	m1 := newManager(t, inner, c, cache.Options{})
-	m2 := newManager(t, inner, c, cache.Options{})
+	m1 := newManager(t, inner, c, cache.ManagerOptions{})
+	m2 := newManager(t, inner, c, cache.ManagerOptions{})
 	if m1.Partition() == "" || m1.Partition() == m2.Partition() {
 		t.Fatalf("random partitions %q and %q", m1.Partition(), m2.Partition())
 	}
-	s1 := newManager(t, inner, c, cache.Options{Partition: "shared"})
-	s2 := newManager(t, inner, c, cache.Options{Partition: "shared"})
+	s1 := newManager(t, inner, c, cache.ManagerOptions{Partition: "shared"})
+	s2 := newManager(t, inner, c, cache.ManagerOptions{Partition: "shared"})
 	client := newClient(t, format.AES256GCMHKDFSHA512CommitKey)
 	key := func(mm envelope.MaterialsManager) string {
 		ct, err := client.EncryptBytes(bg, []byte("x"), mm, ec)
@@ -446,7 +446,7 @@ func TestPartitions(t *testing.T) {
 
 func TestCallerOwnsItsCopy(t *testing.T) {
 	inner := newCounting(t)
-	mm := newManager(t, inner, newCache(t, 10, nil), cache.Options{})
+	mm := newManager(t, inner, newCache(t, 10, nil), cache.ManagerOptions{})
 	req := envelope.EncryptionMaterialsRequest{EncryptionContext: ec, PlaintextLength: 10}
 	m1, err := mm.GetEncryptionMaterials(bg, req)
 	if err != nil {
@@ -492,7 +492,7 @@ func TestCallerOwnsItsCopy(t *testing.T) {
 // materials from a shared manager.
 func TestCommitmentPolicyRespected(t *testing.T) {
 	inner := newCounting(t)
-	mm := newManager(t, inner, newCache(t, 10, nil), cache.Options{})
+	mm := newManager(t, inner, newCache(t, 10, nil), cache.ManagerOptions{})
 	forbid, err := envelope.New(func(o *envelope.Options) { o.CommitmentPolicy = envelope.ForbidEncryptAllowDecrypt })
 	if err != nil {
 		t.Fatal(err)
@@ -525,7 +525,7 @@ func TestCommitmentPolicyRespected(t *testing.T) {
 
 func TestInnerErrorsPassThrough(t *testing.T) {
 	inner := newCounting(t)
-	mm := newManager(t, inner, newCache(t, 10, nil), cache.Options{})
+	mm := newManager(t, inner, newCache(t, 10, nil), cache.ManagerOptions{})
 	client := newClient(t, format.AES256GCMHKDFSHA512CommitKey)
 	if _, err := client.EncryptBytes(bg, nil, mm, map[string]string{"aws-crypto-x": "y"}); !errors.Is(err, envelope.ErrReservedContextKey) {
 		t.Errorf("reserved key: %v", err)
@@ -548,7 +548,7 @@ func TestInnerErrorsPassThrough(t *testing.T) {
 func TestPurge(t *testing.T) {
 	inner := newCounting(t)
 	c := newCache(t, 10, nil)
-	mm := newManager(t, inner, c, cache.Options{})
+	mm := newManager(t, inner, c, cache.ManagerOptions{})
 	client := newClient(t, format.AES256GCMHKDFSHA512CommitKey)
 	if _, err := client.EncryptBytes(bg, nil, mm, ec); err != nil {
 		t.Fatal(err)
@@ -572,26 +572,82 @@ func TestConstructorErrors(t *testing.T) {
 		name  string
 		inner envelope.MaterialsManager
 		c     *cache.Cache
-		o     cache.Options
+		o     cache.ManagerOptions
 		want  string
 	}{
-		{"nil inner", nil, c, cache.Options{MaxAge: time.Second}, "inner materials manager"},
-		{"nil cache", inner, nil, cache.Options{MaxAge: time.Second}, "needs a cache"},
-		{"no max age", inner, c, cache.Options{}, "MaxAge"},
-		{"negative max age", inner, c, cache.Options{MaxAge: -time.Second}, "MaxAge"},
-		{"too many messages", inner, c, cache.Options{MaxAge: time.Second, MaxMessages: 1<<32 + 1}, "MaxMessages"},
-		{"too many bytes", inner, c, cache.Options{MaxAge: time.Second, MaxBytes: 1 << 63}, "MaxBytes"},
+		{"nil inner", nil, c, cache.ManagerOptions{MaxAge: time.Second}, "ManagerOptions.Inner"},
+		{"nil cache", inner, nil, cache.ManagerOptions{MaxAge: time.Second}, "ManagerOptions.Cache"},
+		{"no max age", inner, c, cache.ManagerOptions{}, "ManagerOptions.MaxAge"},
+		{"negative max age", inner, c, cache.ManagerOptions{MaxAge: -time.Second}, "ManagerOptions.MaxAge"},
+		{"too many messages", inner, c, cache.ManagerOptions{MaxAge: time.Second, MaxMessages: 1<<32 + 1}, "ManagerOptions.MaxMessages"},
+		{"too many bytes", inner, c, cache.ManagerOptions{MaxAge: time.Second, MaxBytes: 1 << 63}, "ManagerOptions.MaxBytes"},
 	} {
-		_, err := cache.NewManager(tc.inner, tc.c, tc.o)
+		o := tc.o
+		o.Inner, o.Cache = tc.inner, tc.c
+		_, err := cache.NewManager(o)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "esdk/cache: ") {
 			t.Errorf("%s: %v", tc.name, err)
 		}
 	}
-	if _, err := cache.New(-1); err == nil {
-		t.Error("negative capacity accepted")
+	if _, err := cache.New(cache.CacheOptions{Capacity: -1}); err == nil || !strings.Contains(err.Error(), "CacheOptions.Capacity") {
+		t.Errorf("negative capacity: %v", err)
 	}
-	if _, err := cache.New(1, cache.WithClock(nil)); err == nil {
-		t.Error("nil clock accepted")
+}
+
+// TestOptions checks the zero values and the functions after the
+// options, which adjust a copy of them in order.
+func TestOptions(t *testing.T) {
+	// The zero CacheOptions: capacity 0, which stores nothing, and the
+	// real clock.
+	c, err := cache.New(cache.CacheOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner := newCounting(t)
+	mm := newManager(t, inner, c, cache.ManagerOptions{})
+	client := newClient(t, format.AES256GCMHKDFSHA512CommitKey)
+	ec := map[string]string{"k": "v"}
+	for range 2 {
+		if _, err := client.EncryptBytes(bg, nil, mm, ec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := mm.Stats(); st.Bypasses != 2 || st.Hits != 0 || c.Len() != 0 {
+		t.Errorf("zero capacity: stats %+v, %d entries", st, c.Len())
+	}
+
+	// Functions set the clock and the capacity; the last one wins.
+	clock := newClock()
+	o := cache.CacheOptions{Capacity: 5}
+	c, err = cache.New(o,
+		func(o *cache.CacheOptions) { o.Capacity = 0 },
+		func(o *cache.CacheOptions) { o.Capacity, o.Now = 1, clock.Now },
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Capacity != 5 || o.Now != nil {
+		t.Errorf("the caller's options changed: %+v", o)
+	}
+	mo := cache.ManagerOptions{Inner: inner, Cache: c}
+	mm, err = cache.NewManager(mo, func(o *cache.ManagerOptions) { o.MaxAge = time.Minute })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mo.MaxAge != 0 {
+		t.Errorf("the caller's options changed: MaxAge %v", mo.MaxAge)
+	}
+	for range 2 {
+		if _, err := client.EncryptBytes(bg, nil, mm, ec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clock.Advance(time.Minute)
+	if _, err := client.EncryptBytes(bg, nil, mm, ec); err != nil {
+		t.Fatal(err)
+	}
+	if st := mm.Stats(); st.Misses != 2 || st.Hits != 1 || st.Expirations != 1 {
+		t.Errorf("capacity 1 on the fake clock, MaxAge a minute: stats %+v", st)
 	}
 }
 
@@ -599,11 +655,11 @@ func TestConstructorErrors(t *testing.T) {
 // that already name the required keys.
 func TestCachingAroundRequiredContext(t *testing.T) {
 	inner := newCounting(t)
-	rcm, err := envelope.NewRequiredContextManager(inner, []string{"tenant"})
+	rcm, err := envelope.NewRequiredContextManager(envelope.RequiredContextManagerOptions{Inner: inner, Keys: []string{"tenant"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mm := newManager(t, rcm, newCache(t, 10, nil), cache.Options{})
+	mm := newManager(t, rcm, newCache(t, 10, nil), cache.ManagerOptions{})
 	client := newClient(t, format.AES256GCMHKDFSHA512CommitKey)
 	ec := map[string]string{"tenant": "acme", "stored": "yes"}
 	var cts [][]byte
@@ -641,8 +697,8 @@ func TestCachingAroundRequiredContext(t *testing.T) {
 // out of the header.
 func TestCachingInsideRequiredContext(t *testing.T) {
 	inner := newCounting(t)
-	mm := newManager(t, inner, newCache(t, 10, nil), cache.Options{})
-	rcm, err := envelope.NewRequiredContextManager(mm, []string{"tenant"})
+	mm := newManager(t, inner, newCache(t, 10, nil), cache.ManagerOptions{})
+	rcm, err := envelope.NewRequiredContextManager(envelope.RequiredContextManagerOptions{Inner: mm, Keys: []string{"tenant"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -679,7 +735,7 @@ func TestCachingInsideRequiredContext(t *testing.T) {
 // byte limit; the Encryptor holds it to the declared length.
 func TestDeclaredLengthStreamIsCached(t *testing.T) {
 	inner := newCounting(t)
-	mm := newManager(t, inner, newCache(t, 10, nil), cache.Options{MaxBytes: 1000})
+	mm := newManager(t, inner, newCache(t, 10, nil), cache.ManagerOptions{MaxBytes: 1000})
 	client := newClient(t, format.AES256GCMHKDFSHA512CommitKey)
 	stream := func(declared, n int) ([]byte, error) {
 		var buf bytes.Buffer

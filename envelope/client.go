@@ -9,6 +9,11 @@
 // small messages.
 //
 // Messages interoperate byte for byte with the other AWS Encryption SDKs.
+//
+// Constructors and calls take their options in the shape written down in
+// the Conventions section of package keyring: New takes functions that
+// set [Options], NewRequiredContextManager an options struct, and
+// Client.Encrypt functions that set [EncryptOptions].
 package envelope
 
 import (
@@ -158,7 +163,10 @@ type Client struct {
 	suite *format.Suite // nil: the policy's default (or the manager's choice)
 }
 
-// New returns a Client with the options set by optFns.
+// New returns a Client with the options set by optFns. It starts from the
+// zero Options, applies optFns in order, fills the default of every zero
+// field and validates the result. Every field has a default, so New with
+// no functions gives a working client.
 func New(optFns ...func(*Options)) (*Client, error) {
 	var o Options
 	for _, f := range optFns {

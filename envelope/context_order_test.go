@@ -125,12 +125,12 @@ func TestKeyringFailureIsNotTampering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := keyring.NewRawAES("other", "key", make([]byte, 32))
+	other, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "other", Name: "key", WrappingKey: make([]byte, 32)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	down := errors.New("key service unavailable")
-	multi, err := keyring.NewMulti(other, failingKeyring{down})
+	multi, err := keyring.NewMulti(keyring.MultiOptions{Generator: other, Children: []keyring.Keyring{failingKeyring{down}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,7 +138,7 @@ func TestKeyringFailureIsNotTampering(t *testing.T) {
 	if !errors.Is(err, down) || errors.Is(err, envelope.ErrAuthentication) {
 		t.Errorf("a keyring down beside one without a match: %v, want the failure and no ErrAuthentication", err)
 	}
-	multi, err = keyring.NewMulti(other, failingKeyring{&keyring.NoMatchingKeyError{Keyring: "failing"}})
+	multi, err = keyring.NewMulti(keyring.MultiOptions{Generator: other, Children: []keyring.Keyring{failingKeyring{&keyring.NoMatchingKeyError{Keyring: "failing"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -70,23 +70,27 @@ func (e *Encryptor) Close() error {
 // length from what WithPlaintextLength declared.
 var ErrPlaintextLength = errors.New("esdk: plaintext length differs from the declared length")
 
-// EncryptOption sets an option of one Encrypt call.
-type EncryptOption func(*encryptOptions)
-
-type encryptOptions struct {
-	length   int64
-	declared bool
+// EncryptOptions are the options of one Encrypt call. Encrypt starts
+// from the values documented for each field and applies its functions to
+// them in order.
+type EncryptOptions struct {
+	// PlaintextLength is the exact number of plaintext bytes that will be
+	// written (the specification's plaintext length), 0 or more; Encrypt
+	// starts from -1, which declares nothing. A declared length is told to
+	// the materials manager: a caching manager serves a message of known
+	// length from its cache and counts its bytes against the data key's
+	// limit, where a stream of unknown length bypasses the cache. The
+	// Encryptor then refuses to write more than PlaintextLength bytes or
+	// to Close after fewer, so the message cannot exceed what was
+	// accounted for. Less than -1 is an error.
+	PlaintextLength int64
 }
 
 // WithPlaintextLength declares that exactly n bytes of plaintext will be
-// written (the specification's plaintext length). The materials manager
-// is told: a caching manager serves a message of known length from its
-// cache and counts its bytes against the data key's limit, where a stream
-// of unknown length bypasses the cache. The Encryptor then refuses to
-// write more than n bytes or to Close after fewer, so the message cannot
-// exceed what was accounted for.
-func WithPlaintextLength(n int64) EncryptOption {
-	return func(o *encryptOptions) { o.length, o.declared = n, true }
+// written: it sets EncryptOptions.PlaintextLength to n, which must not be
+// negative.
+func WithPlaintextLength(n int64) func(*EncryptOptions) {
+	return func(o *EncryptOptions) { o.PlaintextLength = n }
 }
 
 // Header returns the header written for this message. It is shared with
@@ -98,23 +102,21 @@ func (e *Encryptor) Header() *format.Header { return e.s.Header() }
 // message and stored in it (keys that a RequiredContextManager makes
 // required are authenticated only). The caller must Close the writer.
 //
-// The plaintext's length is unknown to the materials manager unless
-// declared with WithPlaintextLength.
+// optFns set the call's [EncryptOptions]. The plaintext's length is
+// unknown to the materials manager unless declared with
+// WithPlaintextLength.
 //
 // Encrypt wipes the plaintext data key of the materials mm returns once
 // it has derived the message's keys, whether or not it succeeds.
-func (c *Client) Encrypt(ctx context.Context, dst io.Writer, mm MaterialsManager, ec map[string]string, opts ...EncryptOption) (*Encryptor, error) {
-	var o encryptOptions
-	for _, f := range opts {
+func (c *Client) Encrypt(ctx context.Context, dst io.Writer, mm MaterialsManager, ec map[string]string, optFns ...func(*EncryptOptions)) (*Encryptor, error) {
+	o := EncryptOptions{PlaintextLength: -1}
+	for _, f := range optFns {
 		f(&o)
 	}
-	switch {
-	case !o.declared:
-		o.length = -1
-	case o.length < 0:
-		return nil, fmt.Errorf("esdk: WithPlaintextLength(%d): the length must not be negative", o.length)
+	if o.PlaintextLength < -1 {
+		return nil, fmt.Errorf("esdk: EncryptOptions.PlaintextLength %d: the length must not be negative (-1 declares none)", o.PlaintextLength)
 	}
-	return c.encrypt(ctx, dst, mm, ec, o.length)
+	return c.encrypt(ctx, dst, mm, ec, o.PlaintextLength)
 }
 
 func (c *Client) encrypt(ctx context.Context, dst io.Writer, mm MaterialsManager, ec map[string]string, length int64) (*Encryptor, error) {

@@ -16,7 +16,7 @@ import (
 func Example() {
 	ctx := context.Background()
 	wrappingKey := bytes.Repeat([]byte{0x42}, 32) // use a real secret key
-	kr, err := keyring.NewRawAES("my-namespace", "my-key", wrappingKey)
+	kr, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "my-namespace", Name: "my-key", WrappingKey: wrappingKey})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func Example() {
 // One-shot helpers suit small messages.
 func ExampleClient_EncryptBytes() {
 	ctx := context.Background()
-	kr, err := keyring.NewRawAES("my-namespace", "my-key", bytes.Repeat([]byte{7}, 16))
+	kr, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "my-namespace", Name: "my-key", WrappingKey: bytes.Repeat([]byte{7}, 16)})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -42,13 +42,13 @@ func fuzzManager(tb testing.TB) envelope.MaterialsManager {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		kr, err := keyring.NewRawAES(k.namespace, k.name, key)
+		kr, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: k.namespace, Name: k.name, WrappingKey: key})
 		if err != nil {
 			tb.Fatal(err)
 		}
 		krs = append(krs, kr)
 	}
-	multi, err := keyring.NewMulti(krs[0], krs[1:]...)
+	multi, err := keyring.NewMulti(keyring.MultiOptions{Generator: krs[0], Children: krs[1:]})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -595,7 +595,7 @@ func TestHostileEncryptionContext(t *testing.T) {
 		if ct, err := c.EncryptBytes(ctx, []byte("x"), mm, map[string]string{k: "v"}); ct != nil || err == nil {
 			t.Errorf("EncryptBytes with context key %q: %v", k, err)
 		}
-		if _, err := envelope.NewRequiredContextManager(mm, []string{k}); !errors.Is(err, envelope.ErrReservedContextKey) {
+		if _, err := envelope.NewRequiredContextManager(envelope.RequiredContextManagerOptions{Inner: mm, Keys: []string{k}}); !errors.Is(err, envelope.ErrReservedContextKey) {
 			t.Errorf("required context key %q accepted", k)
 		}
 	}

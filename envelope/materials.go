@@ -70,7 +70,9 @@ type DefaultManager struct {
 
 var _ MaterialsManager = (*DefaultManager)(nil)
 
-// NewDefaultManager returns the default materials manager over kr.
+// NewDefaultManager returns the default materials manager over kr, which
+// is required. Its only input is the keyring, so it takes it alone rather
+// than in an options struct.
 func NewDefaultManager(kr keyring.Keyring) (*DefaultManager, error) {
 	if kr == nil {
 		return nil, errors.New("esdk: NewDefaultManager needs a keyring")
@@ -208,22 +210,40 @@ type RequiredContextManager struct {
 
 var _ MaterialsManager = (*RequiredContextManager)(nil)
 
-// NewRequiredContextManager wraps inner so that keys are required.
-func NewRequiredContextManager(inner MaterialsManager, keys []string) (*RequiredContextManager, error) {
-	if inner == nil {
-		return nil, errors.New("esdk: NewRequiredContextManager needs a materials manager")
+// RequiredContextManagerOptions configure a RequiredContextManager (see
+// [NewRequiredContextManager]).
+type RequiredContextManagerOptions struct {
+	// Inner is the materials manager the requests go on to, usually a
+	// DefaultManager or a caching manager. Required.
+	Inner MaterialsManager
+	// Keys are the encryption-context keys that become required. At least
+	// one is required; none may start with the reserved prefix
+	// "aws-crypto-". Duplicates count once.
+	Keys []string
+}
+
+// NewRequiredContextManager returns a manager that makes o.Keys required
+// and passes its requests on to o.Inner. It copies o and applies optFns
+// to the copy in order. Inner and Keys are required; there are no
+// defaults.
+func NewRequiredContextManager(o RequiredContextManagerOptions, optFns ...func(*RequiredContextManagerOptions)) (*RequiredContextManager, error) {
+	for _, f := range optFns {
+		f(&o)
 	}
-	if len(keys) == 0 {
-		return nil, errors.New("esdk: NewRequiredContextManager needs at least one key")
+	if o.Inner == nil {
+		return nil, errors.New("esdk: RequiredContextManagerOptions.Inner is required (the materials manager to pass requests to)")
 	}
-	for _, k := range keys {
+	if len(o.Keys) == 0 {
+		return nil, errors.New("esdk: RequiredContextManagerOptions.Keys needs at least one key")
+	}
+	for _, k := range o.Keys {
 		if err := checkReservedKey(k); err != nil {
 			return nil, err
 		}
 	}
-	ks := slices.Clone(keys)
+	ks := slices.Clone(o.Keys)
 	slices.Sort(ks)
-	return &RequiredContextManager{inner: inner, keys: slices.Compact(ks)}, nil
+	return &RequiredContextManager{inner: o.Inner, keys: slices.Compact(ks)}, nil
 }
 
 // GetEncryptionMaterials implements MaterialsManager.

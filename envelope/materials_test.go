@@ -19,7 +19,7 @@ import (
 func TestRequiredContextManager(t *testing.T) {
 	ctx := context.Background()
 	inner := aesManager(t)
-	mm, err := envelope.NewRequiredContextManager(inner, []string{"tenant", "region"})
+	mm, err := envelope.NewRequiredContextManager(envelope.RequiredContextManagerOptions{Inner: inner, Keys: []string{"tenant", "region"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,9 +82,37 @@ func TestRequiredContextManager(t *testing.T) {
 		t.Fatalf("encrypt without a required key: %v", err)
 	}
 	for _, keys := range [][]string{nil, {"aws-crypto-x"}} {
-		if _, err := envelope.NewRequiredContextManager(inner, keys); err == nil {
+		if _, err := envelope.NewRequiredContextManager(envelope.RequiredContextManagerOptions{Inner: inner, Keys: keys}); err == nil {
 			t.Fatalf("NewRequiredContextManager(%q) succeeded", keys)
 		}
+	}
+}
+
+// TestRequiredContextManagerOptions checks that the options name the
+// missing field and that the functions after them apply in order.
+func TestRequiredContextManagerOptions(t *testing.T) {
+	inner := aesManager(t)
+	for _, tc := range []struct {
+		o     envelope.RequiredContextManagerOptions
+		field string
+	}{
+		{envelope.RequiredContextManagerOptions{Keys: []string{"tenant"}}, "RequiredContextManagerOptions.Inner"},
+		{envelope.RequiredContextManagerOptions{Inner: inner}, "RequiredContextManagerOptions.Keys"},
+	} {
+		if _, err := envelope.NewRequiredContextManager(tc.o); err == nil || !strings.Contains(err.Error(), tc.field) || !strings.HasPrefix(err.Error(), "esdk: ") {
+			t.Errorf("got %v, want an error naming %s", err, tc.field)
+		}
+	}
+	mm, err := envelope.NewRequiredContextManager(envelope.RequiredContextManagerOptions{Keys: []string{"a"}},
+		func(o *envelope.RequiredContextManagerOptions) { o.Inner = inner },
+		func(o *envelope.RequiredContextManagerOptions) { o.Keys = append(o.Keys, "tenant") },
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = newClient(t).EncryptBytes(context.Background(), nil, mm, map[string]string{"a": "x"})
+	if !errors.Is(err, envelope.ErrMissingRequiredContext) || !strings.Contains(err.Error(), "tenant") {
+		t.Errorf("got %v, want tenant to be required", err)
 	}
 }
 
@@ -94,13 +122,13 @@ func TestMaxEncryptedDataKeysOnEncrypt(t *testing.T) {
 	for _, name := range []string{"a", "b", "c"} {
 		key := make([]byte, 16)
 		rand.Read(key)
-		kr, err := keyring.NewRawAES("ns", name, key)
+		kr, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "ns", Name: name, WrappingKey: key})
 		if err != nil {
 			t.Fatal(err)
 		}
 		krs = append(krs, kr)
 	}
-	multi, err := keyring.NewMulti(krs[0], krs[1:]...)
+	multi, err := keyring.NewMulti(keyring.MultiOptions{Generator: krs[0], Children: krs[1:]})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +205,7 @@ func (m *sharingManager) GetEncryptionMaterials(ctx context.Context, req envelop
 func TestMaterialsOwnership(t *testing.T) {
 	ctx := context.Background()
 	inner := &sharingManager{MaterialsManager: aesManager(t), shared: append(make([]string, 0, 4), "inner", "untouched")}
-	mm, err := envelope.NewRequiredContextManager(inner, []string{"tenant"})
+	mm, err := envelope.NewRequiredContextManager(envelope.RequiredContextManagerOptions{Inner: inner, Keys: []string{"tenant"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/go-esdk/esdk/envelope"
@@ -35,11 +36,11 @@ func (r *recorder) DecryptMaterials(ctx context.Context, req envelope.Decryption
 func TestRequiredKeysReachTheInnerManager(t *testing.T) {
 	ctx := context.Background()
 	rec := &recorder{inner: aesManager(t)}
-	inner, err := envelope.NewRequiredContextManager(rec, []string{"tenant"})
+	inner, err := envelope.NewRequiredContextManager(envelope.RequiredContextManagerOptions{Inner: rec, Keys: []string{"tenant"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	outer, err := envelope.NewRequiredContextManager(inner, []string{"region", "tenant"})
+	outer, err := envelope.NewRequiredContextManager(envelope.RequiredContextManagerOptions{Inner: inner, Keys: []string{"region", "tenant"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +143,7 @@ func TestDeclaredPlaintextLength(t *testing.T) {
 	c := newClient(t, func(o *envelope.Options) { o.FrameLength = 16 })
 	pt := randBytes(40)
 
-	encrypt := func(opts ...envelope.EncryptOption) (*envelope.Encryptor, *bytes.Buffer) {
+	encrypt := func(opts ...func(*envelope.EncryptOptions)) (*envelope.Encryptor, *bytes.Buffer) {
 		t.Helper()
 		var buf bytes.Buffer
 		w, err := c.Encrypt(ctx, &buf, rec, testContext, opts...)
@@ -238,7 +239,24 @@ func TestDeclaredPlaintextLength(t *testing.T) {
 	if got, _, err := c.DecryptBytes(ctx, buf.Bytes(), rec, nil); err != nil || len(got) != 0 {
 		t.Errorf("empty declared message: %v", err)
 	}
-	if _, err := c.Encrypt(ctx, new(bytes.Buffer), rec, testContext, envelope.WithPlaintextLength(-1)); err == nil {
-		t.Error("a negative declared length was accepted")
+	if _, err := c.Encrypt(ctx, new(bytes.Buffer), rec, testContext, envelope.WithPlaintextLength(-2)); err == nil || !strings.Contains(err.Error(), "EncryptOptions.PlaintextLength") {
+		t.Errorf("a negative declared length: got %v, want an error naming EncryptOptions.PlaintextLength", err)
+	}
+
+	// The options start from -1, which declares nothing, and the
+	// functions apply in order: the last one wins.
+	rec.enc = rec.enc[:0]
+	w, _ = encrypt(func(o *envelope.EncryptOptions) {
+		if o.PlaintextLength != -1 {
+			t.Errorf("Encrypt starts from PlaintextLength %d, want -1", o.PlaintextLength)
+		}
+	})
+	w.Close()
+	w, _ = encrypt(envelope.WithPlaintextLength(10), func(o *envelope.EncryptOptions) { o.PlaintextLength = 0 })
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := []int64{rec.enc[0].PlaintextLength, rec.enc[1].PlaintextLength}; got[0] != -1 || got[1] != 0 {
+		t.Errorf("manager told lengths %d, want -1 and 0", got)
 	}
 }

@@ -21,7 +21,7 @@ func aesManager(t testing.TB) *envelope.DefaultManager {
 	t.Helper()
 	key := make([]byte, 32)
 	rand.Read(key)
-	kr, err := keyring.NewRawAES("test-namespace", "test-key", key)
+	kr, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "test-namespace", Name: "test-key", WrappingKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}

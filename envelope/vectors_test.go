@@ -411,15 +411,19 @@ func rsaPadding(mk vectorMasterKey) (keyring.RSAPadding, error) {
 }
 
 func newRawAES(providerID, keyID string, key []byte) (keyring.Keyring, error) {
-	return keyring.NewRawAES(providerID, keyID, key)
+	return keyring.NewRawAES(keyring.RawAESOptions{Namespace: providerID, Name: keyID, WrappingKey: key})
 }
 
 func newRawRSA(providerID, keyID string, padding keyring.RSAPadding, pem []byte) (keyring.Keyring, error) {
-	return keyring.NewRawRSAFromPEM(providerID, keyID, padding, pem)
+	pub, priv, err := keyring.ParseRSAKeysPEM(pem)
+	if err != nil {
+		return nil, err
+	}
+	return keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: providerID, Name: keyID, Padding: padding, PublicKey: pub, PrivateKey: priv})
 }
 
 func newMulti(first keyring.Keyring, rest ...keyring.Keyring) (keyring.Keyring, error) {
-	return keyring.NewMulti(first, rest...)
+	return keyring.NewMulti(keyring.MultiOptions{Generator: first, Children: rest})
 }
 
 // manager builds the materials manager a vector asks for.
@@ -438,7 +442,7 @@ func (s *vectorSet) manager(tc *vectorTest, kr keyring.Keyring) (envelope.Materi
 		} else {
 			keys = slices.Sorted(maps.Keys(tc.EncryptionContext))
 		}
-		return envelope.NewRequiredContextManager(def, keys)
+		return envelope.NewRequiredContextManager(envelope.RequiredContextManagerOptions{Inner: def, Keys: keys})
 	}
 	return nil, skipf("materials manager %q is not supported", tc.CMM)
 }

@@ -32,11 +32,11 @@ func TestInteropCache(t *testing.T) {
 		t.Fatal(err)
 	}
 	keyARN := *created.KeyMetadata.Arn
-	kr, err := kmsprovider.NewKeyring(kmsClient, keyARN)
+	kr, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: kmsClient, KeyID: keyARN})
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := cache.New(10)
+	c, err := cache.New(cache.CacheOptions{Capacity: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func TestInteropCache(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mm, err := cache.NewManager(inner, c, cache.Options{MaxAge: time.Hour, MaxMessages: perKey})
+	mm, err := cache.NewManager(cache.ManagerOptions{Inner: inner, Cache: c, MaxAge: time.Hour, MaxMessages: perKey})
 	if err != nil {
 		t.Fatal(err)
 	}

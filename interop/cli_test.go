@@ -206,7 +206,7 @@ func TestInteropCLI(t *testing.T) {
 	// decrypts it when given the entries with --encryption-context.
 	t.Run("lib-to-cli/required-context", func(t *testing.T) {
 		k := keys[0]
-		mm, err := envelope.NewRequiredContextManager(k.mm, []string{"tenant"})
+		mm, err := envelope.NewRequiredContextManager(envelope.RequiredContextManagerOptions{Inner: k.mm, Keys: []string{"tenant"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -305,7 +305,7 @@ func newCLIKeys(t *testing.T, dir, keyARN, kmsEndpoint string, kmsClient kmsprov
 	if err := os.WriteFile(aesFile, aesKey, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	aesKR, err := keyring.NewRawAES(keyNamespace, "cli-aes", aesKey)
+	aesKR, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: keyNamespace, Name: "cli-aes", WrappingKey: aesKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -328,12 +328,12 @@ func newCLIKeys(t *testing.T, dir, keyARN, kmsEndpoint string, kmsClient kmsprov
 	if err := os.WriteFile(rsaFile, append(append([]byte{}, privPEM...), pubPEM...), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	rsaKR, err := keyring.NewRawRSA(keyNamespace, "cli-rsa", keyring.OAEPSHA256, &priv.PublicKey, priv)
+	rsaKR, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: keyNamespace, Name: "cli-rsa", Padding: keyring.OAEPSHA256, PublicKey: &priv.PublicKey, PrivateKey: priv})
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	kmsKR, err := kmsprovider.NewKeyring(kmsClient, keyARN)
+	kmsKR, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: kmsClient, KeyID: keyARN})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -441,7 +441,7 @@ func newKeyrings(t *testing.T) []*testKeyring {
 		if _, err := rand.Read(key); err != nil {
 			t.Fatal(err)
 		}
-		kr, err := keyring.NewRawAES(keyNamespace, name, key)
+		kr, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: keyNamespace, Name: name, WrappingKey: key})
 		if err != nil {
 			t.Fatalf("keyring.NewRawAES(%d-bit key): %v", bits, err)
 		}
@@ -478,7 +478,7 @@ func newKeyrings(t *testing.T) []*testKeyring {
 		{"rsa-oaep-sha384", "OAEP-SHA384", keyring.OAEPSHA384},
 		{"rsa-oaep-sha512", "OAEP-SHA512", keyring.OAEPSHA512},
 	} {
-		kr, err := keyring.NewRawRSA(keyNamespace, rsaKeyName, p.padding, &priv.PublicKey, priv)
+		kr, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: keyNamespace, Name: rsaKeyName, Padding: p.padding, PublicKey: &priv.PublicKey, PrivateKey: priv})
 		if err != nil {
 			t.Fatalf("keyring.NewRawRSA(%s): %v", p.js, err)
 		}

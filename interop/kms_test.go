@@ -31,11 +31,11 @@ func TestInteropKMS(t *testing.T) {
 		t.Fatal(err)
 	}
 	keyARN := *created.KeyMetadata.Arn
-	strict, err := kmsprovider.NewKeyring(kmsClient, keyARN)
+	strict, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: kmsClient, KeyID: keyARN})
 	if err != nil {
 		t.Fatal(err)
 	}
-	discovery, err := kmsprovider.NewDiscoveryKeyring(kmsClient, &kmsprovider.DiscoveryFilter{Partition: "aws", AccountIDs: []string{kmstest.DefaultAccount}})
+	discovery, err := kmsprovider.NewDiscoveryKeyring(kmsprovider.DiscoveryKeyringOptions{Client: kmsClient, Filter: &kmsprovider.DiscoveryFilter{Partition: "aws", AccountIDs: []string{kmstest.DefaultAccount}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -116,12 +116,12 @@ func TestDecryptionMaterialsClone(t *testing.T) {
 // TestMaterialsWithoutSuite checks that materials without a suite give an
 // error, not a panic.
 func TestMaterialsWithoutSuite(t *testing.T) {
-	rsaKr, err := keyring.NewRawRSA("ns", "rsa", keyring.OAEPSHA256, &rsaKey().PublicKey, rsaKey())
+	rsaKr, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "ns", Name: "rsa", Padding: keyring.OAEPSHA256, PublicKey: &rsaKey().PublicKey, PrivateKey: rsaKey()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	aesKr := newAES(t, "aes")
-	multi, err := keyring.NewMulti(aesKr, rsaKr)
+	multi, err := keyring.NewMulti(keyring.MultiOptions{Generator: aesKr, Children: []keyring.Keyring{rsaKr}})
 	if err != nil {
 		t.Fatal(err)
 	}

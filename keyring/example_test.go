@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log"
@@ -17,7 +19,11 @@ import (
 func ExampleNewRawAES() {
 	wrappingKey := make([]byte, 32) // in practice, from your key store
 	rand.Read(wrappingKey)
-	kr, err := keyring.NewRawAES("my-namespace", "my-key", wrappingKey)
+	kr, err := keyring.NewRawAES(keyring.RawAESOptions{
+		Namespace:   "my-namespace",
+		Name:        "my-key",
+		WrappingKey: wrappingKey,
+	})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -46,14 +52,17 @@ func ExampleNewMulti() {
 	newKeyring := func(name string) keyring.Keyring {
 		key := make([]byte, 32)
 		rand.Read(key)
-		kr, err := keyring.NewRawAES("my-namespace", name, key)
+		kr, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "my-namespace", Name: name, WrappingKey: key})
 		if err != nil {
 			log.Fatal(err)
 		}
 		return kr
 	}
 	primary, backup := newKeyring("primary"), newKeyring("backup")
-	multi, err := keyring.NewMulti(primary, backup)
+	multi, err := keyring.NewMulti(keyring.MultiOptions{
+		Generator: primary,
+		Children:  []keyring.Keyring{backup},
+	})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -86,11 +95,12 @@ func ExampleNewRawRSA() {
 		log.Fatal(err)
 	}
 	// A writer holds the public key only, a reader the private key only.
-	writer, err := keyring.NewRawRSA("my-namespace", "rsa-key", keyring.OAEPSHA256, &priv.PublicKey, nil)
+	names := keyring.RawRSAOptions{Namespace: "my-namespace", Name: "rsa-key", Padding: keyring.OAEPSHA256}
+	writer, err := keyring.NewRawRSA(names, func(o *keyring.RawRSAOptions) { o.PublicKey = &priv.PublicKey })
 	if err != nil {
 		log.Fatal(err)
 	}
-	reader, err := keyring.NewRawRSA("my-namespace", "rsa-key", keyring.OAEPSHA256, nil, priv)
+	reader, err := keyring.NewRawRSA(names, func(o *keyring.RawRSAOptions) { o.PrivateKey = priv })
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -130,4 +140,35 @@ func ExampleNewRawRSA() {
 	// hello
 	// reader encrypts: true
 	// writer decrypts: true
+}
+
+func ExampleParseRSAKeysPEM() {
+	priv, err := rsa.GenerateKey(rand.Reader, 2048) // in practice, from a file
+	if err != nil {
+		log.Fatal(err)
+	}
+	pemData := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(priv)})
+
+	pub, key, err := keyring.ParseRSAKeysPEM(pemData)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The data holds no public key block, and none is derived: the
+	// keyring decrypts only.
+	kr, err := keyring.NewRawRSA(keyring.RawRSAOptions{
+		Namespace:  "my-namespace",
+		Name:       "rsa-key",
+		Padding:    keyring.OAEPSHA256,
+		PublicKey:  pub,
+		PrivateKey: key,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	err = kr.OnEncrypt(context.Background(), &keyring.EncryptionMaterials{Suite: format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)})
+	fmt.Println("public key:", pub != nil)
+	fmt.Println("encrypts:", !errors.Is(err, keyring.ErrDecryptOnly))
+	// Output:
+	// public key: false
+	// encrypts: false
 }

@@ -89,3 +89,12 @@ func mustManager(tb testing.TB, kr keyring.Keyring) *envelope.DefaultManager {
 	}
 	return mm
 }
+
+// rawRSAFromPEM is a raw RSA keyring over the keys that pemData holds.
+func rawRSAFromPEM(namespace, name string, padding keyring.RSAPadding, pemData []byte) (*keyring.RawRSA, error) {
+	pub, priv, err := keyring.ParseRSAKeysPEM(pemData)
+	if err != nil {
+		return nil, err
+	}
+	return keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: namespace, Name: name, Padding: padding, PublicKey: pub, PrivateKey: priv})
+}

@@ -9,8 +9,47 @@
 // failure.
 //
 // The raw keyrings work over key handles as well as keys in memory: an
-// [AESWrappingKey] for raw AES, a crypto.Decrypter for raw RSA, so that
-// keys in an HSM or a key service use the same wire formats.
+// [AESWrappingKey] for raw AES ([RawAESOptions].KeyHandle), a
+// crypto.Decrypter for raw RSA ([RawRSAOptions].PrivateKey), so that keys
+// in an HSM or a key service use the same wire formats.
+//
+// # Conventions
+//
+// The public API of every package of this module is shaped one way, and
+// new keyrings follow it:
+//
+//   - A constructor takes its settings as one struct value followed by
+//     functions that adjust a copy of it, as aws-sdk-go-v2's kms.New does:
+//     NewRawAES(o RawAESOptions, optFns ...func(*RawAESOptions)). It
+//     copies o, applies the functions in order, fills defaults for zero
+//     fields, then validates; a required field that is missing or bad is
+//     an error that names the field. Each constructor's doc says which
+//     fields are required and what each zero value means. The struct is
+//     named <Type>Options (RawAESOptions, cache.ManagerOptions), or
+//     Options in a package whose only configurable type is its client
+//     (envelope.Options).
+//   - A constructor whose every setting has a default takes the functions
+//     only (envelope.New). One whose only input is a single required value
+//     of a distinct interface type takes that value alone
+//     (envelope.NewDefaultManager).
+//   - Options of one call are ...func(*<Call>Options), and a field set
+//     often has a function that returns such a function
+//     (envelope.WithPlaintextLength).
+//   - A value that several constructors share and that says where
+//     something is (a pkcs11.Config, a kmsprovider.DiscoveryFilter) is a
+//     plain struct named for what it is, carried as a field of the
+//     options.
+//   - Keyring types are named <Kind>Keyring (pkcs11.AESKeyring,
+//     kmsprovider.RSAKeyring), except in this package, whose name already
+//     says it ([RawAES], [RawRSA], [Multi]). Constructors are New<Type>,
+//     or New for a package's main type (envelope.New for its Client,
+//     cache.New for its Cache); statistics types are <Type>Stats
+//     (cache.ManagerStats).
+//   - Error strings start with "esdk/<package name>: " ("esdk/keyring: ",
+//     "esdk/kmsprovider: "); package envelope, the front door, says
+//     "esdk: ". Sentinel errors are Err... variables matched with
+//     errors.Is; typed errors are pointers with an Unwrap method, matched
+//     with errors.As.
 package keyring
 
 import (

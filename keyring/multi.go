@@ -19,22 +19,38 @@ type Multi struct {
 
 var _ Keyring = (*Multi)(nil)
 
-// NewMulti returns a multi-keyring. The generator may be nil when there is
-// at least one child; such a keyring only wraps a data key that the
-// materials already hold.
-func NewMulti(generator Keyring, children ...Keyring) (*Multi, error) {
+// MultiOptions configure a multi-keyring (see [NewMulti]).
+type MultiOptions struct {
+	// Generator makes the data key on encryption and wraps it. Nil means
+	// none: such a keyring only wraps a data key that the materials
+	// already hold, and then needs at least one child.
+	Generator Keyring
+	// Children each wrap the data key the generator made. None may be
+	// nil. On decryption the generator is tried first, then each child in
+	// order.
+	Children []Keyring
+}
+
+// NewMulti returns a multi-keyring. It copies o and applies optFns to the
+// copy in order. Generator or at least one child is required; the keyring
+// keeps its own copy of Children.
+func NewMulti(o MultiOptions, optFns ...func(*MultiOptions)) (*Multi, error) {
+	for _, f := range optFns {
+		f(&o)
+	}
+	generator := o.Generator
 	if isNil(generator) {
 		generator = nil
 	}
-	if generator == nil && len(children) == 0 {
-		return nil, errors.New("esdk/keyring: multi-keyring needs a generator or at least one child")
+	if generator == nil && len(o.Children) == 0 {
+		return nil, errors.New("esdk/keyring: MultiOptions needs a Generator or at least one of Children")
 	}
-	for i, c := range children {
+	for i, c := range o.Children {
 		if isNil(c) {
-			return nil, fmt.Errorf("esdk/keyring: multi-keyring child %d is nil", i)
+			return nil, fmt.Errorf("esdk/keyring: MultiOptions.Children[%d] is nil", i)
 		}
 	}
-	return &Multi{generator: generator, children: append([]Keyring(nil), children...)}, nil
+	return &Multi{generator: generator, children: append([]Keyring(nil), o.Children...)}, nil
 }
 
 // OnEncrypt has the generator make and wrap the data key, then every child

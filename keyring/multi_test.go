@@ -13,7 +13,7 @@ import (
 
 func newAES(t *testing.T, name string) *keyring.RawAES {
 	t.Helper()
-	kr, err := keyring.NewRawAES("ns", name, randBytes(32))
+	kr, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "ns", Name: name, WrappingKey: randBytes(32)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -22,11 +22,11 @@ func newAES(t *testing.T, name string) *keyring.RawAES {
 
 func TestMultiRoundTrip(t *testing.T) {
 	gen := newAES(t, "generator")
-	child, err := keyring.NewRawRSA("ns", "child", keyring.OAEPSHA256, &rsaKey().PublicKey, rsaKey())
+	child, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "ns", Name: "child", Padding: keyring.OAEPSHA256, PublicKey: &rsaKey().PublicKey, PrivateKey: rsaKey()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	multi, err := keyring.NewMulti(gen, child)
+	multi, err := keyring.NewMulti(keyring.MultiOptions{Generator: gen, Children: []keyring.Keyring{child}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestMultiRoundTrip(t *testing.T) {
 	}
 	// The child alone, in reverse order of encrypted data keys, through a
 	// multi-keyring whose generator cannot decrypt.
-	other, err := keyring.NewMulti(newAES(t, "generator"), child)
+	other, err := keyring.NewMulti(keyring.MultiOptions{Generator: newAES(t, "generator"), Children: []keyring.Keyring{child}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +82,7 @@ func TestMultiDecryptOrder(t *testing.T) {
 	gen := &counter{err: keyring.ErrNoMatchingKey}
 	first := &counter{key: key}
 	second := &counter{key: randBytes(32)}
-	multi, err := keyring.NewMulti(gen, first, second)
+	multi, err := keyring.NewMulti(keyring.MultiOptions{Generator: gen, Children: []keyring.Keyring{first, second}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,11 +102,11 @@ func TestMultiDecryptErrors(t *testing.T) {
 	errDown := errors.New("key service down")
 	noKey := &counter{err: keyring.ErrNoMatchingKey}
 	down := &counter{err: errDown}
-	encOnly, err := keyring.NewRawRSA("ns", "pub", keyring.OAEPSHA256, &rsaKey().PublicKey, nil)
+	encOnly, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "ns", Name: "pub", Padding: keyring.OAEPSHA256, PublicKey: &rsaKey().PublicKey})
 	if err != nil {
 		t.Fatal(err)
 	}
-	multi, err := keyring.NewMulti(noKey, down, encOnly, newAES(t, "aes"))
+	multi, err := keyring.NewMulti(keyring.MultiOptions{Generator: noKey, Children: []keyring.Keyring{down, encOnly, newAES(t, "aes")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestMultiDecryptErrors(t *testing.T) {
 	checkErrText(t, err)
 
 	// Nested: the causes stay reachable.
-	outer, err := keyring.NewMulti(nil, multi, newAES(t, "other"))
+	outer, err := keyring.NewMulti(keyring.MultiOptions{Children: []keyring.Keyring{multi, newAES(t, "other")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +143,7 @@ func TestMultiDecryptErrors(t *testing.T) {
 
 func TestMultiDecryptHasDataKey(t *testing.T) {
 	c := &counter{key: randBytes(32)}
-	multi, err := keyring.NewMulti(c)
+	multi, err := keyring.NewMulti(keyring.MultiOptions{Generator: c})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +158,7 @@ func TestMultiDecryptHasDataKey(t *testing.T) {
 
 func TestMultiDecryptNoKeyNoError(t *testing.T) {
 	silent := funcKeyring{dec: func(context.Context, *keyring.DecryptionMaterials, []format.EncryptedDataKey) error { return nil }}
-	multi, err := keyring.NewMulti(silent)
+	multi, err := keyring.NewMulti(keyring.MultiOptions{Generator: silent})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +169,7 @@ func TestMultiDecryptNoKeyNoError(t *testing.T) {
 
 func TestMultiContextCanceled(t *testing.T) {
 	c := &counter{key: randBytes(32)}
-	multi, err := keyring.NewMulti(c, c)
+	multi, err := keyring.NewMulti(keyring.MultiOptions{Generator: c, Children: []keyring.Keyring{c}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +183,7 @@ func TestMultiContextCanceled(t *testing.T) {
 		t.Fatal("a keyring was called after cancellation")
 	}
 	em := &keyring.EncryptionMaterials{Suite: suite256, PlaintextDataKey: randBytes(32)}
-	multi, err = keyring.NewMulti(nil, newAES(t, "a"))
+	multi, err = keyring.NewMulti(keyring.MultiOptions{Children: []keyring.Keyring{newAES(t, "a")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestMultiEncryptFailures(t *testing.T) {
 	noKey := funcKeyring{enc: func(context.Context, *keyring.EncryptionMaterials) error { return nil }}
 
 	t.Run("failing child", func(t *testing.T) {
-		multi, err := keyring.NewMulti(newAES(t, "gen"), broken, newAES(t, "child"))
+		multi, err := keyring.NewMulti(keyring.MultiOptions{Generator: newAES(t, "gen"), Children: []keyring.Keyring{broken, newAES(t, "child")}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -208,7 +208,7 @@ func TestMultiEncryptFailures(t *testing.T) {
 		}
 	})
 	t.Run("failing generator", func(t *testing.T) {
-		multi, err := keyring.NewMulti(broken, newAES(t, "child"))
+		multi, err := keyring.NewMulti(keyring.MultiOptions{Generator: broken, Children: []keyring.Keyring{newAES(t, "child")}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -218,7 +218,7 @@ func TestMultiEncryptFailures(t *testing.T) {
 		}
 	})
 	t.Run("generator makes no key", func(t *testing.T) {
-		multi, err := keyring.NewMulti(noKey)
+		multi, err := keyring.NewMulti(keyring.MultiOptions{Generator: noKey})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -227,7 +227,7 @@ func TestMultiEncryptFailures(t *testing.T) {
 		}
 	})
 	t.Run("generator and a data key", func(t *testing.T) {
-		multi, err := keyring.NewMulti(newAES(t, "gen"))
+		multi, err := keyring.NewMulti(keyring.MultiOptions{Generator: newAES(t, "gen")})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,7 +237,7 @@ func TestMultiEncryptFailures(t *testing.T) {
 		}
 	})
 	t.Run("no generator and no data key", func(t *testing.T) {
-		multi, err := keyring.NewMulti(nil, newAES(t, "child"))
+		multi, err := keyring.NewMulti(keyring.MultiOptions{Children: []keyring.Keyring{newAES(t, "child")}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -249,7 +249,7 @@ func TestMultiEncryptFailures(t *testing.T) {
 
 func TestMultiNoGenerator(t *testing.T) {
 	a, b := newAES(t, "a"), newAES(t, "b")
-	multi, err := keyring.NewMulti(nil, a, b)
+	multi, err := keyring.NewMulti(keyring.MultiOptions{Children: []keyring.Keyring{a, b}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -267,21 +267,21 @@ func TestMultiNoGenerator(t *testing.T) {
 }
 
 func TestNewMultiErrors(t *testing.T) {
-	if _, err := keyring.NewMulti(nil); err == nil {
+	if _, err := keyring.NewMulti(keyring.MultiOptions{}); err == nil {
 		t.Error("no keyrings: no error")
 	}
-	if _, err := keyring.NewMulti(newAES(t, "a"), nil); err == nil {
+	if _, err := keyring.NewMulti(keyring.MultiOptions{Generator: newAES(t, "a"), Children: []keyring.Keyring{nil}}); err == nil {
 		t.Error("nil child: no error")
 	}
 	var nilAES *keyring.RawAES
-	if _, err := keyring.NewMulti(newAES(t, "a"), nilAES); err == nil {
+	if _, err := keyring.NewMulti(keyring.MultiOptions{Generator: newAES(t, "a"), Children: []keyring.Keyring{nilAES}}); err == nil {
 		t.Error("nil *RawAES child: no error")
 	}
-	if _, err := keyring.NewMulti(nilAES); err == nil {
+	if _, err := keyring.NewMulti(keyring.MultiOptions{Generator: nilAES}); err == nil {
 		t.Error("nil *RawAES generator and no child: no error")
 	}
 	// A nil generator in an interface is no generator.
-	multi, err := keyring.NewMulti(nilAES, newAES(t, "a"))
+	multi, err := keyring.NewMulti(keyring.MultiOptions{Generator: nilAES, Children: []keyring.Keyring{newAES(t, "a")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +305,7 @@ func TestMultiDecryptUnmodifiedMaterials(t *testing.T) {
 		return &keyring.NoMatchingKeyError{Keyring: "spoiler"}
 	}}
 	for _, order := range [][]keyring.Keyring{{spoiler, good}, {spoiler, spoiler, good}} {
-		multi, err := keyring.NewMulti(order[0], order[1:]...)
+		multi, err := keyring.NewMulti(keyring.MultiOptions{Generator: order[0], Children: order[1:]})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -321,7 +321,7 @@ func TestMultiDecryptUnmodifiedMaterials(t *testing.T) {
 		}
 	}
 	// When all fail, the caller's materials have no data key.
-	multi, err := keyring.NewMulti(spoiler, spoiler)
+	multi, err := keyring.NewMulti(keyring.MultiOptions{Generator: spoiler, Children: []keyring.Keyring{spoiler}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,7 +337,7 @@ func TestMultiDecryptUnmodifiedMaterials(t *testing.T) {
 func TestMultiDecryptWrongKeyLength(t *testing.T) {
 	short := &counter{key: randBytes(16)}
 	right := &counter{key: randBytes(32)}
-	multi, err := keyring.NewMulti(short, right)
+	multi, err := keyring.NewMulti(keyring.MultiOptions{Generator: short, Children: []keyring.Keyring{right}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +355,7 @@ func TestMultiErrorNoMatchingKeyError(t *testing.T) {
 	em.EncryptedDataKeys[0].ProviderInfo[0] ^= 1 // a's key no more
 	bad := encrypt(t, b, suite256, nil).EncryptedDataKeys[0]
 	bad.Ciphertext[0] ^= 1
-	multi, err := keyring.NewMulti(a, b)
+	multi, err := keyring.NewMulti(keyring.MultiOptions{Generator: a, Children: []keyring.Keyring{b}})
 	if err != nil {
 		t.Fatal(err)
 	}

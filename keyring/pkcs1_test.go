@@ -52,7 +52,7 @@ func pkcs1Ciphertexts(t *testing.T, pub *rsa.PublicKey, keyLen int) (cts map[str
 // suite's length, with no error that could tell them apart.
 func TestRawRSAPKCS1NoPaddingOracle(t *testing.T) {
 	key := rsaKey()
-	kr, err := keyring.NewRawRSA("ns", "name", keyring.PKCS1, &key.PublicKey, key)
+	kr, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "ns", Name: "name", Padding: keyring.PKCS1, PublicKey: &key.PublicKey, PrivateKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestRawRSAPKCS1NoPaddingOracle(t *testing.T) {
 // same error text for each.
 func TestRawRSAPKCS1NoPaddingOracleInMessage(t *testing.T) {
 	key := rsaKey()
-	kr, err := keyring.NewRawRSA("ns", "name", keyring.PKCS1, &key.PublicKey, key)
+	kr, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "ns", Name: "name", Padding: keyring.PKCS1, PublicKey: &key.PublicKey, PrivateKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}

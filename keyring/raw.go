@@ -1,29 +1,32 @@
 package keyring
 
 import (
-	"errors"
 	"fmt"
 	"reflect"
 	"strings"
 	"unicode/utf8"
 )
 
-// checkNames validates the namespace and name of a raw keyring: both
-// non-empty UTF-8, short enough for the header's 2-byte length fields once
-// extra bytes of provider info are added, and the namespace not one that
-// only AWS KMS keyrings may use.
-func checkNames(namespace, name string, extraInfo int) error {
+// checkNames validates the Namespace and Name fields of a raw keyring's
+// options (named opts in errors): both non-empty UTF-8, short enough for
+// the header's 2-byte length fields once extra bytes of provider info are
+// added, and the namespace not one that only AWS KMS keyrings may use.
+func checkNames(opts, namespace, name string, extraInfo int) error {
 	switch {
-	case namespace == "" || name == "":
-		return errors.New("esdk/keyring: key namespace and key name must not be empty")
-	case !utf8.ValidString(namespace) || !utf8.ValidString(name):
-		return errors.New("esdk/keyring: key namespace and key name must be valid UTF-8")
+	case namespace == "":
+		return fmt.Errorf("esdk/keyring: %s.Namespace is required (the encrypted data keys' provider id)", opts)
+	case name == "":
+		return fmt.Errorf("esdk/keyring: %s.Name is required (the key name in the encrypted data keys' provider info)", opts)
+	case !utf8.ValidString(namespace):
+		return fmt.Errorf("esdk/keyring: %s.Namespace must be valid UTF-8", opts)
+	case !utf8.ValidString(name):
+		return fmt.Errorf("esdk/keyring: %s.Name must be valid UTF-8", opts)
 	case strings.HasPrefix(namespace, "aws-kms"):
-		return fmt.Errorf("esdk/keyring: key namespace %q is reserved for AWS KMS keyrings (it starts with \"aws-kms\")", namespace)
+		return fmt.Errorf("esdk/keyring: %s.Namespace %q is reserved for AWS KMS keyrings (it starts with \"aws-kms\")", opts, namespace)
 	case len(namespace) > 0xFFFF:
-		return fmt.Errorf("esdk/keyring: key namespace is %d bytes, at most 65535 fit", len(namespace))
+		return fmt.Errorf("esdk/keyring: %s.Namespace is %d bytes, at most 65535 fit", opts, len(namespace))
 	case len(name)+extraInfo > 0xFFFF:
-		return fmt.Errorf("esdk/keyring: key name is %d bytes, at most %d fit", len(name), 0xFFFF-extraInfo)
+		return fmt.Errorf("esdk/keyring: %s.Name is %d bytes, at most %d fit", opts, len(name), 0xFFFF-extraInfo)
 	}
 	return nil
 }

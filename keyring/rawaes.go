@@ -55,45 +55,65 @@ type RawAES struct {
 
 var _ Keyring = (*RawAES)(nil)
 
-// NewRawAES returns a raw AES keyring over a key held in memory. The
-// wrapping key must be 16, 24 or 32 bytes (AES-128, AES-192 or AES-256);
-// the keyring keeps no reference to the slice. The namespace is the
-// encrypted data keys' provider id and must not start with "aws-kms"; the
-// name is the key name written in their provider info.
-func NewRawAES(namespace, name string, wrappingKey []byte) (*RawAES, error) {
-	if err := checkNames(namespace, name, rawAESInfoTail); err != nil {
-		return nil, err
-	}
-	switch len(wrappingKey) {
-	case 16, 24, 32:
-	default:
-		return nil, fmt.Errorf("esdk/keyring: raw AES wrapping key is %d bytes, want 16, 24 or 32", len(wrappingKey))
-	}
-	block, err := aes.NewCipher(wrappingKey)
-	if err != nil {
-		return nil, fmt.Errorf("esdk/keyring: raw AES wrapping key: %w", err)
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("esdk/keyring: raw AES wrapping key: %w", err)
-	}
-	return NewRawAESWithKey(namespace, name, gcmKey{aead})
+// RawAESOptions configure a raw AES keyring (see [NewRawAES]).
+type RawAESOptions struct {
+	// Namespace is the provider id of the encrypted data keys. Required;
+	// it must not start with "aws-kms", which only AWS KMS keyrings use.
+	Namespace string
+	// Name is the key name written in the encrypted data keys' provider
+	// info. Required.
+	Name string
+
+	// The wrapping key: exactly one of WrappingKey and KeyHandle is set.
+	//
+	// WrappingKey is the key itself, held in memory: 16, 24 or 32 bytes
+	// (AES-128, AES-192 or AES-256). The keyring keeps no reference to
+	// the slice.
+	WrappingKey []byte
+	// KeyHandle is a wrapping key held elsewhere, such as a key in an HSM.
+	// The keyring calls it with the caller's context.
+	KeyHandle AESWrappingKey
 }
 
-// NewRawAESWithKey returns a raw AES keyring over a wrapping key handle,
-// such as a key in an HSM. It writes the same wire format as [NewRawAES]:
-// the provider id is the namespace, the provider info is the name, the tag
+// NewRawAES returns a raw AES keyring. It copies o and applies optFns to
+// the copy in order. Namespace, Name and one of WrappingKey or KeyHandle
+// are required; there are no defaults.
+//
+// Whichever way the key is given, the wire format is the same: the
+// provider id is the namespace, the provider info is the name, the tag
 // length in bits, the IV length and the IV; the AAD is the serialized
 // encryption context. The keyring picks a fresh random 12-byte IV for
 // every data key it wraps.
-func NewRawAESWithKey(namespace, name string, key AESWrappingKey) (*RawAES, error) {
-	if err := checkNames(namespace, name, rawAESInfoTail); err != nil {
+func NewRawAES(o RawAESOptions, optFns ...func(*RawAESOptions)) (*RawAES, error) {
+	for _, f := range optFns {
+		f(&o)
+	}
+	if err := checkNames("RawAESOptions", o.Namespace, o.Name, rawAESInfoTail); err != nil {
 		return nil, err
 	}
-	if isNil(key) {
-		return nil, errors.New("esdk/keyring: raw AES keyring needs a wrapping key")
+	hasHandle := !isNil(o.KeyHandle)
+	switch {
+	case o.WrappingKey != nil && hasHandle:
+		return nil, errors.New("esdk/keyring: RawAESOptions has both WrappingKey and KeyHandle; set one")
+	case o.WrappingKey == nil && !hasHandle:
+		return nil, errors.New("esdk/keyring: RawAESOptions needs WrappingKey (the key bytes) or KeyHandle (a key held elsewhere)")
+	case hasHandle:
+		return &RawAES{namespace: o.Namespace, name: o.Name, key: o.KeyHandle}, nil
 	}
-	return &RawAES{namespace: namespace, name: name, key: key}, nil
+	switch len(o.WrappingKey) {
+	case 16, 24, 32:
+	default:
+		return nil, fmt.Errorf("esdk/keyring: RawAESOptions.WrappingKey is %d bytes, want 16, 24 or 32", len(o.WrappingKey))
+	}
+	block, err := aes.NewCipher(o.WrappingKey)
+	if err != nil {
+		return nil, fmt.Errorf("esdk/keyring: RawAESOptions.WrappingKey: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, fmt.Errorf("esdk/keyring: RawAESOptions.WrappingKey: %w", err)
+	}
+	return &RawAES{namespace: o.Namespace, name: o.Name, key: gcmKey{aead}}, nil
 }
 
 func (k *RawAES) desc() string { return describe("AES", k.namespace, k.name) }

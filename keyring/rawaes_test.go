@@ -20,7 +20,7 @@ func TestRawAESRoundTrip(t *testing.T) {
 	for _, size := range []int{16, 24, 32} {
 		for _, s := range format.Suites() {
 			t.Run(fmt.Sprintf("AES-%d/%s", size*8, s), func(t *testing.T) {
-				kr, err := keyring.NewRawAES("ns", "name", randBytes(size))
+				kr, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "ns", Name: "name", WrappingKey: randBytes(size)})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -44,7 +44,7 @@ func TestRawAESRoundTrip(t *testing.T) {
 // the other ESDKs write, decrypting it with crypto/cipher directly.
 func TestRawAESWireFormat(t *testing.T) {
 	key := randBytes(32)
-	kr, err := keyring.NewRawAES("my-namespace", "my-key", key)
+	kr, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "my-namespace", Name: "my-key", WrappingKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,14 +95,14 @@ func TestRawAESWireFormat(t *testing.T) {
 
 func TestRawAESDecryptFailures(t *testing.T) {
 	key := randBytes(32)
-	kr, err := keyring.NewRawAES("ns", "name", key)
+	kr, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "ns", Name: "name", WrappingKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ec := map[string]string{"k": "v"}
 	em := encrypt(t, kr, suite256, ec)
 	n := len("name")
-	other, err := keyring.NewRawAES("ns", "name", randBytes(32))
+	other, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "ns", Name: "name", WrappingKey: randBytes(32)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestRawAESDecryptFailures(t *testing.T) {
 }
 
 func TestRawAESTriesEachOwnKey(t *testing.T) {
-	kr, err := keyring.NewRawAES("ns", "name", randBytes(16))
+	kr, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "ns", Name: "name", WrappingKey: randBytes(16)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func TestRawAESTriesEachOwnKey(t *testing.T) {
 }
 
 func TestRawAESHasDataKey(t *testing.T) {
-	kr, err := keyring.NewRawAES("ns", "name", randBytes(16))
+	kr, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "ns", Name: "name", WrappingKey: randBytes(16)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +202,7 @@ func TestRawAESHasDataKey(t *testing.T) {
 }
 
 func TestRawAESEncryptErrors(t *testing.T) {
-	kr, err := keyring.NewRawAES("ns", "name", randBytes(16))
+	kr, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "ns", Name: "name", WrappingKey: randBytes(16)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -228,7 +228,7 @@ func TestRawAESEncryptErrors(t *testing.T) {
 
 func TestRawAESCopiesKey(t *testing.T) {
 	key := randBytes(32)
-	kr, err := keyring.NewRawAES("ns", "name", key)
+	kr, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "ns", Name: "name", WrappingKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,14 +260,14 @@ func TestNewRawAESErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			key := randBytes(tc.keyLen)
-			kr, err := keyring.NewRawAES(tc.namespace, tc.keyName, key)
+			kr, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: tc.namespace, Name: tc.keyName, WrappingKey: key})
 			if err == nil || kr != nil {
 				t.Fatalf("got %v, %v; want an error", kr, err)
 			}
 			checkErrText(t, err, key)
 		})
 	}
-	if _, err := keyring.NewRawAES("ns", strings.Repeat("n", 0xFFFF-20), randBytes(16)); err != nil {
+	if _, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "ns", Name: strings.Repeat("n", 0xFFFF-20), WrappingKey: randBytes(16)}); err != nil {
 		t.Errorf("longest name: %v", err)
 	}
 }
@@ -319,14 +319,14 @@ func (h *handle) Open(ctx context.Context, iv, ciphertext, aad []byte) ([]byte, 
 	return append(pt, make([]byte, h.extra)...), nil
 }
 
-func TestNewRawAESWithKey(t *testing.T) {
+func TestNewRawAESKeyHandle(t *testing.T) {
 	key := randBytes(32)
 	h := newHandle(t, key)
-	kr, err := keyring.NewRawAESWithKey("ns", "name", h)
+	kr, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "ns", Name: "name", KeyHandle: h})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mem, err := keyring.NewRawAES("ns", "name", key)
+	mem, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "ns", Name: "name", WrappingKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,12 +338,12 @@ func TestNewRawAESWithKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got, err := decrypt(mem, suite256, ec, m.EncryptedDataKeys); err != nil || !bytes.Equal(got, m.PlaintextDataKey) {
-		t.Fatalf("NewRawAES unwrapping: %v", err)
+		t.Fatalf("WrappingKey unwrapping: %v", err)
 	}
 	em := encrypt(t, mem, suite256, ec)
 	dm := &keyring.DecryptionMaterials{Suite: suite256, EncryptionContext: ec}
 	if err := kr.OnDecrypt(ctx, dm, em.EncryptedDataKeys); err != nil || !bytes.Equal(dm.PlaintextDataKey, em.PlaintextDataKey) {
-		t.Fatalf("NewRawAESWithKey unwrapping: %v", err)
+		t.Fatalf("KeyHandle unwrapping: %v", err)
 	}
 	if len(h.ctxs) != 2 || h.ctxs[0].Value(ctxKey{}) != "caller" || h.ctxs[1].Value(ctxKey{}) != "caller" {
 		t.Fatalf("the key handle did not get the caller's context: %v", h.ctxs)
@@ -361,7 +361,7 @@ func TestNewRawAESWithKey(t *testing.T) {
 func TestRawAESKeyHandleFails(t *testing.T) {
 	key := randBytes(32)
 	h := newHandle(t, key)
-	kr, err := keyring.NewRawAESWithKey("ns", "name", h)
+	kr, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "ns", Name: "name", KeyHandle: h})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,16 +399,16 @@ func TestRawAESKeyHandleFails(t *testing.T) {
 	}
 }
 
-func TestNewRawAESWithKeyErrors(t *testing.T) {
+func TestNewRawAESKeyHandleErrors(t *testing.T) {
 	var nilHandle *handle
 	for _, key := range []keyring.AESWrappingKey{nil, nilHandle} {
-		if kr, err := keyring.NewRawAESWithKey("ns", "name", key); err == nil || kr != nil {
+		if kr, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "ns", Name: "name", KeyHandle: key}); err == nil || kr != nil {
 			t.Errorf("%T: got %v, %v; want an error", key, kr, err)
 		} else {
 			checkErrText(t, err)
 		}
 	}
-	if _, err := keyring.NewRawAESWithKey("aws-kms", "name", newHandle(t, randBytes(16))); err == nil {
+	if _, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "aws-kms", Name: "name", KeyHandle: newHandle(t, randBytes(16))}); err == nil {
 		t.Error("aws-kms namespace: no error")
 	}
 }

@@ -91,68 +91,87 @@ type RawRSA struct {
 
 var _ Keyring = (*RawRSA)(nil)
 
-// NewRawRSA returns a raw RSA keyring over keys held in memory. Either key
-// may be nil, not both. The keyring encrypts with the public key only: it
-// never derives one from the private key, as the ESDK specification
-// requires, so a keyring with only a private key can decrypt but not
-// encrypt (OnEncrypt returns an error matching [ErrDecryptOnly]), and one
-// with only a public key can encrypt but not decrypt ([ErrEncryptOnly]).
-// To do both, pass both, such as &priv.PublicKey and priv. The keys must
-// not be changed afterwards. The namespace is the encrypted data keys'
-// provider id and must not start with "aws-kms"; the name is their
-// provider info.
-func NewRawRSA(namespace, name string, padding RSAPadding, publicKey *rsa.PublicKey, privateKey *rsa.PrivateKey) (*RawRSA, error) {
-	if privateKey == nil {
-		return NewRawRSAWithKeys(namespace, name, padding, publicKey, nil)
-	}
-	return NewRawRSAWithKeys(namespace, name, padding, publicKey, privateKey)
+// RawRSAOptions configure a raw RSA keyring (see [NewRawRSA]).
+type RawRSAOptions struct {
+	// Namespace is the provider id of the encrypted data keys. Required;
+	// it must not start with "aws-kms", which only AWS KMS keyrings use.
+	Namespace string
+	// Name is the encrypted data keys' provider info. Required.
+	Name string
+	// Padding is the RSA padding. Required: the zero value is not a
+	// padding, and the padding must be the one the other side uses.
+	Padding RSAPadding
+
+	// The keys: PublicKey, PrivateKey or both. The keyring encrypts with
+	// the public key only and never derives one from the private key, as
+	// the ESDK specification requires, so a keyring with only a private
+	// key can decrypt but not encrypt (OnEncrypt returns an error matching
+	// [ErrDecryptOnly]), and one with only a public key can encrypt but
+	// not decrypt ([ErrEncryptOnly]). To do both, set both, such as
+	// &priv.PublicKey and priv. [ParseRSAKeysPEM] reads both from PEM.
+	// The keys must not be changed afterwards.
+	//
+	// PublicKey encrypts; nil means the keyring does not encrypt.
+	PublicKey *rsa.PublicKey
+	// PrivateKey decrypts; nil (or a nil pointer) means the keyring does
+	// not decrypt. It is an *rsa.PrivateKey or any other crypto.Decrypter
+	// whose Public method returns an *rsa.PublicKey, such as a key in an
+	// HSM; when PublicKey is set too, it must be the public key of
+	// PrivateKey. A decrypter that also implements [ContextDecrypter] is
+	// called with the caller's context. It is passed
+	// *rsa.OAEPOptions{Hash: h} for the OAEP paddings and
+	// *rsa.PKCS1v15DecryptOptions{SessionKeyLen: suite key length} for
+	// PKCS1; a decrypter other than *rsa.PrivateKey should then reject
+	// implicitly, as crypto/rsa does, and at least must not tell padding
+	// failures apart by timing.
+	PrivateKey crypto.Decrypter
 }
 
-// NewRawRSAWithKeys is [NewRawRSA] over a private key handle: priv may be
-// any crypto.Decrypter whose Public method returns an *rsa.PublicKey, such
-// as an *rsa.PrivateKey or a key in an HSM. A decrypter that also
-// implements [ContextDecrypter] is called with the caller's context. It is
-// passed *rsa.OAEPOptions{Hash: h} for the OAEP paddings and
-// *rsa.PKCS1v15DecryptOptions{SessionKeyLen: suite key length} for PKCS1;
-// a decrypter other than *rsa.PrivateKey should then reject implicitly, as
-// crypto/rsa does, and at least must not tell padding failures apart by
-// timing. Either key may be nil, not both; pub, when given, must be the
-// public key of priv.
-func NewRawRSAWithKeys(namespace, name string, padding RSAPadding, pub *rsa.PublicKey, priv crypto.Decrypter) (*RawRSA, error) {
-	if err := checkNames(namespace, name, 0); err != nil {
+// NewRawRSA returns a raw RSA keyring. It copies o and applies optFns to
+// the copy in order. Namespace, Name, Padding and at least one of
+// PublicKey and PrivateKey are required; there are no defaults.
+func NewRawRSA(o RawRSAOptions, optFns ...func(*RawRSAOptions)) (*RawRSA, error) {
+	for _, f := range optFns {
+		f(&o)
+	}
+	if err := checkNames("RawRSAOptions", o.Namespace, o.Name, 0); err != nil {
 		return nil, err
 	}
+	padding, pub, priv := o.Padding, o.PublicKey, o.PrivateKey
+	if padding == 0 {
+		return nil, errors.New("esdk/keyring: RawRSAOptions.Padding is required (PKCS1 or one of the OAEP paddings)")
+	}
 	if padding < PKCS1 || padding > OAEPSHA512 {
-		return nil, fmt.Errorf("esdk/keyring: unknown RSA padding %v", padding)
+		return nil, fmt.Errorf("esdk/keyring: RawRSAOptions.Padding: unknown RSA padding %v", padding)
 	}
 	if isNil(priv) {
 		priv = nil
 	}
 	if pub == nil && priv == nil {
-		return nil, errors.New("esdk/keyring: raw RSA keyring needs a public key, a private key or both")
+		return nil, errors.New("esdk/keyring: RawRSAOptions needs PublicKey, PrivateKey or both")
 	}
-	k := &RawRSA{namespace: namespace, name: name, padding: padding, pub: pub, priv: priv}
+	k := &RawRSA{namespace: o.Namespace, name: o.Name, padding: padding, pub: pub, priv: priv}
 	sizeKey := pub
 	if pub != nil {
 		if err := checkRSAPublicKey(pub); err != nil {
-			return nil, fmt.Errorf("esdk/keyring: raw RSA public key: %w", err)
+			return nil, fmt.Errorf("esdk/keyring: RawRSAOptions.PublicKey: %w", err)
 		}
 	}
 	if priv != nil {
 		if rk, ok := priv.(*rsa.PrivateKey); ok {
 			if err := rk.Validate(); err != nil {
-				return nil, fmt.Errorf("esdk/keyring: raw RSA private key: %w", err)
+				return nil, fmt.Errorf("esdk/keyring: RawRSAOptions.PrivateKey: %w", err)
 			}
 		}
 		privPub, ok := priv.Public().(*rsa.PublicKey)
 		if !ok || privPub == nil {
-			return nil, fmt.Errorf("esdk/keyring: raw RSA private key's public key is a %T, not an *rsa.PublicKey", priv.Public())
+			return nil, fmt.Errorf("esdk/keyring: RawRSAOptions.PrivateKey's public key is a %T, not an *rsa.PublicKey", priv.Public())
 		}
 		if err := checkRSAPublicKey(privPub); err != nil {
-			return nil, fmt.Errorf("esdk/keyring: raw RSA private key: %w", err)
+			return nil, fmt.Errorf("esdk/keyring: RawRSAOptions.PrivateKey: %w", err)
 		}
 		if pub != nil && !pub.Equal(privPub) {
-			return nil, errors.New("esdk/keyring: raw RSA public key does not belong to the private key")
+			return nil, errors.New("esdk/keyring: RawRSAOptions.PublicKey does not belong to PrivateKey")
 		}
 		k.privSize = privPub.Size()
 		sizeKey = privPub
@@ -178,51 +197,49 @@ func checkRSAPublicKey(pub *rsa.PublicKey) error {
 	return nil
 }
 
-// NewRawRSAFromPEM is [NewRawRSA] with the keys read from PEM: one private
-// key block, one public key block, or one of each in either order. A
-// private key is PKCS #1 ("RSA PRIVATE KEY") or PKCS #8 ("PRIVATE KEY"); a
-// public key is SPKI ("PUBLIC KEY") or PKCS #1 ("RSA PUBLIC KEY"). A
-// private key alone gives a keyring that can only decrypt; add the public
-// key block to encrypt too. Encrypted PEM is not supported.
-func NewRawRSAFromPEM(namespace, name string, padding RSAPadding, pemData []byte) (*RawRSA, error) {
-	var (
-		pub  *rsa.PublicKey
-		priv *rsa.PrivateKey
-		rest = pemData
-	)
+// ParseRSAKeysPEM reads the keys of a raw RSA keyring from PEM, for
+// [RawRSAOptions]: one private key block, one public key block, or one of
+// each in either order. A private key is PKCS #1 ("RSA PRIVATE KEY") or
+// PKCS #8 ("PRIVATE KEY"); a public key is SPKI ("PUBLIC KEY") or PKCS #1
+// ("RSA PUBLIC KEY"). The public key is never derived from the private
+// one: pub is nil unless the data holds a public key block, so a private
+// key alone gives a keyring that can only decrypt; add the public key
+// block to encrypt too. Encrypted PEM is not supported.
+func ParseRSAKeysPEM(data []byte) (pub *rsa.PublicKey, priv *rsa.PrivateKey, err error) {
+	rest := data
 	for n := 0; ; n++ {
 		var block *pem.Block
 		block, rest = pem.Decode(rest)
 		if block == nil {
 			if n == 0 {
-				return nil, errors.New("esdk/keyring: no PEM block found")
+				return nil, nil, errors.New("esdk/keyring: no PEM block found")
 			}
 			if len(bytes.TrimSpace(rest)) != 0 {
-				return nil, errors.New("esdk/keyring: data after the PEM blocks that is not PEM")
+				return nil, nil, errors.New("esdk/keyring: data after the PEM blocks that is not PEM")
 			}
 			break
 		}
 		if len(block.Headers) != 0 {
-			return nil, errors.New("esdk/keyring: PEM block has headers; encrypted PEM is not supported")
+			return nil, nil, errors.New("esdk/keyring: PEM block has headers; encrypted PEM is not supported")
 		}
 		k, err := parseRSAKeyBlock(block)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		switch k := k.(type) {
 		case *rsa.PrivateKey:
 			if priv != nil {
-				return nil, errors.New("esdk/keyring: two private keys in the PEM data; want at most one")
+				return nil, nil, errors.New("esdk/keyring: two private keys in the PEM data; want at most one")
 			}
 			priv = k
 		case *rsa.PublicKey:
 			if pub != nil {
-				return nil, errors.New("esdk/keyring: two public keys in the PEM data; want at most one")
+				return nil, nil, errors.New("esdk/keyring: two public keys in the PEM data; want at most one")
 			}
 			pub = k
 		}
 	}
-	return NewRawRSA(namespace, name, padding, pub, priv)
+	return pub, priv, nil
 }
 
 // parseRSAKeyBlock returns the *rsa.PrivateKey or *rsa.PublicKey of block.

@@ -45,15 +45,15 @@ func TestRawRSARoundTrip(t *testing.T) {
 	for _, p := range paddings {
 		for _, s := range []*format.Suite{suite128, format.MustSuite(format.AES192GCMIV12Tag16NoKDF), suite256} {
 			t.Run(p.String()+"/"+s.String(), func(t *testing.T) {
-				enc, err := keyring.NewRawRSA("ns", "name", p, &key.PublicKey, nil)
+				enc, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "ns", Name: "name", Padding: p, PublicKey: &key.PublicKey})
 				if err != nil {
 					t.Fatal(err)
 				}
-				dec, err := keyring.NewRawRSA("ns", "name", p, nil, key)
+				dec, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "ns", Name: "name", Padding: p, PrivateKey: key})
 				if err != nil {
 					t.Fatal(err)
 				}
-				both, err := keyring.NewRawRSA("ns", "name", p, &key.PublicKey, key)
+				both, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "ns", Name: "name", Padding: p, PublicKey: &key.PublicKey, PrivateKey: key})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -84,7 +84,7 @@ func TestRawRSARoundTrip(t *testing.T) {
 func TestRawRSAPadding(t *testing.T) {
 	key := rsaKey()
 	for _, p := range paddings {
-		kr, err := keyring.NewRawRSA("ns", "name", p, &key.PublicKey, nil)
+		kr, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "ns", Name: "name", Padding: p, PublicKey: &key.PublicKey})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -111,16 +111,16 @@ func TestRawRSAPadding(t *testing.T) {
 
 func TestRawRSADecryptFailures(t *testing.T) {
 	key := rsaKey()
-	kr, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA256, &key.PublicKey, key)
+	kr, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "ns", Name: "name", Padding: keyring.OAEPSHA256, PublicKey: &key.PublicKey, PrivateKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}
 	em := encrypt(t, kr, suite256, nil)
-	wrongKey, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA256, nil, otherRSAKey())
+	wrongKey, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "ns", Name: "name", Padding: keyring.OAEPSHA256, PrivateKey: otherRSAKey()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wrongPadding, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA1, nil, key)
+	wrongPadding, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "ns", Name: "name", Padding: keyring.OAEPSHA1, PrivateKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +167,7 @@ func TestRawRSADecryptFailures(t *testing.T) {
 
 func TestRawRSAEncryptOnly(t *testing.T) {
 	key := rsaKey()
-	kr, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA256, &key.PublicKey, nil)
+	kr, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "ns", Name: "name", Padding: keyring.OAEPSHA256, PublicKey: &key.PublicKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestRawRSAEncryptOnly(t *testing.T) {
 }
 
 func TestRawRSAHasDataKey(t *testing.T) {
-	kr, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA256, &rsaKey().PublicKey, rsaKey())
+	kr, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "ns", Name: "name", Padding: keyring.OAEPSHA256, PublicKey: &rsaKey().PublicKey, PrivateKey: rsaKey()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,7 +198,7 @@ func TestRawRSAHasDataKey(t *testing.T) {
 }
 
 func TestRawRSAEncryptWrongKeyLength(t *testing.T) {
-	kr, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA256, &rsaKey().PublicKey, rsaKey())
+	kr, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "ns", Name: "name", Padding: keyring.OAEPSHA256, PublicKey: &rsaKey().PublicKey, PrivateKey: rsaKey()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestRawRSAEncryptWrongKeyLength(t *testing.T) {
 }
 
 func TestRawRSAContextCanceled(t *testing.T) {
-	kr, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA256, &rsaKey().PublicKey, rsaKey())
+	kr, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "ns", Name: "name", Padding: keyring.OAEPSHA256, PublicKey: &rsaKey().PublicKey, PrivateKey: rsaKey()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,7 +222,7 @@ func TestRawRSAContextCanceled(t *testing.T) {
 	}
 }
 
-func TestNewRawRSAFromPEM(t *testing.T) {
+func TestParseRSAKeysPEM(t *testing.T) {
 	key := rsaKey()
 	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
 	if err != nil {
@@ -249,13 +249,13 @@ func TestNewRawRSAFromPEM(t *testing.T) {
 		{"PUBLIC KEY and PRIVATE KEY", append(slices.Clone(spkiPub), pkcs8Priv...), true, true},
 		{"RSA PRIVATE KEY and RSA PUBLIC KEY", append(slices.Clone(pkcs1Priv), pkcs1Pub...), true, true},
 	}
-	full, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA512, &key.PublicKey, key)
+	full, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "ns", Name: "name", Padding: keyring.OAEPSHA512, PublicKey: &key.PublicKey, PrivateKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			kr, err := keyring.NewRawRSAFromPEM("ns", "name", keyring.OAEPSHA512, tc.data)
+			kr, err := rawRSAFromPEM("ns", "name", keyring.OAEPSHA512, tc.data)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -287,7 +287,7 @@ func TestNewRawRSAFromPEM(t *testing.T) {
 	}
 }
 
-func TestNewRawRSAFromPEMErrors(t *testing.T) {
+func TestParseRSAKeysPEMErrors(t *testing.T) {
 	key := rsaKey()
 	priv := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
 	pub := pem.EncodeToMemory(&pem.Block{Type: "RSA PUBLIC KEY", Bytes: x509.MarshalPKCS1PublicKey(&key.PublicKey)})
@@ -317,7 +317,7 @@ func TestNewRawRSAFromPEMErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			kr, err := keyring.NewRawRSAFromPEM("ns", "name", keyring.OAEPSHA256, tc.data)
+			kr, err := rawRSAFromPEM("ns", "name", keyring.OAEPSHA256, tc.data)
 			if err == nil || kr != nil {
 				t.Fatalf("got %v, %v; want an error", kr, err)
 			}
@@ -325,7 +325,7 @@ func TestNewRawRSAFromPEMErrors(t *testing.T) {
 		})
 	}
 	// Whitespace around the block is fine.
-	if _, err := keyring.NewRawRSAFromPEM("ns", "name", keyring.OAEPSHA256, append(append([]byte("\n"), priv...), "\n\n"...)); err != nil {
+	if _, err := rawRSAFromPEM("ns", "name", keyring.OAEPSHA256, append(append([]byte("\n"), priv...), "\n\n"...)); err != nil {
 		t.Errorf("whitespace around the block: %v", err)
 	}
 }
@@ -357,17 +357,17 @@ func TestNewRawRSAErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			kr, err := keyring.NewRawRSA(tc.namespace, tc.keyName, tc.padding, tc.pub, tc.priv)
+			kr, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: tc.namespace, Name: tc.keyName, Padding: tc.padding, PublicKey: tc.pub, PrivateKey: tc.priv})
 			if err == nil || kr != nil {
 				t.Fatalf("got %v, %v; want an error", kr, err)
 			}
 			checkErrText(t, err)
 		})
 	}
-	if _, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA256, &small.PublicKey, nil); err != nil {
+	if _, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "ns", Name: "name", Padding: keyring.OAEPSHA256, PublicKey: &small.PublicKey}); err != nil {
 		t.Errorf("1024-bit key with OAEP-SHA256: %v", err)
 	}
-	if _, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA256, &key.PublicKey, key); err != nil {
+	if _, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "ns", Name: "name", Padding: keyring.OAEPSHA256, PublicKey: &key.PublicKey, PrivateKey: key}); err != nil {
 		t.Errorf("matching public and private keys: %v", err)
 	}
 }
@@ -376,7 +376,7 @@ func TestNewRawRSAErrors(t *testing.T) {
 // alone does not derive the public key to encrypt with.
 func TestRawRSADecryptOnly(t *testing.T) {
 	key := rsaKey()
-	kr, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA256, nil, key)
+	kr, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "ns", Name: "name", Padding: keyring.OAEPSHA256, PrivateKey: key})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -395,7 +395,7 @@ func TestRawRSADecryptOnly(t *testing.T) {
 		}
 	}
 	// It decrypts what the public key encrypted.
-	enc, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA256, &key.PublicKey, nil)
+	enc, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "ns", Name: "name", Padding: keyring.OAEPSHA256, PublicKey: &key.PublicKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -447,18 +447,18 @@ func (d *ctxDecrypter) DecryptContext(ctx context.Context, r io.Reader, msg []by
 
 type ctxKey struct{}
 
-func TestNewRawRSAWithKeys(t *testing.T) {
+func TestNewRawRSADecrypter(t *testing.T) {
 	key := rsaKey()
 	ctx := context.WithValue(context.Background(), ctxKey{}, "caller")
 	for _, p := range paddings {
 		t.Run(p.String(), func(t *testing.T) {
 			d := &ctxDecrypter{decrypter: decrypter{key: key}}
-			kr, err := keyring.NewRawRSAWithKeys("ns", "name", p, &key.PublicKey, d)
+			kr, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "ns", Name: "name", Padding: p, PublicKey: &key.PublicKey, PrivateKey: d})
 			if err != nil {
 				t.Fatal(err)
 			}
 			// Same wire format as NewRawRSA: each decrypts the other's.
-			mem, err := keyring.NewRawRSA("ns", "name", p, &key.PublicKey, key)
+			mem, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "ns", Name: "name", Padding: p, PublicKey: &key.PublicKey, PrivateKey: key})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -499,11 +499,11 @@ func TestRawRSADecrypterFails(t *testing.T) {
 	key := rsaKey()
 	errDown := errors.New("hsm: token removed during padding check")
 	d := &decrypter{key: key, err: errDown}
-	kr, err := keyring.NewRawRSAWithKeys("ns", "name", keyring.OAEPSHA256, nil, d)
+	kr, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "ns", Name: "name", Padding: keyring.OAEPSHA256, PrivateKey: d})
 	if err != nil {
 		t.Fatal(err)
 	}
-	enc, err := keyring.NewRawRSA("ns", "name", keyring.OAEPSHA256, &key.PublicKey, nil)
+	enc, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "ns", Name: "name", Padding: keyring.OAEPSHA256, PublicKey: &key.PublicKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -539,7 +539,7 @@ func TestRawRSADecrypterFails(t *testing.T) {
 // payload, of any length, the same outcome.
 func TestRawRSAPKCS1DecrypterWithoutImplicitRejection(t *testing.T) {
 	key := rsaKey()
-	kr, err := keyring.NewRawRSAWithKeys("ns", "name", keyring.PKCS1, nil, &decrypter{key: key, noSessionKey: true})
+	kr, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "ns", Name: "name", Padding: keyring.PKCS1, PrivateKey: &decrypter{key: key, noSessionKey: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -570,7 +570,7 @@ func TestRawRSAPKCS1DecrypterWithoutImplicitRejection(t *testing.T) {
 	}
 }
 
-func TestNewRawRSAWithKeysErrors(t *testing.T) {
+func TestNewRawRSADecrypterErrors(t *testing.T) {
 	key := rsaKey()
 	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -593,7 +593,7 @@ func TestNewRawRSAWithKeysErrors(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			kr, err := keyring.NewRawRSAWithKeys("ns", "name", keyring.OAEPSHA256, tc.pub, tc.priv)
+			kr, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "ns", Name: "name", Padding: keyring.OAEPSHA256, PublicKey: tc.pub, PrivateKey: tc.priv})
 			if err == nil || kr != nil {
 				t.Fatalf("got %v, %v; want an error", kr, err)
 			}
@@ -601,7 +601,7 @@ func TestNewRawRSAWithKeysErrors(t *testing.T) {
 		})
 	}
 	// A nil *rsa.PrivateKey beside a public key is no private key.
-	kr, err := keyring.NewRawRSAWithKeys("ns", "name", keyring.OAEPSHA256, &key.PublicKey, nilKey)
+	kr, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "ns", Name: "name", Padding: keyring.OAEPSHA256, PublicKey: &key.PublicKey, PrivateKey: nilKey})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,7 +43,7 @@ func TestVectors(t *testing.T) {
 			}
 			krs = append(krs, kr)
 		}
-		kr, err := keyring.NewMulti(krs[0], krs[1:]...)
+		kr, err := keyring.NewMulti(keyring.MultiOptions{Generator: krs[0], Children: krs[1:]})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,7 +92,7 @@ func TestVectors(t *testing.T) {
 // another key finds none of the encrypted data keys its own.
 func checkWrongAESKey(t *testing.T, namespace, name string, m *keyring.DecryptionMaterials, edks []format.EncryptedDataKey) {
 	t.Helper()
-	wrong, err := keyring.NewRawAES(namespace, name, make([]byte, 32))
+	wrong, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: namespace, Name: name, WrappingKey: make([]byte, 32)})
 	if err != nil {
 		t.Error(err)
 		return
@@ -112,7 +112,7 @@ func vectorKeyring(mk testvectors.MasterKey, k testvectors.Key) (keyring.Keyring
 		if err != nil {
 			return nil, err
 		}
-		return keyring.NewRawAES(mk.ProviderID, k.KeyID, key)
+		return keyring.NewRawAES(keyring.RawAESOptions{Namespace: mk.ProviderID, Name: k.KeyID, WrappingKey: key})
 	case "rsa":
 		padding := map[string]keyring.RSAPadding{
 			"pkcs1":  keyring.PKCS1,
@@ -129,7 +129,7 @@ func vectorKeyring(mk testvectors.MasterKey, k testvectors.Key) (keyring.Keyring
 		if !ok {
 			return nil, fmt.Errorf("unknown RSA padding %q %q", mk.PaddingAlgorithm, mk.PaddingHash)
 		}
-		return keyring.NewRawRSAFromPEM(mk.ProviderID, k.KeyID, p, []byte(k.Material))
+		return rawRSAFromPEM(mk.ProviderID, k.KeyID, p, []byte(k.Material))
 	}
 	return nil, fmt.Errorf("unknown algorithm %q", mk.EncryptionAlgorithm)
 }

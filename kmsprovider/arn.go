@@ -190,7 +190,7 @@ func checkMRKsUnique(ids []identifier) error {
 		}
 	}
 	if len(dups) > 0 {
-		return fmt.Errorf("esdk/kms: multi-Region keys configured more than once (which region to call would be ambiguous): %s", strings.Join(dups, "; "))
+		return fmt.Errorf("esdk/kmsprovider: multi-Region keys configured more than once (which region to call would be ambiguous): %s", strings.Join(dups, "; "))
 	}
 	return nil
 }

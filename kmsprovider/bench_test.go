@@ -22,11 +22,11 @@ import (
 func BenchmarkKeyring4KiB(b *testing.B) {
 	srv := newServer(b)
 	c := srv.Client(region, account)
-	kmsKeyring, err := kmsprovider.NewKeyring(c, createKey(b, c, nil))
+	kmsKeyring, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: c, KeyID: createKey(b, c, nil)})
 	require.NoError(b, err)
 	aesKey := make([]byte, 32)
 	rand.Read(aesKey)
-	aesKeyring, err := keyring.NewRawAES("bench", "aes-256", aesKey)
+	aesKeyring, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "bench", Name: "aes-256", WrappingKey: aesKey})
 	require.NoError(b, err)
 	client, err := envelope.New(func(o *envelope.Options) { o.Suite = format.AES256GCMHKDFSHA512CommitKey })
 	require.NoError(b, err)

@@ -77,7 +77,9 @@ var _ ClientSupplier = (*RegionalClients)(nil)
 // NewRegionalClients returns a supplier of clients made with
 // kms.NewFromConfig(cfg, optFns...) and the region asked for. The empty
 // region means cfg.Region, which config.LoadDefaultConfig fills from the
-// environment or the shared config files.
+// environment or the shared config files. It takes what kms.NewFromConfig
+// takes, rather than an options struct of its own, since every client it
+// makes is one kms.NewFromConfig makes.
 func NewRegionalClients(cfg aws.Config, optFns ...func(*kms.Options)) *RegionalClients {
 	return &RegionalClients{cfg: cfg, optFns: slices.Clone(optFns), clients: make(map[string]*kms.Client)}
 }
@@ -88,7 +90,7 @@ func (s *RegionalClients) KMSClient(region string) (*kms.Client, error) {
 		region = s.cfg.Region
 	}
 	if region == "" {
-		return nil, errors.New("esdk/kms: no region: the key identifier is not an ARN and the aws.Config has no region")
+		return nil, errors.New("esdk/kmsprovider: no region: the key identifier is not an ARN and the aws.Config has no region")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -123,10 +125,10 @@ func clientRegion(c any) (string, bool) {
 func supplied(s ClientSupplier, region string) (Client, error) {
 	c, err := s.Client(region)
 	if err != nil {
-		return nil, fmt.Errorf("esdk/kms: client for region %q: %w", region, err)
+		return nil, fmt.Errorf("esdk/kmsprovider: client for region %q: %w", region, err)
 	}
 	if isNil(c) {
-		return nil, fmt.Errorf("esdk/kms: the client supplier returned no client for region %q", region)
+		return nil, fmt.Errorf("esdk/kmsprovider: the client supplier returned no client for region %q", region)
 	}
 	return c, nil
 }

@@ -42,58 +42,99 @@ type DiscoveryKeyring struct {
 
 var _ keyring.Keyring = (*DiscoveryKeyring)(nil)
 
-// NewDiscoveryKeyring returns an AWS KMS discovery keyring. A nil filter
-// allows every key; prefer a filter naming the accounts you trust, so that
-// a message cannot make the keyring call a key of someone else's.
-func NewDiscoveryKeyring(client DecryptAPI, filter *DiscoveryFilter, optFns ...func(*Options)) (*DiscoveryKeyring, error) {
-	return newDiscovery(client, "", filter, optFns)
+// DiscoveryKeyringOptions configure an AWS KMS discovery keyring (see
+// [NewDiscoveryKeyring] and [NewMRKDiscoveryKeyring]).
+type DiscoveryKeyringOptions struct {
+	// Client calls KMS Decrypt. Required.
+	Client DecryptAPI
+	// Filter limits the keys the keyring calls to those of some accounts
+	// of one partition; nil allows every key. Prefer a filter naming the
+	// accounts you trust, so that a message cannot make the keyring call
+	// a key of someone else's. The keyring keeps its own copy.
+	Filter *DiscoveryFilter
+	// Region is the region of Client, for NewMRKDiscoveryKeyring, where
+	// it is required; NewDiscoveryKeyring refuses it, since a discovery
+	// keyring that is not aware of multi-Region keys has no region of its
+	// own.
+	Region string
+	// GrantTokens are sent with every KMS call the keyring makes; nil
+	// sends none. The keyring keeps its own copy.
+	GrantTokens []string
 }
 
-// NewMRKDiscoveryKeyring returns a multi-Region-key-aware AWS KMS discovery
-// keyring whose client calls region. For a multi-Region key it calls
-// Decrypt with the key's ARN rewritten to region; it skips single-Region
-// keys of other regions. When the client tells its region (a *kms.Client
-// does), it must be region.
-func NewMRKDiscoveryKeyring(client DecryptAPI, region string, filter *DiscoveryFilter, optFns ...func(*Options)) (*DiscoveryKeyring, error) {
-	if region == "" {
-		return nil, errors.New("esdk/kms: MRK discovery keyring needs the region of its client")
+// NewDiscoveryKeyring returns an AWS KMS discovery keyring. It copies o
+// and applies optFns to the copy in order. Client is required; a nil
+// Filter allows every key, and Region must be empty (see
+// [NewMRKDiscoveryKeyring] for the keyring that has one).
+func NewDiscoveryKeyring(o DiscoveryKeyringOptions, optFns ...func(*DiscoveryKeyringOptions)) (*DiscoveryKeyring, error) {
+	for _, f := range optFns {
+		f(&o)
 	}
-	if isNil(client) {
-		return nil, errors.New("esdk/kms: discovery keyring needs a KMS client")
+	if o.Region != "" {
+		return nil, fmt.Errorf("esdk/kmsprovider: DiscoveryKeyringOptions.Region %q is for NewMRKDiscoveryKeyring; a discovery keyring that is not multi-Region-key aware calls the region its client calls", o.Region)
 	}
-	if r, ok := clientRegion(client); ok && r != region {
-		return nil, fmt.Errorf("esdk/kms: MRK discovery keyring for region %q has a client for region %q", region, r)
-	}
-	return newDiscovery(client, region, filter, optFns)
+	return newDiscovery(o)
 }
 
-func newDiscovery(client DecryptAPI, region string, filter *DiscoveryFilter, optFns []func(*Options)) (*DiscoveryKeyring, error) {
-	if isNil(client) {
-		return nil, errors.New("esdk/kms: discovery keyring needs a KMS client")
+// NewMRKDiscoveryKeyring returns a multi-Region-key-aware AWS KMS
+// discovery keyring whose client calls o.Region. It copies o and applies
+// optFns to the copy in order. Client and Region are required; a nil
+// Filter allows every key. For a multi-Region key it calls Decrypt with
+// the key's ARN rewritten to Region; it skips single-Region keys of other
+// regions. When the client tells its region (a *kms.Client does), it must
+// be Region.
+func NewMRKDiscoveryKeyring(o DiscoveryKeyringOptions, optFns ...func(*DiscoveryKeyringOptions)) (*DiscoveryKeyring, error) {
+	for _, f := range optFns {
+		f(&o)
 	}
-	if filter != nil {
-		if filter.Partition == "" {
-			return nil, errors.New("esdk/kms: discovery filter has no partition")
-		}
-		if len(filter.AccountIDs) == 0 {
-			return nil, errors.New("esdk/kms: discovery filter has no account id")
-		}
-		for _, a := range filter.AccountIDs {
-			if a == "" {
-				return nil, errors.New("esdk/kms: discovery filter has an empty account id")
-			}
-		}
-		filter = &DiscoveryFilter{Partition: filter.Partition, AccountIDs: slices.Clone(filter.AccountIDs)}
+	if o.Region == "" {
+		return nil, errors.New("esdk/kmsprovider: DiscoveryKeyringOptions.Region is required for an MRK discovery keyring (the region of its client)")
 	}
-	o := buildOptions(optFns)
+	if isNil(o.Client) {
+		return nil, errors.New("esdk/kmsprovider: DiscoveryKeyringOptions.Client is required")
+	}
+	if r, ok := clientRegion(o.Client); ok && r != o.Region {
+		return nil, fmt.Errorf("esdk/kmsprovider: MRK discovery keyring for region %q (DiscoveryKeyringOptions.Region) has a client for region %q", o.Region, r)
+	}
+	return newDiscovery(o)
+}
+
+func newDiscovery(o DiscoveryKeyringOptions) (*DiscoveryKeyring, error) {
+	if isNil(o.Client) {
+		return nil, errors.New("esdk/kmsprovider: DiscoveryKeyringOptions.Client is required")
+	}
+	filter, err := copyFilter(o.Filter, "DiscoveryKeyringOptions.Filter")
+	if err != nil {
+		return nil, err
+	}
 	desc := "AWS KMS discovery keyring"
-	if region != "" {
-		desc = "AWS KMS MRK discovery keyring for region " + region
+	if o.Region != "" {
+		desc = "AWS KMS MRK discovery keyring for region " + o.Region
 	}
 	if filter != nil {
 		desc += " (" + filter.String() + ")"
 	}
-	return &DiscoveryKeyring{client: client, filter: filter, region: region, grantTokens: o.GrantTokens, desc: desc}, nil
+	return &DiscoveryKeyring{client: o.Client, filter: filter, region: o.Region, grantTokens: copyTokens(o.GrantTokens), desc: desc}, nil
+}
+
+// copyFilter checks a discovery filter (field names it in errors) and
+// returns a copy of it; nil stays nil.
+func copyFilter(filter *DiscoveryFilter, field string) (*DiscoveryFilter, error) {
+	if filter == nil {
+		return nil, nil
+	}
+	if filter.Partition == "" {
+		return nil, fmt.Errorf("esdk/kmsprovider: %s has no Partition", field)
+	}
+	if len(filter.AccountIDs) == 0 {
+		return nil, fmt.Errorf("esdk/kmsprovider: %s has no AccountIDs", field)
+	}
+	for _, a := range filter.AccountIDs {
+		if a == "" {
+			return nil, fmt.Errorf("esdk/kmsprovider: %s has an empty account id", field)
+		}
+	}
+	return &DiscoveryFilter{Partition: filter.Partition, AccountIDs: slices.Clone(filter.AccountIDs)}, nil
 }
 
 // String describes the keyring.

@@ -27,6 +27,13 @@
 //     with the client of its region from a [ClientSupplier] such as
 //     [NewRegionalClients].
 //
+// Each constructor takes an options struct ([KeyringOptions],
+// [DiscoveryKeyringOptions], [RSAKeyringOptions], [MultiKeyringOptions],
+// [DiscoveryMultiKeyringOptions]) and functions that adjust a copy of it,
+// in the shape of the Conventions section of package keyring. A keyring
+// and its MRK-aware variant share one options struct and differ by
+// constructor, so the name at the call site says which keyring it is.
+//
 // # The KMS client
 //
 // Each keyring takes the narrowest interface of the KMS operations it
@@ -69,10 +76,10 @@
 //   - The RSA keyring collects a context-digest mismatch like any other
 //     failure and tries the message's next encrypted data key of the same
 //     key; the materials are unchanged unless a key fully checks out.
-//   - The multi-keyring constructors take a list of identifiers whose first is
-//     the generator, and need a [ClientSupplier]: Go programs load their
-//     aws.Config themselves (config.LoadDefaultConfig), so there is no
-//     hidden default client. They accept any key identifier (not only
+//   - The multi-keyring constructors need a generator
+//     (MultiKeyringOptions.Generator) and a [ClientSupplier]: Go programs
+//     load their aws.Config themselves (config.LoadDefaultConfig), so there
+//     is no hidden default client. They accept any key identifier (not only
 //     ARNs, as the specification's text says while also naming the default
 //     region for the others): identifiers that are not ARNs get the
 //     supplier's default region.

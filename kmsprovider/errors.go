@@ -19,7 +19,7 @@ import (
 // be compared with one; configure the key ARN (or use a discovery
 // keyring) to decrypt. It is a configuration error, so it does not
 // match keyring.ErrNoMatchingKey.
-var ErrCannotMatchKeyARN = errors.New("esdk/kms: a keyring configured with an alias or a bare key id cannot decrypt")
+var ErrCannotMatchKeyARN = errors.New("esdk/kmsprovider: a keyring configured with an alias or a bare key id cannot decrypt")
 
 // noMatchingKey returns the error of a keyring none of whose encrypted
 // data keys unwrapped. When AWS KMS itself failed on one of them
@@ -62,7 +62,7 @@ type DecryptError struct {
 
 func (e *DecryptError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "esdk/kms: %s could not unwrap a data key: AWS KMS failed", e.Keyring)
+	fmt.Fprintf(&b, "esdk/kmsprovider: %s could not unwrap a data key: AWS KMS failed", e.Keyring)
 	for i, c := range e.Causes {
 		if i == 0 {
 			b.WriteString(": ")
@@ -92,7 +92,7 @@ func cannotMatch(desc string, id identifier, stored []string) error {
 // contextDone returns the error of a call cut short by its context, such
 // that errors.Is finds both ctx.Err() and the call's own error.
 func contextDone(ctx context.Context, desc string, err error) error {
-	return fmt.Errorf("esdk/kms: %s: %w (%w)", desc, ctx.Err(), err)
+	return fmt.Errorf("esdk/kmsprovider: %s: %w (%w)", desc, ctx.Err(), err)
 }
 
 // checkDecryptionMaterials rejects materials a keyring cannot decrypt into.
@@ -101,7 +101,7 @@ func checkDecryptionMaterials(m *keyring.DecryptionMaterials, desc string) error
 		return fmt.Errorf("%w (%s)", keyring.ErrDataKeyAlreadySet, desc)
 	}
 	if m.Suite == nil {
-		return fmt.Errorf("esdk/kms: %s: the decryption materials have no algorithm suite", desc)
+		return fmt.Errorf("esdk/kmsprovider: %s: the decryption materials have no algorithm suite", desc)
 	}
 	return nil
 }

@@ -23,7 +23,10 @@ func ExampleNewKeyring() {
 		log.Fatal(err)
 	}
 
-	kr, err := kmsprovider.NewKeyring(client, *key.KeyMetadata.Arn)
+	kr, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{
+		Client: client,
+		KeyID:  *key.KeyMetadata.Arn,
+	})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -58,7 +61,7 @@ func ExampleNewDiscoveryKeyring() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	strict, _ := kmsprovider.NewKeyring(client, *key.KeyMetadata.Arn)
+	strict, _ := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: client, KeyID: *key.KeyMetadata.Arn})
 	esdk, _ := envelope.New()
 	writer, err := envelope.NewDefaultManager(strict)
 	if err != nil {
@@ -69,9 +72,12 @@ func ExampleNewDiscoveryKeyring() {
 		log.Fatal(err)
 	}
 
-	discovery, err := kmsprovider.NewDiscoveryKeyring(client, &kmsprovider.DiscoveryFilter{
-		Partition:  "aws",
-		AccountIDs: []string{"111122223333"},
+	discovery, err := kmsprovider.NewDiscoveryKeyring(kmsprovider.DiscoveryKeyringOptions{
+		Client: client,
+		Filter: &kmsprovider.DiscoveryFilter{
+			Partition:  "aws",
+			AccountIDs: []string{"111122223333"},
+		},
 	})
 	if err != nil {
 		log.Fatal(err)

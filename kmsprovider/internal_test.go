@@ -2,11 +2,15 @@ package kmsprovider
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
 	"errors"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
+	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-esdk/esdk/format"
@@ -161,7 +165,7 @@ func TestKeyringRequestsAndAnswerChecks(t *testing.T) {
 		out.Plaintext = append([]byte(nil), answer.Plaintext...)
 		return &out, nil
 	}}
-	kr, err := NewKeyring(f, "alias/x", func(o *Options) { o.GrantTokens = []string{"g"} })
+	kr, err := NewKeyring(KeyringOptions{Client: f, KeyID: "alias/x", GrantTokens: []string{"g"}})
 	require.NoError(t, err)
 
 	m := &keyring.EncryptionMaterials{Suite: suite, EncryptionContext: ec}
@@ -218,9 +222,9 @@ func TestDecryptAnswerChecks(t *testing.T) {
 		}
 		return &kms.DecryptOutput{KeyId: in.KeyId, Plaintext: []byte("0123456789abcdef0123456789abcdef")}, nil
 	}}
-	kr, err := NewKeyring(f, fakeARN, func(o *Options) { o.GrantTokens = []string{"g"} })
+	kr, err := NewKeyring(KeyringOptions{Client: f, KeyID: fakeARN, GrantTokens: []string{"g"}})
 	require.NoError(t, err)
-	disc, err := NewDiscoveryKeyring(f, nil)
+	disc, err := NewDiscoveryKeyring(DiscoveryKeyringOptions{Client: f})
 	require.NoError(t, err)
 	for _, k := range []keyring.Keyring{disc, kr} { // kr last: its requests are checked below
 		requests = nil
@@ -254,4 +258,67 @@ func TestDecryptAnswerChecks(t *testing.T) {
 	var nm *keyring.NoMatchingKeyError
 	require.ErrorAs(t, err, &nm)
 	require.Len(t, nm.Causes, 2)
+}
+
+// TestOptionFunctions checks that the functions after the options adjust
+// a copy of them, in order, and that a keyring keeps its own copy of the
+// grant tokens.
+func TestOptionFunctions(t *testing.T) {
+	suite := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
+	var got []string
+	f := &fakeKMS{generate: func(in *kms.GenerateDataKeyInput) (*kms.GenerateDataKeyOutput, error) {
+		got = in.GrantTokens
+		return &kms.GenerateDataKeyOutput{KeyId: aws.String(fakeARN), Plaintext: make([]byte, 32), CiphertextBlob: []byte("blob")}, nil
+	}}
+	tokens := []string{"a"}
+	o := KeyringOptions{Client: f, KeyID: "alias/first", GrantTokens: tokens}
+	kr, err := NewKeyring(o,
+		func(o *KeyringOptions) { o.KeyID = fakeARN },
+		func(o *KeyringOptions) { o.GrantTokens = append(o.GrantTokens, "b") },
+	)
+	require.NoError(t, err)
+	require.Equal(t, "alias/first", o.KeyID, "the caller's options are not changed")
+	require.Equal(t, fakeARN, kr.KeyID())
+	tokens[0] = "changed"
+	require.NoError(t, kr.OnEncrypt(context.Background(), &keyring.EncryptionMaterials{Suite: suite}))
+	require.Equal(t, []string{"a", "b"}, got)
+
+	// No grant tokens: the request carries none.
+	kr, err = NewKeyring(KeyringOptions{Client: f, KeyID: fakeARN, GrantTokens: []string{}})
+	require.NoError(t, err)
+	require.NoError(t, kr.OnEncrypt(context.Background(), &keyring.EncryptionMaterials{Suite: suite}))
+	require.Nil(t, got)
+
+	disc, err := NewMRKDiscoveryKeyring(DiscoveryKeyringOptions{Client: f}, func(o *DiscoveryKeyringOptions) { o.Region = "eu-west-1" })
+	require.NoError(t, err)
+	require.Equal(t, "eu-west-1", disc.region)
+}
+
+type getPublicKeyFunc func(*kms.GetPublicKeyInput) (*kms.GetPublicKeyOutput, error)
+
+func (f getPublicKeyFunc) GetPublicKey(_ context.Context, in *kms.GetPublicKeyInput, _ ...func(*kms.Options)) (*kms.GetPublicKeyOutput, error) {
+	return f(in)
+}
+
+func TestFetchPublicKeyOptions(t *testing.T) {
+	priv, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	der, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	require.NoError(t, err)
+	var got *kms.GetPublicKeyInput
+	f := getPublicKeyFunc(func(in *kms.GetPublicKeyInput) (*kms.GetPublicKeyOutput, error) {
+		got = in
+		return &kms.GetPublicKeyOutput{KeyUsage: types.KeyUsageTypeEncryptDecrypt, PublicKey: der}, nil
+	})
+	pemData, err := FetchPublicKey(context.Background(), f, fakeARN, func(o *FetchPublicKeyOptions) { o.GrantTokens = []string{"g"} })
+	require.NoError(t, err)
+	require.Equal(t, []string{"g"}, got.GrantTokens)
+	require.Equal(t, fakeARN, aws.ToString(got.KeyId))
+	pub, err := parseRSAPublicKey(pemData)
+	require.NoError(t, err)
+	require.True(t, pub.Equal(&priv.PublicKey))
+
+	_, err = FetchPublicKey(context.Background(), f, fakeARN)
+	require.NoError(t, err)
+	require.Nil(t, got.GrantTokens)
 }

@@ -17,21 +17,6 @@ import (
 // symmetric AWS KMS keyrings write and read.
 const ProviderID = "aws-kms"
 
-// Options configure a keyring.
-type Options struct {
-	// GrantTokens are sent with every KMS call the keyring makes.
-	GrantTokens []string
-}
-
-func buildOptions(optFns []func(*Options)) Options {
-	var o Options
-	for _, f := range optFns {
-		f(&o)
-	}
-	o.GrantTokens = append([]string(nil), o.GrantTokens...)
-	return o
-}
-
 // Keyring is the AWS KMS keyring for one symmetric KMS key. It encrypts
 // with that key (GenerateDataKey as a generator, Encrypt otherwise) and
 // decrypts only the encrypted data keys of that key, calling Decrypt with
@@ -49,38 +34,62 @@ type Keyring struct {
 
 var _ keyring.Keyring = (*Keyring)(nil)
 
-// NewKeyring returns the strict AWS KMS keyring for keyID, which may be a
-// key ARN, a key id, an alias ARN or an alias name ("alias/..."). Any of
-// them encrypts; only a key ARN can decrypt, since messages name their
-// keys by key ARN (see [ErrCannotMatchKeyARN]). The client's region must
-// be the key's.
-func NewKeyring(client Client, keyID string, optFns ...func(*Options)) (*Keyring, error) {
-	return newKeyring(client, keyID, false, optFns)
+// KeyringOptions configure an AWS KMS keyring (see [NewKeyring] and
+// [NewMRKKeyring]).
+type KeyringOptions struct {
+	// Client calls KMS in the key's region. Required.
+	Client Client
+	// KeyID names the KMS key: a key ARN, a key id, an alias ARN or an
+	// alias name ("alias/..."). Required. Any of them encrypts; only a
+	// key ARN can decrypt, since messages name their keys by key ARN
+	// (see [ErrCannotMatchKeyARN]).
+	KeyID string
+	// GrantTokens are sent with every KMS call the keyring makes; nil
+	// sends none. The keyring keeps its own copy.
+	GrantTokens []string
+}
+
+// NewKeyring returns the strict AWS KMS keyring for o.KeyID. It copies o
+// and applies optFns to the copy in order. Client and KeyID are required;
+// the client's region must be the key's.
+//
+// Whether a keyring is aware of multi-Region keys is chosen by its
+// constructor, NewKeyring or [NewMRKKeyring], not by a field: the two are
+// different keyrings of the specification, which decrypt different
+// messages, and the name at the call site says which one a program uses.
+func NewKeyring(o KeyringOptions, optFns ...func(*KeyringOptions)) (*Keyring, error) {
+	return newKeyring(o, false, optFns)
 }
 
 // NewMRKKeyring returns the multi-Region-key-aware AWS KMS keyring for
-// keyID. It behaves as [NewKeyring], except that when keyID is the ARN of
-// a multi-Region key ("key/mrk-...") it decrypts the encrypted data keys
-// of every replica of that key, whatever their region, by calling its own
-// client with keyID.
-func NewMRKKeyring(client Client, keyID string, optFns ...func(*Options)) (*Keyring, error) {
-	return newKeyring(client, keyID, true, optFns)
+// o.KeyID. It takes the same options as [NewKeyring] and behaves as it
+// does, except that when KeyID is the ARN of a multi-Region key
+// ("key/mrk-...") it decrypts the encrypted data keys of every replica of
+// that key, whatever their region, by calling its own client with KeyID.
+func NewMRKKeyring(o KeyringOptions, optFns ...func(*KeyringOptions)) (*Keyring, error) {
+	return newKeyring(o, true, optFns)
 }
 
-func newKeyring(client Client, keyID string, mrk bool, optFns []func(*Options)) (*Keyring, error) {
-	if isNil(client) {
-		return nil, errors.New("esdk/kms: keyring needs a KMS client")
+// copyTokens returns the keyring's own copy of grant tokens: nil when
+// there are none, so that requests carry no GrantTokens field.
+func copyTokens(tokens []string) []string { return append([]string(nil), tokens...) }
+
+func newKeyring(o KeyringOptions, mrk bool, optFns []func(*KeyringOptions)) (*Keyring, error) {
+	for _, f := range optFns {
+		f(&o)
 	}
-	id, err := parseIdentifier(keyID)
+	if isNil(o.Client) {
+		return nil, errors.New("esdk/kmsprovider: KeyringOptions.Client is required (a KMS client of the key's region)")
+	}
+	id, err := parseIdentifier(o.KeyID)
 	if err != nil {
-		return nil, fmt.Errorf("esdk/kms: %w", err)
+		return nil, fmt.Errorf("esdk/kmsprovider: KeyringOptions.KeyID: %w", err)
 	}
-	o := buildOptions(optFns)
-	desc := "AWS KMS keyring " + keyID
+	desc := "AWS KMS keyring " + o.KeyID
 	if mrk {
-		desc = "AWS KMS MRK keyring " + keyID
+		desc = "AWS KMS MRK keyring " + o.KeyID
 	}
-	return &Keyring{client: client, id: id, mrk: mrk, grantTokens: o.GrantTokens, desc: desc}, nil
+	return &Keyring{client: o.Client, id: id, mrk: mrk, grantTokens: copyTokens(o.GrantTokens), desc: desc}, nil
 }
 
 // KeyID returns the key identifier the keyring was configured with.
@@ -99,7 +108,7 @@ func (k *Keyring) OnEncrypt(ctx context.Context, m *keyring.EncryptionMaterials)
 
 func onEncrypt(ctx context.Context, client Client, keyID string, grantTokens []string, desc string, m *keyring.EncryptionMaterials) error {
 	if m.Suite == nil {
-		return fmt.Errorf("esdk/kms: %s: the encryption materials have no algorithm suite", desc)
+		return fmt.Errorf("esdk/kmsprovider: %s: the encryption materials have no algorithm suite", desc)
 	}
 	n := m.Suite.KeyLength()
 	if m.PlaintextDataKey == nil {
@@ -114,12 +123,12 @@ func onEncrypt(ctx context.Context, client Client, keyID string, grantTokens []s
 		}
 		if len(out.Plaintext) != n {
 			clear(out.Plaintext)
-			return fmt.Errorf("esdk/kms: %s: GenerateDataKey returned a %d-byte data key, suite %s needs %d", desc, len(out.Plaintext), m.Suite.ID(), n)
+			return fmt.Errorf("esdk/kmsprovider: %s: GenerateDataKey returned a %d-byte data key, suite %s needs %d", desc, len(out.Plaintext), m.Suite.ID(), n)
 		}
 		a, err := parseKeyARN(aws.ToString(out.KeyId))
 		if err != nil {
 			clear(out.Plaintext)
-			return fmt.Errorf("esdk/kms: %s: GenerateDataKey answered with KeyId %w", desc, err)
+			return fmt.Errorf("esdk/kmsprovider: %s: GenerateDataKey answered with KeyId %w", desc, err)
 		}
 		m.PlaintextDataKey = out.Plaintext
 		m.EncryptedDataKeys = append(m.EncryptedDataKeys, edk(a, out.CiphertextBlob))
@@ -139,7 +148,7 @@ func onEncrypt(ctx context.Context, client Client, keyID string, grantTokens []s
 	}
 	a, err := parseKeyARN(aws.ToString(out.KeyId))
 	if err != nil {
-		return fmt.Errorf("esdk/kms: %s: Encrypt answered with KeyId %w", desc, err)
+		return fmt.Errorf("esdk/kmsprovider: %s: Encrypt answered with KeyId %w", desc, err)
 	}
 	m.EncryptedDataKeys = append(m.EncryptedDataKeys, edk(a, out.CiphertextBlob))
 	return nil
@@ -220,7 +229,7 @@ func tryKeys(ctx context.Context, desc string, cands []*arn, stored []string, pi
 // good, sets m's data key.
 func decryptOne(ctx context.Context, client DecryptAPI, desc string, in *kms.DecryptInput, m *keyring.DecryptionMaterials) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("esdk/kms: %s: %w", desc, err)
+		return fmt.Errorf("esdk/kmsprovider: %s: %w", desc, err)
 	}
 	out, err := client.Decrypt(ctx, in)
 	if err != nil {
@@ -298,5 +307,5 @@ func callError(ctx context.Context, desc, op string, err error) error {
 	if ctx.Err() != nil {
 		return contextDone(ctx, desc+": "+op, err)
 	}
-	return fmt.Errorf("esdk/kms: %s: %s: %w", desc, op, err)
+	return fmt.Errorf("esdk/kmsprovider: %s: %s: %w", desc, op, err)
 }

@@ -94,7 +94,7 @@ func TestKeyringRoundTripThroughEnvelope(t *testing.T) {
 	srv := newServer(t)
 	c := srv.Client(region, account)
 	keyARN := createKey(t, c, nil)
-	kr, err := kmsprovider.NewKeyring(c, keyARN)
+	kr, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: c, KeyID: keyARN})
 	require.NoError(t, err)
 	mm := mustManager(t, kr)
 	ctx := context.Background()
@@ -141,7 +141,7 @@ func TestEncryptedDataKeyIsTheKMSCiphertextBlob(t *testing.T) {
 	srv := newServer(t)
 	c := srv.Client(region, account)
 	keyARN := createKey(t, c, nil)
-	kr, err := kmsprovider.NewKeyring(c, keyARN)
+	kr, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: c, KeyID: keyARN})
 	require.NoError(t, err)
 	m := wrap(t, kr)
 	require.Len(t, m.PlaintextDataKey, 32)
@@ -155,11 +155,11 @@ func TestKeyringAsChildCallsEncrypt(t *testing.T) {
 	srv := newServer(t)
 	c := srv.Client(region, account)
 	a, b := createKey(t, c, nil), createKey(t, c, nil)
-	ka, err := kmsprovider.NewKeyring(c, a)
+	ka, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: c, KeyID: a})
 	require.NoError(t, err)
-	kb, err := kmsprovider.NewKeyring(c, b)
+	kb, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: c, KeyID: b})
 	require.NoError(t, err)
-	multi, err := keyring.NewMulti(ka, kb)
+	multi, err := keyring.NewMulti(keyring.MultiOptions{Generator: ka, Children: []keyring.Keyring{kb}})
 	require.NoError(t, err)
 	m := wrap(t, multi)
 	require.Equal(t, 1, srv.Count("GenerateDataKey"))
@@ -174,7 +174,7 @@ func TestKeyringGrantTokensAndContextReachKMS(t *testing.T) {
 	srv := newServer(t)
 	c := srv.Client(region, account)
 	keyARN := createKey(t, c, nil)
-	kr, err := kmsprovider.NewKeyring(c, keyARN, func(o *kmsprovider.Options) { o.GrantTokens = []string{"grant-1"} })
+	kr, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: c, KeyID: keyARN, GrantTokens: []string{"grant-1"}})
 	require.NoError(t, err)
 	m := wrap(t, kr)
 	// The blob is bound to the context: decrypting under another fails
@@ -202,7 +202,7 @@ func TestKeyringNotKeyARNCannotDecrypt(t *testing.T) {
 		keyID,
 	} {
 		t.Run(id, func(t *testing.T) {
-			kr, err := kmsprovider.NewKeyring(c, id)
+			kr, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: c, KeyID: id})
 			require.NoError(t, err)
 			m := wrap(t, kr) // encrypting works with any identifier
 			require.Equal(t, keyARN, string(m.EncryptedDataKeys[0].ProviderInfo), "provider info is the key ARN KMS answered with")
@@ -216,12 +216,12 @@ func TestKeyringNotKeyARNCannotDecrypt(t *testing.T) {
 			require.ErrorContains(t, err, keyARN, "the error names the key ARN to configure")
 			require.Zero(t, srv.Count(""), "no KMS call")
 
-			mrk, err := kmsprovider.NewMRKKeyring(c, id)
+			mrk, err := kmsprovider.NewMRKKeyring(kmsprovider.KeyringOptions{Client: c, KeyID: id})
 			require.NoError(t, err)
 			require.ErrorIs(t, unwrap(t, mrk, m), kmsprovider.ErrCannotMatchKeyARN)
 
 			// The key ARN decrypts.
-			byARN, err := kmsprovider.NewKeyring(c, keyARN)
+			byARN, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: c, KeyID: keyARN})
 			require.NoError(t, err)
 			require.NoError(t, unwrap(t, byARN, m))
 		})
@@ -232,9 +232,9 @@ func TestKeyringSkipsOtherKeys(t *testing.T) {
 	srv := newServer(t)
 	c := srv.Client(region, account)
 	a, b := createKey(t, c, nil), createKey(t, c, nil)
-	ka, err := kmsprovider.NewKeyring(c, a)
+	ka, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: c, KeyID: a})
 	require.NoError(t, err)
-	kb, err := kmsprovider.NewKeyring(c, b)
+	kb, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: c, KeyID: b})
 	require.NoError(t, err)
 	m := wrap(t, ka)
 	srv.ResetCalls()
@@ -245,7 +245,7 @@ func TestKeyringSkipsOtherKeys(t *testing.T) {
 	require.Zero(t, srv.Count("Decrypt"), "a key of another ARN is never sent to KMS")
 
 	// Encrypted data keys of other providers are skipped too.
-	raw, err := keyring.NewRawAES("ns", "name", make([]byte, 32))
+	raw, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "ns", Name: "name", WrappingKey: make([]byte, 32)})
 	require.NoError(t, err)
 	require.ErrorIs(t, unwrap(t, raw, m), keyring.ErrNoMatchingKey)
 	m2 := wrap(t, raw)
@@ -256,7 +256,7 @@ func TestKeyringMalformedProviderInfoFails(t *testing.T) {
 	srv := newServer(t)
 	c := srv.Client(region, account)
 	keyARN := createKey(t, c, nil)
-	kr, err := kmsprovider.NewKeyring(c, keyARN)
+	kr, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: c, KeyID: keyARN})
 	require.NoError(t, err)
 	m := wrap(t, kr)
 	good := m.EncryptedDataKeys[0]
@@ -272,9 +272,9 @@ func TestKeyringDataKeyAlreadySet(t *testing.T) {
 	srv := newServer(t)
 	c := srv.Client(region, account)
 	keyARN := createKey(t, c, nil)
-	kr, err := kmsprovider.NewKeyring(c, keyARN)
+	kr, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: c, KeyID: keyARN})
 	require.NoError(t, err)
-	disc, err := kmsprovider.NewDiscoveryKeyring(c, nil)
+	disc, err := kmsprovider.NewDiscoveryKeyring(kmsprovider.DiscoveryKeyringOptions{Client: c})
 	require.NoError(t, err)
 	m := wrap(t, kr)
 	for _, k := range []keyring.Keyring{kr, disc} {
@@ -289,7 +289,7 @@ func TestKMSErrorsAreReachable(t *testing.T) {
 	c := srv.Client(region, account)
 	ctx := context.Background()
 	keyARN := createKey(t, c, nil)
-	kr, err := kmsprovider.NewKeyring(c, keyARN)
+	kr, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: c, KeyID: keyARN})
 	require.NoError(t, err)
 	m := wrap(t, kr)
 
@@ -308,7 +308,7 @@ func TestKMSErrorsAreReachable(t *testing.T) {
 	})
 	t.Run("NotFoundException", func(t *testing.T) {
 		missing := "arn:aws:kms:" + region + ":" + account + ":key/00000000-0000-0000-0000-000000000000"
-		k, err := kmsprovider.NewKeyring(c, missing)
+		k, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: c, KeyID: missing})
 		require.NoError(t, err)
 		em := encMaterials(format.AES256GCMHKDFSHA512CommitKey, nil)
 		err = k.OnEncrypt(ctx, em)
@@ -335,14 +335,14 @@ func TestEveryCauseReported(t *testing.T) {
 	c := srv.Client(region, account)
 	ctx := context.Background()
 	a, b := createKey(t, c, nil), createKey(t, c, nil)
-	multi, err := kmsprovider.NewMultiKeyring(kmsprovider.NewRegionalClients(srv.Config(region, account)), []string{a, b})
+	multi, err := kmsprovider.NewMultiKeyring(kmsprovider.MultiKeyringOptions{Clients: kmsprovider.NewRegionalClients(srv.Config(region, account)), Generator: a, KeyIDs: []string{b}})
 	require.NoError(t, err)
 	m := wrap(t, multi)
 	_, err = c.DisableKey(ctx, &kms.DisableKeyInput{KeyId: aws.String(a)})
 	require.NoError(t, err)
 	srv.FailKey(b, "AccessDeniedException")
 
-	disc, err := kmsprovider.NewDiscoveryKeyring(c, nil)
+	disc, err := kmsprovider.NewDiscoveryKeyring(kmsprovider.DiscoveryKeyringOptions{Client: c})
 	require.NoError(t, err)
 	for _, kr := range []keyring.Keyring{disc, multi} {
 		err = unwrap(t, kr, m)
@@ -389,7 +389,7 @@ func TestThrottledTwiceThenSuccess(t *testing.T) {
 	srv := newServer(t)
 	c := srv.Client(region, account)
 	keyARN := createKey(t, c, nil)
-	kr, err := kmsprovider.NewKeyring(c, keyARN)
+	kr, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: c, KeyID: keyARN})
 	require.NoError(t, err)
 	client, err := envelope.New()
 	require.NoError(t, err)
@@ -418,7 +418,7 @@ func TestThrottledPastRetryBudget(t *testing.T) {
 	srv := newServer(t)
 	c := srv.Client(region, account, func(o *kms.Options) { o.RetryMaxAttempts = 4 })
 	keyARN := createKey(t, c, nil)
-	kr, err := kmsprovider.NewKeyring(c, keyARN)
+	kr, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: c, KeyID: keyARN})
 	require.NoError(t, err)
 
 	srv.ResetCalls()
@@ -444,10 +444,10 @@ func TestContextCancelledDuringSlowCall(t *testing.T) {
 	srv := newServer(t)
 	c := srv.Client(region, account)
 	keyARN := createKey(t, c, nil)
-	kr, err := kmsprovider.NewKeyring(c, keyARN)
+	kr, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: c, KeyID: keyARN})
 	require.NoError(t, err)
 	m := wrap(t, kr)
-	disc, err := kmsprovider.NewDiscoveryKeyring(c, nil)
+	disc, err := kmsprovider.NewDiscoveryKeyring(kmsprovider.DiscoveryKeyringOptions{Client: c})
 	require.NoError(t, err)
 
 	const latency = time.Minute
@@ -487,7 +487,7 @@ func TestMultiKeyringWithDisabledKeyStillDecrypts(t *testing.T) {
 	c := srv.Client(region, account)
 	ctx := context.Background()
 	a, b := createKey(t, c, nil), createKey(t, c, nil)
-	multi, err := kmsprovider.NewMultiKeyring(kmsprovider.NewRegionalClients(srv.Config(region, account)), []string{a, b})
+	multi, err := kmsprovider.NewMultiKeyring(kmsprovider.MultiKeyringOptions{Clients: kmsprovider.NewRegionalClients(srv.Config(region, account)), Generator: a, KeyIDs: []string{b}})
 	require.NoError(t, err)
 	client, err := envelope.New()
 	require.NoError(t, err)
@@ -513,13 +513,13 @@ func TestDiscoveryKeyring(t *testing.T) {
 	theirs := srv.Client(region, otherAccount)
 	myKey := createKey(t, mine, nil)
 	theirKey := createKey(t, theirs, nil)
-	krMine, err := kmsprovider.NewKeyring(mine, myKey)
+	krMine, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: mine, KeyID: myKey})
 	require.NoError(t, err)
-	krTheirs, err := kmsprovider.NewKeyring(theirs, theirKey)
+	krTheirs, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: theirs, KeyID: theirKey})
 	require.NoError(t, err)
 	mMine, mTheirs := wrap(t, krMine), wrap(t, krTheirs)
 
-	open, err := kmsprovider.NewDiscoveryKeyring(mine, nil)
+	open, err := kmsprovider.NewDiscoveryKeyring(kmsprovider.DiscoveryKeyringOptions{Client: mine})
 	require.NoError(t, err)
 	require.NoError(t, unwrap(t, open, mMine))
 	// Without a filter, any account's key is called; KMS answers for the
@@ -530,7 +530,7 @@ func TestDiscoveryKeyring(t *testing.T) {
 	srv.AllowKey(theirKey, account)
 	require.NoError(t, unwrap(t, open, mTheirs))
 
-	filtered, err := kmsprovider.NewDiscoveryKeyring(mine, &kmsprovider.DiscoveryFilter{Partition: "aws", AccountIDs: []string{account}})
+	filtered, err := kmsprovider.NewDiscoveryKeyring(kmsprovider.DiscoveryKeyringOptions{Client: mine, Filter: &kmsprovider.DiscoveryFilter{Partition: "aws", AccountIDs: []string{account}}})
 	require.NoError(t, err)
 	require.NoError(t, unwrap(t, filtered, mMine))
 	srv.ResetCalls()
@@ -539,7 +539,7 @@ func TestDiscoveryKeyring(t *testing.T) {
 	require.ErrorContains(t, err, "account "+otherAccount+" is not in the discovery filter")
 	require.Zero(t, srv.Count(""), "the filtered key is never sent to KMS")
 
-	otherPartition, err := kmsprovider.NewDiscoveryKeyring(mine, &kmsprovider.DiscoveryFilter{Partition: "aws-cn", AccountIDs: []string{account}})
+	otherPartition, err := kmsprovider.NewDiscoveryKeyring(kmsprovider.DiscoveryKeyringOptions{Client: mine, Filter: &kmsprovider.DiscoveryFilter{Partition: "aws-cn", AccountIDs: []string{account}}})
 	require.NoError(t, err)
 	require.ErrorContains(t, unwrap(t, otherPartition, mMine), "partition aws is not")
 
@@ -547,10 +547,10 @@ func TestDiscoveryKeyring(t *testing.T) {
 	require.ErrorIs(t, err, keyring.ErrDecryptOnly)
 
 	for _, f := range []*kmsprovider.DiscoveryFilter{{AccountIDs: []string{account}}, {Partition: "aws"}, {Partition: "aws", AccountIDs: []string{""}}} {
-		_, err := kmsprovider.NewDiscoveryKeyring(mine, f)
+		_, err := kmsprovider.NewDiscoveryKeyring(kmsprovider.DiscoveryKeyringOptions{Client: mine, Filter: f})
 		require.Error(t, err)
 	}
-	_, err = kmsprovider.NewDiscoveryKeyring(nil, nil)
+	_, err = kmsprovider.NewDiscoveryKeyring(kmsprovider.DiscoveryKeyringOptions{})
 	require.Error(t, err)
 }
 
@@ -573,13 +573,13 @@ func TestMRKReplicaDecryptsInAnotherRegion(t *testing.T) {
 	here := srv.Client(region, account)
 	there := srv.Client(otherRegion, account)
 
-	enc, err := kmsprovider.NewMRKKeyring(here, primary)
+	enc, err := kmsprovider.NewMRKKeyring(kmsprovider.KeyringOptions{Client: here, KeyID: primary})
 	require.NoError(t, err)
 	m := wrap(t, enc)
 	require.Equal(t, primary, string(m.EncryptedDataKeys[0].ProviderInfo))
 
 	t.Run("MRK keyring", func(t *testing.T) {
-		kr, err := kmsprovider.NewMRKKeyring(there, replica)
+		kr, err := kmsprovider.NewMRKKeyring(kmsprovider.KeyringOptions{Client: there, KeyID: replica})
 		require.NoError(t, err)
 		srv.ResetCalls()
 		require.NoError(t, unwrap(t, kr, m))
@@ -589,12 +589,12 @@ func TestMRKReplicaDecryptsInAnotherRegion(t *testing.T) {
 		require.Equal(t, replica, calls[0].KeyID)
 	})
 	t.Run("strict keyring does not match a replica", func(t *testing.T) {
-		kr, err := kmsprovider.NewKeyring(there, replica)
+		kr, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: there, KeyID: replica})
 		require.NoError(t, err)
 		require.ErrorIs(t, unwrap(t, kr, m), keyring.ErrNoMatchingKey)
 	})
 	t.Run("MRK discovery keyring", func(t *testing.T) {
-		kr, err := kmsprovider.NewMRKDiscoveryKeyring(there, otherRegion, &kmsprovider.DiscoveryFilter{Partition: "aws", AccountIDs: []string{account}})
+		kr, err := kmsprovider.NewMRKDiscoveryKeyring(kmsprovider.DiscoveryKeyringOptions{Client: there, Region: otherRegion, Filter: &kmsprovider.DiscoveryFilter{Partition: "aws", AccountIDs: []string{account}}})
 		require.NoError(t, err)
 		srv.ResetCalls()
 		require.NoError(t, unwrap(t, kr, m))
@@ -603,17 +603,17 @@ func TestMRKReplicaDecryptsInAnotherRegion(t *testing.T) {
 		require.Equal(t, replica, calls[0].KeyID, "the ARN's region was rewritten to the client's")
 	})
 	t.Run("MRK discovery multi-keyring", func(t *testing.T) {
-		kr, err := kmsprovider.NewMRKDiscoveryMultiKeyring(kmsprovider.NewRegionalClients(srv.Config("", account)), []string{otherRegion}, nil)
+		kr, err := kmsprovider.NewMRKDiscoveryMultiKeyring(kmsprovider.DiscoveryMultiKeyringOptions{Clients: kmsprovider.NewRegionalClients(srv.Config("", account)), Regions: []string{otherRegion}})
 		require.NoError(t, err)
 		require.NoError(t, unwrap(t, kr, m))
 	})
 	t.Run("MRK multi-keyring", func(t *testing.T) {
-		kr, err := kmsprovider.NewMRKMultiKeyring(kmsprovider.NewRegionalClients(srv.Config("", account)), []string{replica})
+		kr, err := kmsprovider.NewMRKMultiKeyring(kmsprovider.MultiKeyringOptions{Clients: kmsprovider.NewRegionalClients(srv.Config("", account)), Generator: replica})
 		require.NoError(t, err)
 		require.NoError(t, unwrap(t, kr, m))
 	})
 	t.Run("plain discovery keyring calls the stored region", func(t *testing.T) {
-		kr, err := kmsprovider.NewDiscoveryKeyring(there, nil)
+		kr, err := kmsprovider.NewDiscoveryKeyring(kmsprovider.DiscoveryKeyringOptions{Client: there})
 		require.NoError(t, err)
 		err = unwrap(t, kr, m)
 		var nf *types.NotFoundException
@@ -621,24 +621,24 @@ func TestMRKReplicaDecryptsInAnotherRegion(t *testing.T) {
 	})
 	t.Run("MRK discovery skips single-Region keys of other regions", func(t *testing.T) {
 		single := createKey(t, here, nil)
-		k, err := kmsprovider.NewKeyring(here, single)
+		k, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: here, KeyID: single})
 		require.NoError(t, err)
 		ms := wrap(t, k)
-		kr, err := kmsprovider.NewMRKDiscoveryKeyring(there, otherRegion, nil)
+		kr, err := kmsprovider.NewMRKDiscoveryKeyring(kmsprovider.DiscoveryKeyringOptions{Client: there, Region: otherRegion})
 		require.NoError(t, err)
 		srv.ResetCalls()
 		err = unwrap(t, kr, ms)
 		require.ErrorIs(t, err, keyring.ErrNoMatchingKey)
 		require.ErrorContains(t, err, "single-Region key of region "+region)
 		require.Zero(t, srv.Count(""))
-		home, err := kmsprovider.NewMRKDiscoveryKeyring(here, region, nil)
+		home, err := kmsprovider.NewMRKDiscoveryKeyring(kmsprovider.DiscoveryKeyringOptions{Client: here, Region: region})
 		require.NoError(t, err)
 		require.NoError(t, unwrap(t, home, ms))
 	})
 	t.Run("MRK discovery keyring checks its client's region", func(t *testing.T) {
-		_, err := kmsprovider.NewMRKDiscoveryKeyring(there, region, nil)
+		_, err := kmsprovider.NewMRKDiscoveryKeyring(kmsprovider.DiscoveryKeyringOptions{Client: there, Region: region})
 		require.ErrorContains(t, err, otherRegion)
-		_, err = kmsprovider.NewMRKDiscoveryKeyring(there, "", nil)
+		_, err = kmsprovider.NewMRKDiscoveryKeyring(kmsprovider.DiscoveryKeyringOptions{Client: there})
 		require.Error(t, err)
 	})
 }
@@ -647,14 +647,14 @@ func TestMRKMultiKeyringRejectsDuplicateMRKs(t *testing.T) {
 	srv := newServer(t)
 	primary, replica := newMRK(t, srv)
 	clients := kmsprovider.NewRegionalClients(srv.Config(region, account))
-	_, err := kmsprovider.NewMRKMultiKeyring(clients, []string{primary, replica})
+	_, err := kmsprovider.NewMRKMultiKeyring(kmsprovider.MultiKeyringOptions{Clients: clients, Generator: primary, KeyIDs: []string{replica}})
 	require.ErrorContains(t, err, primary)
 	require.ErrorContains(t, err, replica)
 	id := primary[strings.LastIndex(primary, "/")+1:]
-	_, err = kmsprovider.NewMRKMultiKeyring(clients, []string{id, replica})
+	_, err = kmsprovider.NewMRKMultiKeyring(kmsprovider.MultiKeyringOptions{Clients: clients, Generator: id, KeyIDs: []string{replica}})
 	require.ErrorContains(t, err, "more than once")
 	// The plain multi-keyring does not treat them as one key.
-	_, err = kmsprovider.NewMultiKeyring(clients, []string{primary, replica})
+	_, err = kmsprovider.NewMultiKeyring(kmsprovider.MultiKeyringOptions{Clients: clients, Generator: primary, KeyIDs: []string{replica}})
 	require.NoError(t, err)
 }
 
@@ -668,32 +668,41 @@ func TestMultiKeyringUsesEachKeysRegion(t *testing.T) {
 		asked = append(asked, r)
 		return clients.Client(r)
 	})
-	multi, err := kmsprovider.NewMultiKeyring(supplier, []string{b, a, "alias/none"})
+	multi, err := kmsprovider.NewMultiKeyring(kmsprovider.MultiKeyringOptions{Clients: supplier, Generator: b, KeyIDs: []string{a, "alias/none"}})
 	require.NoError(t, err)
 	require.Equal(t, []string{otherRegion, region, ""}, asked)
 	require.NotNil(t, multi)
 
-	multi, err = kmsprovider.NewMultiKeyring(supplier, []string{b, a})
+	multi, err = kmsprovider.NewMultiKeyring(kmsprovider.MultiKeyringOptions{Clients: supplier, Generator: b, KeyIDs: []string{a}})
 	require.NoError(t, err)
 	m := wrap(t, multi)
 	require.Len(t, m.EncryptedDataKeys, 2)
 	for _, k := range []string{a, b} {
-		only, err := kmsprovider.NewMultiKeyring(supplier, []string{k})
+		only, err := kmsprovider.NewMultiKeyring(kmsprovider.MultiKeyringOptions{Clients: supplier, Generator: k})
 		require.NoError(t, err)
 		require.NoError(t, unwrap(t, only, m))
 	}
 
-	disc, err := kmsprovider.NewDiscoveryMultiKeyring(supplier, []string{region, otherRegion}, nil)
+	disc, err := kmsprovider.NewDiscoveryMultiKeyring(kmsprovider.DiscoveryMultiKeyringOptions{Clients: supplier, Regions: []string{region, otherRegion}})
 	require.NoError(t, err)
 	require.NoError(t, unwrap(t, disc, m))
 
-	for _, ids := range [][]string{nil, {""}, {"arn:aws:kms:x"}} {
-		_, err := kmsprovider.NewMultiKeyring(supplier, ids)
-		require.Error(t, err, "%q", ids)
+	for _, tc := range []struct {
+		o     kmsprovider.MultiKeyringOptions
+		field string
+	}{
+		{kmsprovider.MultiKeyringOptions{Clients: supplier}, "MultiKeyringOptions.Generator"},
+		{kmsprovider.MultiKeyringOptions{Clients: supplier, Generator: "arn:aws:kms:x"}, "MultiKeyringOptions.Generator"},
+		{kmsprovider.MultiKeyringOptions{Clients: supplier, Generator: a, KeyIDs: []string{b, ""}}, "MultiKeyringOptions.KeyIDs[1]"},
+		{kmsprovider.MultiKeyringOptions{Clients: supplier, Generator: a, KeyIDs: []string{"arn:aws:kms:x"}}, "MultiKeyringOptions.KeyIDs[0]"},
+		{kmsprovider.MultiKeyringOptions{Generator: a}, "MultiKeyringOptions.Clients"},
+	} {
+		_, err := kmsprovider.NewMultiKeyring(tc.o)
+		require.ErrorContains(t, err, tc.field, "%+v", tc.o)
 	}
-	_, err = kmsprovider.NewDiscoveryMultiKeyring(supplier, []string{region, ""}, nil)
+	_, err = kmsprovider.NewDiscoveryMultiKeyring(kmsprovider.DiscoveryMultiKeyringOptions{Clients: supplier, Regions: []string{region, ""}})
 	require.Error(t, err)
-	_, err = kmsprovider.NewDiscoveryMultiKeyring(supplier, nil, nil)
+	_, err = kmsprovider.NewDiscoveryMultiKeyring(kmsprovider.DiscoveryMultiKeyringOptions{Clients: supplier})
 	require.Error(t, err)
 }
 
@@ -730,7 +739,7 @@ func TestRSAKeyring(t *testing.T) {
 
 	for _, alg := range []types.EncryptionAlgorithmSpec{types.EncryptionAlgorithmSpecRsaesOaepSha1, types.EncryptionAlgorithmSpecRsaesOaepSha256} {
 		t.Run(string(alg), func(t *testing.T) {
-			encOnly, err := kmsprovider.NewRSAKeyring(nil, keyARN, alg, pub)
+			encOnly, err := kmsprovider.NewRSAKeyring(kmsprovider.RSAKeyringOptions{KeyID: keyARN, EncryptionAlgorithm: alg, PublicKeyPEM: pub})
 			require.NoError(t, err)
 			srv.ResetCalls()
 			m := wrap(t, encOnly)
@@ -741,7 +750,7 @@ func TestRSAKeyring(t *testing.T) {
 			require.Len(t, e.Ciphertext, 256)
 			require.ErrorIs(t, unwrap(t, encOnly, m), keyring.ErrEncryptOnly)
 
-			dec, err := kmsprovider.NewRSAKeyring(c, keyARN, alg, nil)
+			dec, err := kmsprovider.NewRSAKeyring(kmsprovider.RSAKeyringOptions{Client: c, KeyID: keyARN, EncryptionAlgorithm: alg})
 			require.NoError(t, err)
 			srv.ResetCalls()
 			require.NoError(t, unwrap(t, dec, m))
@@ -759,7 +768,7 @@ func TestRSAKeyring(t *testing.T) {
 	}
 
 	t.Run("through the envelope, both suites", func(t *testing.T) {
-		kr, err := kmsprovider.NewRSAKeyring(c, keyARN, types.EncryptionAlgorithmSpecRsaesOaepSha256, pub)
+		kr, err := kmsprovider.NewRSAKeyring(kmsprovider.RSAKeyringOptions{Client: c, KeyID: keyARN, EncryptionAlgorithm: types.EncryptionAlgorithmSpecRsaesOaepSha256, PublicKeyPEM: pub})
 		require.NoError(t, err)
 		mm := mustManager(t, kr)
 		for _, id := range []format.SuiteID{format.AES256GCMHKDFSHA512CommitKey, format.AES256GCMHKDFSHA512CommitKeyECDSAP384} {
@@ -773,9 +782,9 @@ func TestRSAKeyring(t *testing.T) {
 		}
 	})
 	t.Run("wrong algorithm", func(t *testing.T) {
-		enc, err := kmsprovider.NewRSAKeyring(nil, keyARN, types.EncryptionAlgorithmSpecRsaesOaepSha1, pub)
+		enc, err := kmsprovider.NewRSAKeyring(kmsprovider.RSAKeyringOptions{KeyID: keyARN, EncryptionAlgorithm: types.EncryptionAlgorithmSpecRsaesOaepSha1, PublicKeyPEM: pub})
 		require.NoError(t, err)
-		dec, err := kmsprovider.NewRSAKeyring(c, keyARN, types.EncryptionAlgorithmSpecRsaesOaepSha256, nil)
+		dec, err := kmsprovider.NewRSAKeyring(kmsprovider.RSAKeyringOptions{Client: c, KeyID: keyARN, EncryptionAlgorithm: types.EncryptionAlgorithmSpecRsaesOaepSha256})
 		require.NoError(t, err)
 		err = unwrap(t, dec, wrap(t, enc))
 		var invalid *types.InvalidCiphertextException
@@ -783,28 +792,28 @@ func TestRSAKeyring(t *testing.T) {
 	})
 	t.Run("bare key id encrypts but cannot decrypt", func(t *testing.T) {
 		id := keyARN[strings.LastIndex(keyARN, "/")+1:]
-		kr, err := kmsprovider.NewRSAKeyring(c, id, types.EncryptionAlgorithmSpecRsaesOaepSha256, pub)
+		kr, err := kmsprovider.NewRSAKeyring(kmsprovider.RSAKeyringOptions{Client: c, KeyID: id, EncryptionAlgorithm: types.EncryptionAlgorithmSpecRsaesOaepSha256, PublicKeyPEM: pub})
 		require.NoError(t, err)
 		m := wrap(t, kr)
 		require.ErrorIs(t, unwrap(t, kr, m), kmsprovider.ErrCannotMatchKeyARN)
 	})
 	t.Run("bad configuration", func(t *testing.T) {
 		sha256 := types.EncryptionAlgorithmSpecRsaesOaepSha256
-		_, err := kmsprovider.NewRSAKeyring(c, "alias/x", sha256, pub)
+		_, err := kmsprovider.NewRSAKeyring(kmsprovider.RSAKeyringOptions{Client: c, KeyID: "alias/x", EncryptionAlgorithm: sha256, PublicKeyPEM: pub})
 		require.ErrorContains(t, err, "alias")
-		_, err = kmsprovider.NewRSAKeyring(c, "arn:aws:kms:us-west-2:111122223333:alias/x", sha256, pub)
+		_, err = kmsprovider.NewRSAKeyring(kmsprovider.RSAKeyringOptions{Client: c, KeyID: "arn:aws:kms:us-west-2:111122223333:alias/x", EncryptionAlgorithm: sha256, PublicKeyPEM: pub})
 		require.ErrorContains(t, err, "alias")
-		_, err = kmsprovider.NewRSAKeyring(c, keyARN, types.EncryptionAlgorithmSpecSymmetricDefault, pub)
+		_, err = kmsprovider.NewRSAKeyring(kmsprovider.RSAKeyringOptions{Client: c, KeyID: keyARN, EncryptionAlgorithm: types.EncryptionAlgorithmSpecSymmetricDefault, PublicKeyPEM: pub})
 		require.Error(t, err)
-		_, err = kmsprovider.NewRSAKeyring(nil, keyARN, sha256, nil)
+		_, err = kmsprovider.NewRSAKeyring(kmsprovider.RSAKeyringOptions{KeyID: keyARN, EncryptionAlgorithm: sha256})
 		require.Error(t, err)
-		_, err = kmsprovider.NewRSAKeyring(c, keyARN, sha256, []byte("not pem"))
+		_, err = kmsprovider.NewRSAKeyring(kmsprovider.RSAKeyringOptions{Client: c, KeyID: keyARN, EncryptionAlgorithm: sha256, PublicKeyPEM: []byte("not pem")})
 		require.Error(t, err)
 		small, err := rsa.GenerateKey(rand.Reader, 1024)
 		require.NoError(t, err)
 		der, err := x509.MarshalPKIXPublicKey(&small.PublicKey)
 		require.NoError(t, err)
-		_, err = kmsprovider.NewRSAKeyring(c, keyARN, sha256, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))
+		_, err = kmsprovider.NewRSAKeyring(kmsprovider.RSAKeyringOptions{Client: c, KeyID: keyARN, EncryptionAlgorithm: sha256, PublicKeyPEM: pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})})
 		require.ErrorContains(t, err, "1024 bits")
 	})
 	t.Run("FetchPublicKey of a symmetric key", func(t *testing.T) {
@@ -818,38 +827,71 @@ func TestConstructorsCheckTheirInput(t *testing.T) {
 	srv := newServer(t)
 	c := srv.Client(region, account)
 	for _, id := range []string{"", "arn:aws:kms:us-west-2:111122223333", "arn:aws:s3:us-west-2:111122223333:key/x", "alias/", "a/b", "key:x"} {
-		_, err := kmsprovider.NewKeyring(c, id)
+		_, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: c, KeyID: id})
 		require.Error(t, err, "%q", id)
 	}
 	var typedNil *kms.Client
-	_, err := kmsprovider.NewKeyring(nil, "alias/x")
+	_, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{KeyID: "alias/x"})
 	require.Error(t, err)
-	_, err = kmsprovider.NewKeyring(typedNil, "alias/x")
+	_, err = kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: typedNil, KeyID: "alias/x"})
 	require.Error(t, err)
-	_, err = kmsprovider.NewMRKKeyring(typedNil, "alias/x")
+	_, err = kmsprovider.NewMRKKeyring(kmsprovider.KeyringOptions{Client: typedNil, KeyID: "alias/x"})
 	require.Error(t, err)
-	_, err = kmsprovider.NewDiscoveryKeyring(typedNil, nil)
+	_, err = kmsprovider.NewDiscoveryKeyring(kmsprovider.DiscoveryKeyringOptions{Client: typedNil})
 	require.Error(t, err)
-	_, err = kmsprovider.NewMRKDiscoveryKeyring(typedNil, region, nil)
+	_, err = kmsprovider.NewMRKDiscoveryKeyring(kmsprovider.DiscoveryKeyringOptions{Client: typedNil, Region: region})
 	require.Error(t, err)
-	_, err = kmsprovider.NewRSAKeyring(typedNil, "arn:aws:kms:us-west-2:111122223333:key/k", types.EncryptionAlgorithmSpecRsaesOaepSha256, nil)
+	_, err = kmsprovider.NewRSAKeyring(kmsprovider.RSAKeyringOptions{Client: typedNil, KeyID: "arn:aws:kms:us-west-2:111122223333:key/k", EncryptionAlgorithm: types.EncryptionAlgorithmSpecRsaesOaepSha256})
 	require.Error(t, err)
 	var noClients *kmsprovider.RegionalClients
-	_, err = kmsprovider.NewMultiKeyring(noClients, []string{"alias/x"})
+	_, err = kmsprovider.NewMultiKeyring(kmsprovider.MultiKeyringOptions{Clients: noClients, Generator: "alias/x"})
 	require.Error(t, err)
-	_, err = kmsprovider.NewMultiKeyring(kmsprovider.ClientSupplierFunc(func(string) (kmsprovider.Client, error) { return typedNil, nil }), []string{"alias/x"})
+	_, err = kmsprovider.NewMultiKeyring(kmsprovider.MultiKeyringOptions{Clients: kmsprovider.ClientSupplierFunc(func(string) (kmsprovider.Client, error) { return typedNil, nil }), Generator: "alias/x"})
 	require.ErrorContains(t, err, "no client")
 
+	// Every constructor's error has the package prefix and names the
+	// field.
+	keyARN := "arn:aws:kms:us-west-2:111122223333:key/k"
+	supplier := kmsprovider.NewRegionalClients(srv.Config(region, account))
+	for _, tc := range []struct {
+		err   error
+		field string
+	}{
+		{second(kmsprovider.NewKeyring(kmsprovider.KeyringOptions{KeyID: keyARN})), "KeyringOptions.Client"},
+		{second(kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: c})), "KeyringOptions.KeyID"},
+		{second(kmsprovider.NewMRKKeyring(kmsprovider.KeyringOptions{Client: c, KeyID: "a/b"})), "KeyringOptions.KeyID"},
+		{second(kmsprovider.NewDiscoveryKeyring(kmsprovider.DiscoveryKeyringOptions{})), "DiscoveryKeyringOptions.Client"},
+		{second(kmsprovider.NewDiscoveryKeyring(kmsprovider.DiscoveryKeyringOptions{Client: c, Region: region})), "DiscoveryKeyringOptions.Region"},
+		{second(kmsprovider.NewDiscoveryKeyring(kmsprovider.DiscoveryKeyringOptions{Client: c, Filter: &kmsprovider.DiscoveryFilter{AccountIDs: []string{account}}})), "DiscoveryKeyringOptions.Filter"},
+		{second(kmsprovider.NewMRKDiscoveryKeyring(kmsprovider.DiscoveryKeyringOptions{Client: c})), "DiscoveryKeyringOptions.Region"},
+		{second(kmsprovider.NewMRKDiscoveryKeyring(kmsprovider.DiscoveryKeyringOptions{Client: c, Region: otherRegion})), "DiscoveryKeyringOptions.Region"},
+		{second(kmsprovider.NewMRKDiscoveryKeyring(kmsprovider.DiscoveryKeyringOptions{Region: region})), "DiscoveryKeyringOptions.Client"},
+		{second(kmsprovider.NewRSAKeyring(kmsprovider.RSAKeyringOptions{Client: c, EncryptionAlgorithm: types.EncryptionAlgorithmSpecRsaesOaepSha256})), "RSAKeyringOptions.KeyID"},
+		{second(kmsprovider.NewRSAKeyring(kmsprovider.RSAKeyringOptions{Client: c, KeyID: keyARN})), "RSAKeyringOptions.EncryptionAlgorithm"},
+		{second(kmsprovider.NewRSAKeyring(kmsprovider.RSAKeyringOptions{Client: c, KeyID: keyARN, EncryptionAlgorithm: "RSAES_PKCS1_V1_5"})), "RSAKeyringOptions.EncryptionAlgorithm"},
+		{second(kmsprovider.NewRSAKeyring(kmsprovider.RSAKeyringOptions{KeyID: keyARN, EncryptionAlgorithm: types.EncryptionAlgorithmSpecRsaesOaepSha256})), "RSAKeyringOptions.PublicKeyPEM"},
+		{second(kmsprovider.NewMultiKeyring(kmsprovider.MultiKeyringOptions{Generator: keyARN})), "MultiKeyringOptions.Clients"},
+		{second(kmsprovider.NewMRKMultiKeyring(kmsprovider.MultiKeyringOptions{Clients: supplier})), "MultiKeyringOptions.Generator"},
+		{second(kmsprovider.NewDiscoveryMultiKeyring(kmsprovider.DiscoveryMultiKeyringOptions{Regions: []string{region}})), "DiscoveryMultiKeyringOptions.Clients"},
+		{second(kmsprovider.NewMRKDiscoveryMultiKeyring(kmsprovider.DiscoveryMultiKeyringOptions{Clients: supplier})), "DiscoveryMultiKeyringOptions.Regions"},
+		{second(kmsprovider.NewMRKDiscoveryMultiKeyring(kmsprovider.DiscoveryMultiKeyringOptions{Clients: supplier, Regions: []string{region, ""}})), "DiscoveryMultiKeyringOptions.Regions[1]"},
+	} {
+		require.ErrorContains(t, tc.err, tc.field)
+		require.True(t, strings.HasPrefix(tc.err.Error(), "esdk/kmsprovider: "), "%v lacks the package prefix", tc.err)
+	}
+
 	// Materials without a suite are an error, not a panic.
-	kr, err := kmsprovider.NewKeyring(c, "arn:aws:kms:us-west-2:111122223333:key/k")
+	kr, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: c, KeyID: "arn:aws:kms:us-west-2:111122223333:key/k"})
 	require.NoError(t, err)
-	disc, err := kmsprovider.NewDiscoveryKeyring(c, nil)
+	disc, err := kmsprovider.NewDiscoveryKeyring(kmsprovider.DiscoveryKeyringOptions{Client: c})
 	require.NoError(t, err)
 	require.Error(t, kr.OnEncrypt(context.Background(), &keyring.EncryptionMaterials{}))
 	for _, k := range []keyring.Keyring{kr, disc} {
 		require.Error(t, k.OnDecrypt(context.Background(), &keyring.DecryptionMaterials{}, nil))
 	}
 }
+
+func second[T any](_ T, err error) error { return err }
 
 // mustManager is envelope.NewDefaultManager for keyrings known to be valid.
 func mustManager(tb testing.TB, kr keyring.Keyring) *envelope.DefaultManager {

@@ -7,35 +7,61 @@ import (
 	"github.com/go-esdk/esdk/keyring"
 )
 
-// NewMultiKeyring returns a multi-keyring of strict AWS KMS keyrings, one
-// per key identifier: the first is the generator, the others wrap the same
-// data key, so any one of the keys decrypts the message. Each keyring gets
-// the client of its key's region from clients; identifiers that are not
-// ARNs get the supplier's default region.
-func NewMultiKeyring(clients ClientSupplier, keyIDs []string, optFns ...func(*Options)) (*keyring.Multi, error) {
-	return newMulti(clients, keyIDs, false, optFns)
+// MultiKeyringOptions configure a multi-keyring of AWS KMS keyrings (see
+// [NewMultiKeyring] and [NewMRKMultiKeyring]).
+type MultiKeyringOptions struct {
+	// Clients gives each keyring the client of its key's region.
+	// Required.
+	Clients ClientSupplier
+	// Generator names the KMS key that makes the data key, as
+	// KeyringOptions.KeyID does. Required: the specification lets it be
+	// absent, but a multi-keyring without one cannot encrypt on its own
+	// (build one with keyring.NewMulti when that is what you want).
+	Generator string
+	// KeyIDs name further KMS keys that each wrap the same data key, so
+	// that any one of the keys decrypts the message. Nil means none.
+	KeyIDs []string
+	// GrantTokens are sent with every KMS call of every keyring; nil
+	// sends none.
+	GrantTokens []string
+}
+
+// NewMultiKeyring returns a multi-keyring of strict AWS KMS keyrings
+// ([NewKeyring]): o.Generator's as the generator, then one per o.KeyIDs.
+// It copies o and applies optFns to the copy in order. Clients and
+// Generator are required. Each keyring gets the client of its key's
+// region from Clients; identifiers that are not ARNs get the supplier's
+// default region.
+func NewMultiKeyring(o MultiKeyringOptions, optFns ...func(*MultiKeyringOptions)) (*keyring.Multi, error) {
+	return newMulti(o, false, optFns)
 }
 
 // NewMRKMultiKeyring is [NewMultiKeyring] with multi-Region-key-aware
-// keyrings ([NewMRKKeyring]). Two identifiers of the same multi-Region key
-// (replicas in different regions) are an error: which region to call
-// would be ambiguous.
-func NewMRKMultiKeyring(clients ClientSupplier, keyIDs []string, optFns ...func(*Options)) (*keyring.Multi, error) {
-	return newMulti(clients, keyIDs, true, optFns)
+// keyrings ([NewMRKKeyring]), over the same options. Two identifiers of
+// the same multi-Region key (replicas in different regions) are an error:
+// which region to call would be ambiguous.
+func NewMRKMultiKeyring(o MultiKeyringOptions, optFns ...func(*MultiKeyringOptions)) (*keyring.Multi, error) {
+	return newMulti(o, true, optFns)
 }
 
-func newMulti(clients ClientSupplier, keyIDs []string, mrk bool, optFns []func(*Options)) (*keyring.Multi, error) {
-	if isNil(clients) {
-		return nil, errors.New("esdk/kms: multi-keyring needs a client supplier")
+func newMulti(o MultiKeyringOptions, mrk bool, optFns []func(*MultiKeyringOptions)) (*keyring.Multi, error) {
+	for _, f := range optFns {
+		f(&o)
 	}
-	if len(keyIDs) == 0 {
-		return nil, errors.New("esdk/kms: multi-keyring needs at least one key identifier")
+	if isNil(o.Clients) {
+		return nil, errors.New("esdk/kmsprovider: MultiKeyringOptions.Clients is required (a client supplier, such as NewRegionalClients)")
 	}
-	ids := make([]identifier, len(keyIDs))
-	for i, s := range keyIDs {
+	if o.Generator == "" {
+		return nil, errors.New("esdk/kmsprovider: MultiKeyringOptions.Generator is required (the KMS key that makes the data key)")
+	}
+	ids := make([]identifier, 1+len(o.KeyIDs))
+	for i, s := range append([]string{o.Generator}, o.KeyIDs...) {
 		id, err := parseIdentifier(s)
 		if err != nil {
-			return nil, fmt.Errorf("esdk/kms: key identifier %d: %w", i, err)
+			if i == 0 {
+				return nil, fmt.Errorf("esdk/kmsprovider: MultiKeyringOptions.Generator: %w", err)
+			}
+			return nil, fmt.Errorf("esdk/kmsprovider: MultiKeyringOptions.KeyIDs[%d]: %w", i-1, err)
 		}
 		ids[i] = id
 	}
@@ -46,58 +72,80 @@ func newMulti(clients ClientSupplier, keyIDs []string, mrk bool, optFns []func(*
 	}
 	krs := make([]keyring.Keyring, len(ids))
 	for i, id := range ids {
-		c, err := supplied(clients, id.region())
+		c, err := supplied(o.Clients, id.region())
 		if err != nil {
 			return nil, err
 		}
-		kr, err := newKeyring(c, id.raw, mrk, optFns)
+		kr, err := newKeyring(KeyringOptions{Client: c, KeyID: id.raw, GrantTokens: o.GrantTokens}, mrk, nil)
 		if err != nil {
 			return nil, err
 		}
 		krs[i] = kr
 	}
-	return keyring.NewMulti(krs[0], krs[1:]...)
+	return keyring.NewMulti(keyring.MultiOptions{Generator: krs[0], Children: krs[1:]})
+}
+
+// DiscoveryMultiKeyringOptions configure a multi-keyring of AWS KMS
+// discovery keyrings (see [NewDiscoveryMultiKeyring] and
+// [NewMRKDiscoveryMultiKeyring]).
+type DiscoveryMultiKeyringOptions struct {
+	// Clients gives each keyring the client of its region. Required.
+	Clients ClientSupplier
+	// Regions are the regions to call, one discovery keyring each. At
+	// least one is required; none may be empty.
+	Regions []string
+	// Filter is every keyring's discovery filter; nil allows every key.
+	Filter *DiscoveryFilter
+	// GrantTokens are sent with every KMS call of every keyring; nil
+	// sends none.
+	GrantTokens []string
 }
 
 // NewDiscoveryMultiKeyring returns a multi-keyring of AWS KMS discovery
-// keyrings, one per region, all with the same filter (nil for none).
-func NewDiscoveryMultiKeyring(clients ClientSupplier, regions []string, filter *DiscoveryFilter, optFns ...func(*Options)) (*keyring.Multi, error) {
-	return newDiscoveryMulti(clients, regions, filter, false, optFns)
+// keyrings ([NewDiscoveryKeyring]), one per region of o.Regions, all with
+// o.Filter. It copies o and applies optFns to the copy in order. Clients
+// and Regions are required.
+func NewDiscoveryMultiKeyring(o DiscoveryMultiKeyringOptions, optFns ...func(*DiscoveryMultiKeyringOptions)) (*keyring.Multi, error) {
+	return newDiscoveryMulti(o, false, optFns)
 }
 
 // NewMRKDiscoveryMultiKeyring returns a multi-keyring of
-// multi-Region-key-aware AWS KMS discovery keyrings, one per region, all
-// with the same filter (nil for none).
-func NewMRKDiscoveryMultiKeyring(clients ClientSupplier, regions []string, filter *DiscoveryFilter, optFns ...func(*Options)) (*keyring.Multi, error) {
-	return newDiscoveryMulti(clients, regions, filter, true, optFns)
+// multi-Region-key-aware AWS KMS discovery keyrings
+// ([NewMRKDiscoveryKeyring]), one per region of o.Regions, all with
+// o.Filter. It takes the same options as [NewDiscoveryMultiKeyring].
+func NewMRKDiscoveryMultiKeyring(o DiscoveryMultiKeyringOptions, optFns ...func(*DiscoveryMultiKeyringOptions)) (*keyring.Multi, error) {
+	return newDiscoveryMulti(o, true, optFns)
 }
 
-func newDiscoveryMulti(clients ClientSupplier, regions []string, filter *DiscoveryFilter, mrk bool, optFns []func(*Options)) (*keyring.Multi, error) {
-	if isNil(clients) {
-		return nil, errors.New("esdk/kms: discovery multi-keyring needs a client supplier")
+func newDiscoveryMulti(o DiscoveryMultiKeyringOptions, mrk bool, optFns []func(*DiscoveryMultiKeyringOptions)) (*keyring.Multi, error) {
+	for _, f := range optFns {
+		f(&o)
 	}
-	if len(regions) == 0 {
-		return nil, errors.New("esdk/kms: discovery multi-keyring needs at least one region")
+	if isNil(o.Clients) {
+		return nil, errors.New("esdk/kmsprovider: DiscoveryMultiKeyringOptions.Clients is required (a client supplier, such as NewRegionalClients)")
 	}
-	krs := make([]keyring.Keyring, len(regions))
-	for i, r := range regions {
+	if len(o.Regions) == 0 {
+		return nil, errors.New("esdk/kmsprovider: DiscoveryMultiKeyringOptions.Regions needs at least one region")
+	}
+	krs := make([]keyring.Keyring, len(o.Regions))
+	for i, r := range o.Regions {
 		if r == "" {
-			return nil, fmt.Errorf("esdk/kms: discovery multi-keyring region %d is empty", i)
+			return nil, fmt.Errorf("esdk/kmsprovider: DiscoveryMultiKeyringOptions.Regions[%d] is empty", i)
 		}
-		c, err := supplied(clients, r)
+		c, err := supplied(o.Clients, r)
 		if err != nil {
 			return nil, err
 		}
 		var kr *DiscoveryKeyring
 		if mrk {
-			kr, err = NewMRKDiscoveryKeyring(c, r, filter, optFns...)
+			kr, err = NewMRKDiscoveryKeyring(DiscoveryKeyringOptions{Client: c, Region: r, Filter: o.Filter, GrantTokens: o.GrantTokens})
 		} else {
-			kr, err = newDiscovery(c, "", filter, optFns)
+			kr, err = newDiscovery(DiscoveryKeyringOptions{Client: c, Filter: o.Filter, GrantTokens: o.GrantTokens})
 		}
 		if err != nil {
 			return nil, err
 		}
 		krs[i] = kr
 	}
-	return keyring.NewMulti(nil, krs...)
+	return keyring.NewMulti(keyring.MultiOptions{Children: krs})
 }

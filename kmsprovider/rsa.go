@@ -49,20 +49,41 @@ type RSAKeyring struct {
 
 var _ keyring.Keyring = (*RSAKeyring)(nil)
 
-// NewRSAKeyring returns the AWS KMS RSA keyring for keyID, a key ARN or a
-// key id (not an alias: the key must not change under the public key).
-// The algorithm is types.EncryptionAlgorithmSpecRsaesOaepSha1 or
-// types.EncryptionAlgorithmSpecRsaesOaepSha256. publicKeyPEM is the key's
-// public key as a PEM "PUBLIC KEY" block of at least 2048 bits (see
-// [FetchPublicKey]); without it the keyring cannot encrypt. Without a
-// client it cannot decrypt. Decrypting needs keyID to be a key ARN.
-func NewRSAKeyring(client DecryptAPI, keyID string, alg types.EncryptionAlgorithmSpec, publicKeyPEM []byte, optFns ...func(*Options)) (*RSAKeyring, error) {
+// RSAKeyringOptions configure an AWS KMS RSA keyring (see
+// [NewRSAKeyring]).
+type RSAKeyringOptions struct {
+	// Client calls KMS Decrypt; nil makes a keyring that cannot decrypt.
+	Client DecryptAPI
+	// KeyID names the asymmetric KMS key: a key ARN or a key id, not an
+	// alias (the key must not change under the public key). Required;
+	// decrypting needs a key ARN.
+	KeyID string
+	// EncryptionAlgorithm is types.EncryptionAlgorithmSpecRsaesOaepSha1
+	// or types.EncryptionAlgorithmSpecRsaesOaepSha256. Required.
+	EncryptionAlgorithm types.EncryptionAlgorithmSpec
+	// PublicKeyPEM is the key's public key as a PEM "PUBLIC KEY" block of
+	// at least 2048 bits (see [FetchPublicKey]); nil makes a keyring that
+	// cannot encrypt.
+	PublicKeyPEM []byte
+	// GrantTokens are sent with every KMS call the keyring makes; nil
+	// sends none. The keyring keeps its own copy.
+	GrantTokens []string
+}
+
+// NewRSAKeyring returns the AWS KMS RSA keyring for o.KeyID. It copies o
+// and applies optFns to the copy in order. KeyID, EncryptionAlgorithm and
+// at least one of Client and PublicKeyPEM are required.
+func NewRSAKeyring(o RSAKeyringOptions, optFns ...func(*RSAKeyringOptions)) (*RSAKeyring, error) {
+	for _, f := range optFns {
+		f(&o)
+	}
+	keyID, alg, client := o.KeyID, o.EncryptionAlgorithm, o.Client
 	id, err := parseIdentifier(keyID)
 	if err != nil {
-		return nil, fmt.Errorf("esdk/kms: %w", err)
+		return nil, fmt.Errorf("esdk/kmsprovider: RSAKeyringOptions.KeyID: %w", err)
 	}
 	if (id.isARN && id.arn.resourceType == "alias") || (!id.isARN && id.raw != id.resourceID()) {
-		return nil, fmt.Errorf("esdk/kms: the AWS KMS RSA keyring needs a key ARN or key id, not %s (%q)", id.kind(), keyID)
+		return nil, fmt.Errorf("esdk/kmsprovider: the AWS KMS RSA keyring needs a key ARN or key id in RSAKeyringOptions.KeyID, not %s (%q)", id.kind(), keyID)
 	}
 	var newHash func() hash.Hash
 	switch alg {
@@ -70,12 +91,14 @@ func NewRSAKeyring(client DecryptAPI, keyID string, alg types.EncryptionAlgorith
 		newHash = sha1.New
 	case types.EncryptionAlgorithmSpecRsaesOaepSha256:
 		newHash = sha256.New
+	case "":
+		return nil, fmt.Errorf("esdk/kmsprovider: RSAKeyringOptions.EncryptionAlgorithm is required (%s or %s)", types.EncryptionAlgorithmSpecRsaesOaepSha1, types.EncryptionAlgorithmSpecRsaesOaepSha256)
 	default:
-		return nil, fmt.Errorf("esdk/kms: the AWS KMS RSA keyring supports %s and %s, not %q", types.EncryptionAlgorithmSpecRsaesOaepSha1, types.EncryptionAlgorithmSpecRsaesOaepSha256, alg)
+		return nil, fmt.Errorf("esdk/kmsprovider: the AWS KMS RSA keyring supports %s and %s, not %q (RSAKeyringOptions.EncryptionAlgorithm)", types.EncryptionAlgorithmSpecRsaesOaepSha1, types.EncryptionAlgorithmSpecRsaesOaepSha256, alg)
 	}
 	var pub *rsa.PublicKey
-	if publicKeyPEM != nil {
-		if pub, err = parseRSAPublicKey(publicKeyPEM); err != nil {
+	if o.PublicKeyPEM != nil {
+		if pub, err = parseRSAPublicKey(o.PublicKeyPEM); err != nil {
 			return nil, err
 		}
 	}
@@ -83,46 +106,55 @@ func NewRSAKeyring(client DecryptAPI, keyID string, alg types.EncryptionAlgorith
 		client = nil
 	}
 	if client == nil && pub == nil {
-		return nil, errors.New("esdk/kms: the AWS KMS RSA keyring needs a public key, a KMS client or both")
+		return nil, errors.New("esdk/kmsprovider: the AWS KMS RSA keyring needs RSAKeyringOptions.PublicKeyPEM, RSAKeyringOptions.Client or both")
 	}
-	o := buildOptions(optFns)
 	return &RSAKeyring{
 		client: client, id: id, alg: alg, newHash: newHash, pub: pub,
-		grantTokens: o.GrantTokens, desc: "AWS KMS RSA keyring " + keyID,
+		grantTokens: copyTokens(o.GrantTokens), desc: "AWS KMS RSA keyring " + keyID,
 	}, nil
 }
 
 func parseRSAPublicKey(b []byte) (*rsa.PublicKey, error) {
 	block, _ := pem.Decode(b)
 	if block == nil || block.Type != "PUBLIC KEY" {
-		return nil, errors.New("esdk/kms: the RSA public key is not a PEM \"PUBLIC KEY\" block")
+		return nil, errors.New("esdk/kmsprovider: the RSA public key is not a PEM \"PUBLIC KEY\" block")
 	}
 	k, err := x509.ParsePKIXPublicKey(block.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("esdk/kms: the RSA public key: %w", err)
+		return nil, fmt.Errorf("esdk/kmsprovider: the RSA public key: %w", err)
 	}
 	pub, ok := k.(*rsa.PublicKey)
 	if !ok {
-		return nil, fmt.Errorf("esdk/kms: the public key is a %T, not an RSA key", k)
+		return nil, fmt.Errorf("esdk/kmsprovider: the public key is a %T, not an RSA key", k)
 	}
 	if n := pub.N.BitLen(); n < 2048 {
-		return nil, fmt.Errorf("esdk/kms: the RSA public key has %d bits, at least 2048 are needed", n)
+		return nil, fmt.Errorf("esdk/kmsprovider: the RSA public key has %d bits, at least 2048 are needed", n)
 	}
 	return pub, nil
 }
 
+// FetchPublicKeyOptions are the options of one FetchPublicKey call.
+type FetchPublicKeyOptions struct {
+	// GrantTokens are sent with the GetPublicKey call; nil sends none.
+	GrantTokens []string
+}
+
 // FetchPublicKey asks KMS for the public key of an asymmetric RSA key with
-// key usage ENCRYPT_DECRYPT and returns it as PEM, for [NewRSAKeyring]. It
-// is one KMS call: keep the result rather than calling it for every
-// keyring.
-func FetchPublicKey(ctx context.Context, client GetPublicKeyAPI, keyID string, optFns ...func(*Options)) ([]byte, error) {
-	o := buildOptions(optFns)
-	out, err := client.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: aws.String(keyID), GrantTokens: o.GrantTokens})
+// key usage ENCRYPT_DECRYPT and returns it as PEM, for
+// RSAKeyringOptions.PublicKeyPEM. It is one KMS call: keep the result
+// rather than calling it for every keyring. optFns set the call's
+// [FetchPublicKeyOptions].
+func FetchPublicKey(ctx context.Context, client GetPublicKeyAPI, keyID string, optFns ...func(*FetchPublicKeyOptions)) ([]byte, error) {
+	var o FetchPublicKeyOptions
+	for _, f := range optFns {
+		f(&o)
+	}
+	out, err := client.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: aws.String(keyID), GrantTokens: copyTokens(o.GrantTokens)})
 	if err != nil {
 		return nil, callError(ctx, "public key of "+keyID, "GetPublicKey", err)
 	}
 	if out.KeyUsage != types.KeyUsageTypeEncryptDecrypt {
-		return nil, fmt.Errorf("esdk/kms: KMS key %s has key usage %s, not %s", keyID, out.KeyUsage, types.KeyUsageTypeEncryptDecrypt)
+		return nil, fmt.Errorf("esdk/kmsprovider: KMS key %s has key usage %s, not %s", keyID, out.KeyUsage, types.KeyUsageTypeEncryptDecrypt)
 	}
 	b := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: out.PublicKey})
 	if _, err := parseRSAPublicKey(b); err != nil {
@@ -155,26 +187,26 @@ func (k *RSAKeyring) OnEncrypt(_ context.Context, m *keyring.EncryptionMaterials
 		return fmt.Errorf("%w: %s has no public key and cannot encrypt", keyring.ErrDecryptOnly, k.desc)
 	}
 	if m.Suite == nil {
-		return fmt.Errorf("esdk/kms: %s: the encryption materials have no algorithm suite", k.desc)
+		return fmt.Errorf("esdk/kmsprovider: %s: the encryption materials have no algorithm suite", k.desc)
 	}
 	key := m.PlaintextDataKey
 	if key == nil {
 		key = make([]byte, m.Suite.KeyLength())
 		if _, err := rand.Read(key); err != nil {
-			return fmt.Errorf("esdk/kms: %s: generating a data key: %w", k.desc, err)
+			return fmt.Errorf("esdk/kmsprovider: %s: generating a data key: %w", k.desc, err)
 		}
 	} else if err := keyring.CheckDataKey(m.Suite, key); err != nil {
 		return err
 	}
 	digest, err := contextDigest(m.EncryptionContext)
 	if err != nil {
-		return fmt.Errorf("esdk/kms: %s: %w", k.desc, err)
+		return fmt.Errorf("esdk/kmsprovider: %s: %w", k.desc, err)
 	}
 	pt := append(digest, key...)
 	ct, err := rsa.EncryptOAEP(k.newHash(), rand.Reader, k.pub, pt, nil)
 	clear(pt)
 	if err != nil {
-		return fmt.Errorf("esdk/kms: %s: %w", k.desc, err)
+		return fmt.Errorf("esdk/kmsprovider: %s: %w", k.desc, err)
 	}
 	m.PlaintextDataKey = key
 	m.EncryptedDataKeys = append(m.EncryptedDataKeys, format.EncryptedDataKey{
@@ -205,7 +237,7 @@ func (k *RSAKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMateria
 	}
 	digest, err := contextDigest(m.EncryptionContext)
 	if err != nil {
-		return fmt.Errorf("esdk/kms: %s: %w", k.desc, err)
+		return fmt.Errorf("esdk/kmsprovider: %s: %w", k.desc, err)
 	}
 	pick := func(a arn) (string, string) {
 		if !mrkMatch(k.id, a) {
@@ -224,7 +256,7 @@ func (k *RSAKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMateria
 
 func (k *RSAKeyring) decrypt(ctx context.Context, ciphertext, digest []byte, suite *format.Suite) ([]byte, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("esdk/kms: %s: %w", k.desc, err)
+		return nil, fmt.Errorf("esdk/kmsprovider: %s: %w", k.desc, err)
 	}
 	out, err := k.client.Decrypt(ctx, &kms.DecryptInput{
 		KeyId:               aws.String(k.id.raw),

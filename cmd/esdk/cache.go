@@ -59,11 +59,13 @@ func (c *cacheFlags) wrap(inner envelope.MaterialsManager) (*cache.Manager, erro
 	if c.maxAge == 0 {
 		return nil, nil
 	}
-	store, err := cache.New(c.capacity)
+	store, err := cache.New(cache.CacheOptions{Capacity: c.capacity})
 	if err != nil {
 		return nil, err
 	}
-	return cache.NewManager(inner, store, cache.Options{
+	return cache.NewManager(cache.ManagerOptions{
+		Inner:       inner,
+		Cache:       store,
 		MaxAge:      c.maxAge,
 		MaxMessages: c.maxMessages,
 		MaxBytes:    c.maxBytes,

@@ -203,7 +203,7 @@ func (r *runner) one(ctx context.Context, j job) error {
 }
 
 func (r *runner) encrypt(ctx context.Context, dst io.Writer, src io.Reader, j job) (*format.Header, error) {
-	var opts []envelope.EncryptOption
+	var opts []func(*envelope.EncryptOptions)
 	if j.size >= 0 {
 		// A file's size is known: declare it. The data-key cache counts it
 		// against --cache-max-bytes (a stream of unknown length bypasses

@@ -241,7 +241,7 @@ func (ks *keys) keyring(ctx context.Context, cmd string) (keyring.Keyring, error
 	if len(krs) == 1 {
 		return krs[0], nil
 	}
-	return keyring.NewMulti(krs[0], krs[1:]...)
+	return keyring.NewMulti(keyring.MultiOptions{Generator: krs[0], Children: krs[1:]})
 }
 
 // Close releases keys that hold resources (PKCS #11 sessions).
@@ -260,7 +260,11 @@ func (ks *keys) build(ctx context.Context, k *keySpec, cmd string) (keyring.Keyr
 		if err != nil {
 			return nil, fmt.Errorf("reading the AES key: %w", err)
 		}
-		kr, err := keyring.NewRawAES(k.opt("namespace"), k.opt("name"), key)
+		kr, err := keyring.NewRawAES(keyring.RawAESOptions{
+			Namespace:   k.opt("namespace"),
+			Name:        k.opt("name"),
+			WrappingKey: key,
+		})
 		clear(key)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w (an AES key file holds 16, 24 or 32 random bytes, e.g. head -c 32 /dev/urandom > key)", k.value, err)
@@ -272,7 +276,17 @@ func (ks *keys) build(ctx context.Context, k *keySpec, cmd string) (keyring.Keyr
 			return nil, fmt.Errorf("reading the RSA key: %w", err)
 		}
 		padding, _ := k.padding()
-		kr, err := keyring.NewRawRSAFromPEM(k.opt("namespace"), k.opt("name"), padding, pemData)
+		pub, priv, err := keyring.ParseRSAKeysPEM(pemData)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", k.value, err)
+		}
+		kr, err := keyring.NewRawRSA(keyring.RawRSAOptions{
+			Namespace:  k.opt("namespace"),
+			Name:       k.opt("name"),
+			Padding:    padding,
+			PublicKey:  pub,
+			PrivateKey: priv,
+		})
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", k.value, err)
 		}
@@ -287,9 +301,9 @@ func (ks *keys) build(ctx context.Context, k *keySpec, cmd string) (keyring.Keyr
 			return nil, err
 		}
 		if k.opt("mrk") == "true" {
-			return kmsprovider.NewMRKKeyring(c, k.value)
+			return kmsprovider.NewMRKKeyring(kmsprovider.KeyringOptions{Client: c, KeyID: k.value})
 		}
-		return kmsprovider.NewKeyring(c, k.value)
+		return kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: c, KeyID: k.value})
 	case "kms-discovery":
 		clients, err := ks.kms.supplier(ctx, "")
 		if err != nil {
@@ -303,7 +317,7 @@ func (ks *keys) build(ctx context.Context, k *keySpec, cmd string) (keyring.Keyr
 			}
 		}
 		if k.opt("mrk") == "true" {
-			return kmsprovider.NewMRKDiscoveryMultiKeyring(clients, k.opts["region"], filter)
+			return kmsprovider.NewMRKDiscoveryMultiKeyring(kmsprovider.DiscoveryMultiKeyringOptions{Clients: clients, Regions: k.opts["region"], Filter: filter})
 		}
 		return &regionalDiscovery{clients: clients, filter: filter, regions: k.opts["region"]}, nil
 	case "pkcs11":
@@ -427,13 +441,13 @@ func (k *regionalDiscovery) OnDecrypt(ctx context.Context, m *keyring.Decryption
 		if err != nil {
 			return err
 		}
-		kr, err := kmsprovider.NewDiscoveryKeyring(c, k.filter)
+		kr, err := kmsprovider.NewDiscoveryKeyring(kmsprovider.DiscoveryKeyringOptions{Client: c, Filter: k.filter})
 		if err != nil {
 			return err
 		}
 		krs[i] = inRegion{kr, r}
 	}
-	multi, err := keyring.NewMulti(krs[0], krs[1:]...)
+	multi, err := keyring.NewMulti(keyring.MultiOptions{Generator: krs[0], Children: krs[1:]})
 	if err != nil {
 		return err
 	}

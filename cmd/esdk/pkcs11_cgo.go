@@ -23,13 +23,22 @@ func newPKCS11Keyring(uri, namespace, name string, padding keyring.RSAPadding, p
 		if paddingSet {
 			return nil, nil, fmt.Errorf("padding= is for RSA keys (type=private), and this URI names an AES key (type=secret-key)")
 		}
-		kr, err := pkcs11.NewAES(namespace, name, cfg)
+		kr, err := pkcs11.NewAESKeyring(pkcs11.AESKeyringOptions{
+			Namespace: namespace,
+			Name:      name,
+			Config:    cfg,
+		})
 		if err != nil {
 			return nil, nil, err
 		}
 		return kr, kr, nil
 	case "private":
-		kr, err := pkcs11.NewRSA(namespace, name, padding, cfg)
+		kr, err := pkcs11.NewRSAKeyring(pkcs11.RSAKeyringOptions{
+			Namespace: namespace,
+			Name:      name,
+			Padding:   padding,
+			Config:    cfg,
+		})
 		if err != nil {
 			return nil, nil, err
 		}

@@ -72,12 +72,15 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return errors.New("usage: cache [KEY_ARN]")
 	}
 
-	kr, err := kmsprovider.NewKeyring(client, keyARN)
+	kr, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{
+		Client: client,
+		KeyID:  keyARN,
+	})
 	if err != nil {
 		return err
 	}
 	// One cache may serve several managers; 100 entries is plenty here.
-	c, err := cache.New(100)
+	c, err := cache.New(cache.CacheOptions{Capacity: 100})
 	if err != nil {
 		return err
 	}
@@ -87,7 +90,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	mm, err := cache.NewManager(inner, c, cache.Options{
+	mm, err := cache.NewManager(cache.ManagerOptions{
+		Inner:       inner,
+		Cache:       c,
 		MaxAge:      5 * time.Minute,
 		MaxMessages: 100,
 		MaxBytes:    1 << 20,

@@ -70,7 +70,10 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return errors.New("usage: kms [KEY_ARN]")
 	}
 
-	kr, err := kmsprovider.NewKeyring(client, keyARN)
+	kr, err := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{
+		Client: client,
+		KeyID:  keyARN,
+	})
 	if err != nil {
 		return err
 	}

@@ -41,16 +41,28 @@ func run() error {
 		return err
 	}
 
-	aesRing, err := keyring.NewRawAES("example", "aes-key", aesKey)
+	aesRing, err := keyring.NewRawAES(keyring.RawAESOptions{
+		Namespace:   "example",
+		Name:        "aes-key",
+		WrappingKey: aesKey,
+	})
 	if err != nil {
 		return err
 	}
 	// Encrypting needs only the RSA public key.
-	rsaPublic, err := keyring.NewRawRSA("example", "rsa-key", keyring.OAEPSHA256, &rsaKey.PublicKey, nil)
+	rsaPublic, err := keyring.NewRawRSA(keyring.RawRSAOptions{
+		Namespace: "example",
+		Name:      "rsa-key",
+		Padding:   keyring.OAEPSHA256,
+		PublicKey: &rsaKey.PublicKey,
+	})
 	if err != nil {
 		return err
 	}
-	both, err := keyring.NewMulti(aesRing, rsaPublic)
+	both, err := keyring.NewMulti(keyring.MultiOptions{
+		Generator: aesRing,
+		Children:  []keyring.Keyring{rsaPublic},
+	})
 	if err != nil {
 		return err
 	}
@@ -74,7 +86,12 @@ func run() error {
 	// Decrypting needs only the private key. A keyring made from it alone
 	// can only decrypt: the RSA keyring never derives the public key from
 	// the private key; pass both to have one keyring do both.
-	rsaPrivate, err := keyring.NewRawRSA("example", "rsa-key", keyring.OAEPSHA256, nil, rsaKey)
+	rsaPrivate, err := keyring.NewRawRSA(keyring.RawRSAOptions{
+		Namespace:  "example",
+		Name:       "rsa-key",
+		Padding:    keyring.OAEPSHA256,
+		PrivateKey: rsaKey,
+	})
 	if err != nil {
 		return err
 	}

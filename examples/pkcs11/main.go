@@ -63,14 +63,23 @@ func runSoftHSM(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "generated in the token: AES-256 key %q, RSA-2048 key pair %q\n", aesCfg.KeyLabel, rsaCfg.KeyLabel)
 
-	aesRing, err := pkcs11.NewAES("example", "hsm-aes-key", aesCfg)
+	aesRing, err := pkcs11.NewAESKeyring(pkcs11.AESKeyringOptions{
+		Namespace: "example",
+		Name:      "hsm-aes-key",
+		Config:    aesCfg,
+	})
 	if err != nil {
 		return err
 	}
 	defer aesRing.Close()
 	// SoftHSM2 decrypts RSA OAEP with SHA-1 only; NewRSA would say so for
 	// OAEP-SHA256. Real HSMs usually do SHA-256 as well.
-	rsaRing, err := pkcs11.NewRSA("example", "hsm-rsa-key", keyring.OAEPSHA1, rsaCfg)
+	rsaRing, err := pkcs11.NewRSAKeyring(pkcs11.RSAKeyringOptions{
+		Namespace: "example",
+		Name:      "hsm-rsa-key",
+		Padding:   keyring.OAEPSHA1,
+		Config:    rsaCfg,
+	})
 	if err != nil {
 		return err
 	}
@@ -81,7 +90,10 @@ func runSoftHSM(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	both, err := keyring.NewMulti(aesRing, rsaRing)
+	both, err := keyring.NewMulti(keyring.MultiOptions{
+		Generator: aesRing,
+		Children:  []keyring.Keyring{rsaRing},
+	})
 	if err != nil {
 		return err
 	}
@@ -118,7 +130,12 @@ func runSoftHSM(w io.Writer) error {
 	// for the HSM, with an ordinary raw RSA keyring.
 	pub := rsaRing.Key().Public().(*rsa.PublicKey)
 	fmt.Fprintf(w, "public key read from the token: %d-bit RSA\n", pub.N.BitLen())
-	outside, err := keyring.NewRawRSA("example", "hsm-rsa-key", keyring.OAEPSHA1, pub, nil)
+	outside, err := keyring.NewRawRSA(keyring.RawRSAOptions{
+		Namespace: "example",
+		Name:      "hsm-rsa-key",
+		Padding:   keyring.OAEPSHA1,
+		PublicKey: pub,
+	})
 	if err != nil {
 		return err
 	}
@@ -173,7 +190,7 @@ func runURI(w io.Writer, uri, padding string) error {
 	}
 	switch cfg.KeyType {
 	case "", "secret-key":
-		kr, err = pkcs11.NewAES("example", "hsm-aes-key", cfg)
+		kr, err = pkcs11.NewAESKeyring(pkcs11.AESKeyringOptions{Namespace: "example", Name: "hsm-aes-key", Config: cfg})
 	case "private":
 		p, ok := map[string]keyring.RSAPadding{
 			"PKCS1": keyring.PKCS1, "OAEP-SHA1": keyring.OAEPSHA1, "OAEP-SHA256": keyring.OAEPSHA256,
@@ -182,7 +199,7 @@ func runURI(w io.Writer, uri, padding string) error {
 		if !ok {
 			return fmt.Errorf("unknown padding %q", padding)
 		}
-		kr, err = pkcs11.NewRSA("example", "hsm-rsa-key", p, cfg)
+		kr, err = pkcs11.NewRSAKeyring(pkcs11.RSAKeyringOptions{Namespace: "example", Name: "hsm-rsa-key", Padding: p, Config: cfg})
 	default:
 		return fmt.Errorf("the URI names a %q object; want secret-key (AES) or private (RSA)", cfg.KeyType)
 	}

@@ -65,7 +65,11 @@ func run(in, keyFile string) error {
 	}
 
 	// A raw AES keyring wraps each message's data key with our local key.
-	kr, err := keyring.NewRawAES("quickstart", "local-aes-256", key)
+	kr, err := keyring.NewRawAES(keyring.RawAESOptions{
+		Namespace:   "quickstart",
+		Name:        "local-aes-256",
+		WrappingKey: key,
+	})
 	if err != nil {
 		return err
 	}

@@ -42,7 +42,7 @@ func TestQuickstart(t *testing.T) {
 // another purpose is refused before any plaintext is written.
 func TestDecryptFileChecksContext(t *testing.T) {
 	ctx := context.Background()
-	kr, err := keyring.NewRawAES("quickstart", "local-aes-256", make([]byte, 32))
+	kr, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "quickstart", Name: "local-aes-256", WrappingKey: make([]byte, 32)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,12 +24,12 @@ func BenchmarkAES(b *testing.B) {
 	cfg.KeyLabel = "aes"
 	material := randBytes(32)
 	importAESKey(b, cfg, material)
-	hsm, err := NewAES("bench", "aes", cfg)
+	hsm, err := NewAESKeyring(AESKeyringOptions{Namespace: "bench", Name: "aes", Config: cfg})
 	if err != nil {
 		b.Fatal(err)
 	}
 	closeAtEnd(b, hsm)
-	raw, _ := keyring.NewRawAES("bench", "aes", material)
+	raw, _ := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "bench", Name: "aes", WrappingKey: material})
 	benchKeyrings(b, map[string]keyring.Keyring{"SoftHSM2": hsm, "Go": raw})
 }
 
@@ -38,12 +38,12 @@ func BenchmarkRSA(b *testing.B) {
 	cfg.KeyLabel = "rsa"
 	key := rsaKey(b)
 	importRSAKey(b, cfg, key, false)
-	hsm, err := NewRSA("bench", "rsa", keyring.OAEPSHA1, cfg)
+	hsm, err := NewRSAKeyring(RSAKeyringOptions{Namespace: "bench", Name: "rsa", Padding: keyring.OAEPSHA1, Config: cfg})
 	if err != nil {
 		b.Fatal(err)
 	}
 	closeAtEnd(b, hsm)
-	raw, _ := keyring.NewRawRSA("bench", "rsa", keyring.OAEPSHA1, &key.PublicKey, key)
+	raw, _ := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "bench", Name: "rsa", Padding: keyring.OAEPSHA1, PublicKey: &key.PublicKey, PrivateKey: key})
 	benchKeyrings(b, map[string]keyring.Keyring{"SoftHSM2": hsm, "Go": raw})
 }
 

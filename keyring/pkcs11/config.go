@@ -96,7 +96,7 @@ func (c Config) check(wantType string) error {
 	case c.KeyType != "" && c.KeyType != wantType:
 		return fmt.Errorf("esdk/pkcs11: the configuration names a %q object, this keyring needs a %q", c.KeyType, wantType)
 	case c.MaxSessions < 0:
-		return fmt.Errorf("esdk/pkcs11: MaxSessions is %d, want 0 (the default) or more", c.MaxSessions)
+		return fmt.Errorf("esdk/pkcs11: Config.MaxSessions is %d, want 0 (the default) or more", c.MaxSessions)
 	}
 	return nil
 }

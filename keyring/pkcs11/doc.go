@@ -2,25 +2,27 @@
 // hardware security module (an on-premises HSM, AWS CloudHSM through its
 // PKCS #11 library, a YubiHSM, SoftHSM2) and never leave it.
 //
-// [NewAES] wraps data keys with an AES key in the HSM using CKM_AES_GCM; the
-// encrypted data keys have the wire format of [keyring.NewRawAES], so a
-// message wrapped in the HSM decrypts with a raw AES keyring that holds the
-// same key material, and the reverse. The IV of every wrapping is 12 fresh
-// random bytes chosen by this package and passed to the token; a token that
-// replaces it with one of its own is refused (such a token can still hold
-// the key of the RSA keyring).
+// [NewAESKeyring] wraps data keys with an AES key in the HSM using
+// CKM_AES_GCM; the encrypted data keys have the wire format of
+// [keyring.RawAES], so a message wrapped in the HSM decrypts with a raw
+// AES keyring that holds the same key material, and the reverse. The IV of
+// every wrapping is 12 fresh random bytes chosen by this package and
+// passed to the token; a token that replaces it with one of its own is
+// refused (such a token can still hold the key of the RSA keyring).
 //
-// [NewRSA] unwraps data keys with an RSA private key in the HSM
+// [NewRSAKeyring] unwraps data keys with an RSA private key in the HSM
 // (CKM_RSA_PKCS_OAEP or CKM_RSA_PKCS) and wraps them in Go with the public
 // key read from the token; the encrypted data keys have the wire format of
-// [keyring.NewRawRSA]. A padding the token cannot do is an error when the
+// [keyring.RawRSA]. A padding the token cannot do is an error when the
 // keyring is made, never a fallback to another padding.
 //
 // A [Config] names the module, the token, the PIN and the key; [ParseURI]
-// reads the same from an RFC 7512 "pkcs11:" URI. Each keyring logs in once,
-// keeps a bounded pool of sessions that are opened when needed, and is safe
-// for concurrent use; Close releases the sessions, logs out and finalizes
-// the module once nothing else in the process uses it.
+// reads the same from an RFC 7512 "pkcs11:" URI. The keyrings' options
+// carry it as their Config field, in the shape of the Conventions section
+// of package keyring. Each keyring logs in once, keeps a bounded pool of
+// sessions that are opened when needed, and is safe for concurrent use;
+// Close releases the sessions, logs out and finalizes the module once
+// nothing else in the process uses it.
 //
 // The package needs cgo: it loads the PKCS #11 module with dlopen through
 // github.com/miekg/pkcs11. Built without cgo it holds only [Config],

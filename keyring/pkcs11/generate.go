@@ -11,7 +11,7 @@ import (
 
 // GenerateAESKey makes a new AES key of size bytes (16, 24 or 32) in the
 // token cfg names, labelled cfg.KeyLabel with id cfg.KeyID, for
-// [OpenAESKey] and [NewAES]. The key is a private token object, sensitive
+// [OpenAESKey] and [NewAESKeyring]. The key is a private token object, sensitive
 // and not extractable: it never leaves the token. It may encrypt and
 // decrypt, nothing else. A key that the configuration would select
 // already is an error.
@@ -44,7 +44,7 @@ func GenerateAESKey(cfg Config, size int) error {
 
 // GenerateRSAKey makes a new RSA key pair of bits (2048 or more) with
 // public exponent 65537 in the token cfg names, both halves labelled
-// cfg.KeyLabel with id cfg.KeyID, for [OpenRSAKey] and [NewRSA]. The
+// cfg.KeyLabel with id cfg.KeyID, for [OpenRSAKey] and [NewRSAKeyring]. The
 // private key is a private token object, sensitive and not extractable,
 // that may only decrypt; the public key may only encrypt.
 func GenerateRSAKey(cfg Config, bits int) error {

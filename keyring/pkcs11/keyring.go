@@ -15,42 +15,76 @@ import (
 )
 
 var (
-	_ keyring.Keyring          = (*AES)(nil)
-	_ keyring.Keyring          = (*RSA)(nil)
+	_ keyring.Keyring          = (*AESKeyring)(nil)
+	_ keyring.Keyring          = (*RSAKeyring)(nil)
 	_ keyring.AESWrappingKey   = (*AESKey)(nil)
 	_ crypto.Decrypter         = (*RSAKey)(nil)
 	_ keyring.ContextDecrypter = (*RSAKey)(nil)
 )
 
-// AES is a keyring whose wrapping key is an AES key in a PKCS #11 token.
-// Its encrypted data keys are those of [keyring.NewRawAES]: the
+// AESKeyring is a keyring whose wrapping key is an AES key in a PKCS #11
+// token. Its encrypted data keys are those of [keyring.RawAES]: the
 // namespace is their provider id, the name (with the tag length, IV
 // length and IV) their provider info, the serialized encryption context
 // the AAD of the wrapping. A raw AES keyring with the same names and key
 // material decrypts what it encrypts, and the reverse.
-type AES struct {
+type AESKeyring struct {
 	raw *keyring.RawAES
 	key *AESKey
 }
 
-// NewAES opens the AES key that cfg names (see [OpenAESKey]) and returns a
-// keyring over it. Close it when done.
-func NewAES(namespace, name string, cfg Config) (*AES, error) {
-	key, err := OpenAESKey(cfg)
+// AESKeyringOptions configure an AES keyring (see [NewAESKeyring]).
+type AESKeyringOptions struct {
+	// Namespace is the provider id of the encrypted data keys. Required;
+	// it must not start with "aws-kms".
+	Namespace string
+	// Name is the key name written in the encrypted data keys' provider
+	// info. Required.
+	Name string
+	// Config says where the AES key is: module, token, PIN and key
+	// (see [Config] for its own required fields and defaults).
+	Config Config
+}
+
+// NewAESKeyring opens the AES key that o.Config names (see [OpenAESKey])
+// and returns a keyring over it. It copies o and applies optFns to the
+// copy in order. Namespace, Name and the Config's own required fields are
+// required; Namespace and Name are checked before the token is opened.
+// Close the keyring when done.
+func NewAESKeyring(o AESKeyringOptions, optFns ...func(*AESKeyringOptions)) (*AESKeyring, error) {
+	for _, f := range optFns {
+		f(&o)
+	}
+	if err := checkNames("AESKeyringOptions", o.Namespace, o.Name); err != nil {
+		return nil, err
+	}
+	key, err := OpenAESKey(o.Config)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := keyring.NewRawAESWithKey(namespace, name, key)
+	raw, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: o.Namespace, Name: o.Name, KeyHandle: key})
 	if err != nil {
 		key.Close()
 		return nil, err
 	}
-	return &AES{raw: raw, key: key}, nil
+	return &AESKeyring{raw: raw, key: key}, nil
+}
+
+// checkNames refuses an empty Namespace or Name of the options named
+// opts; the raw keyring checks the rest of the two.
+func checkNames(opts, namespace, name string) error {
+	switch {
+	case namespace == "":
+		return fmt.Errorf("esdk/pkcs11: %s.Namespace is required (the encrypted data keys' provider id)", opts)
+	case name == "":
+		return fmt.Errorf("esdk/pkcs11: %s.Name is required (the key name in the encrypted data keys' provider info)", opts)
+	}
+	return nil
 }
 
 // OnEncrypt generates the data key if m has none, then wraps it in the
 // token under a fresh random IV.
-func (k *AES) OnEncrypt(ctx context.Context, m *keyring.EncryptionMaterials) error {
+func (k *AESKeyring) OnEncrypt(ctx context.Context, m *keyring.EncryptionMaterials) error {
 	return k.raw.OnEncrypt(ctx, m)
 }
 
@@ -59,7 +93,7 @@ func (k *AES) OnEncrypt(ctx context.Context, m *keyring.EncryptionMaterials) err
 // not authenticate give an error matching keyring.ErrNoMatchingKey, with
 // causes that match ErrAuthentication. When the token itself failed on
 // one of them the error is a [*DecryptError] instead.
-func (k *AES) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []format.EncryptedDataKey) error {
+func (k *AESKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []format.EncryptedDataKey) error {
 	if k.key.tok.pool.isClosed() {
 		return fmt.Errorf("%w (%s)", ErrClosed, k.key.desc)
 	}
@@ -67,35 +101,57 @@ func (k *AES) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edk
 }
 
 // Key returns the key in the token.
-func (k *AES) Key() *AESKey { return k.key }
+func (k *AESKeyring) Key() *AESKey { return k.key }
 
 // Close releases the key (see [AESKey.Close]).
-func (k *AES) Close() error { return k.key.Close() }
+func (k *AESKeyring) Close() error { return k.key.Close() }
 
-// RSA is a keyring whose private key is an RSA key in a PKCS #11 token.
-// Data keys are wrapped in Go with the public key read from the token and
-// unwrapped in the token. Its encrypted data keys are those of
-// [keyring.NewRawRSA]: a raw RSA keyring with the same names, padding and
+// RSAKeyring is a keyring whose private key is an RSA key in a PKCS #11
+// token. Data keys are wrapped in Go with the public key read from the
+// token and unwrapped in the token. Its encrypted data keys are those of
+// [keyring.RawRSA]: a raw RSA keyring with the same names, padding and
 // key pair decrypts what it encrypts, and the reverse.
-type RSA struct {
+type RSAKeyring struct {
 	raw *keyring.RawRSA
 	key *RSAKey
 }
 
-// NewRSA opens the RSA private key that cfg names (see [OpenRSAKey]) and
-// returns a keyring over it with the given padding. It decrypts one test
-// value in the token first: a token that cannot do the padding (many do
-// OAEP with SHA-1 only) gives an error matching ErrMechanismNotSupported
-// here, rather than failed decryptions later. Close it when done.
-//
-// With PKCS1 padding the token's own timing decides whether a failed
-// decryption can be told apart from a good one; prefer OAEP.
-func NewRSA(namespace, name string, padding keyring.RSAPadding, cfg Config) (*RSA, error) {
-	opts, err := decrypterOpts(padding)
+// RSAKeyringOptions configure an RSA keyring (see [NewRSAKeyring]).
+type RSAKeyringOptions struct {
+	// Namespace is the provider id of the encrypted data keys. Required;
+	// it must not start with "aws-kms".
+	Namespace string
+	// Name is the encrypted data keys' provider info. Required.
+	Name string
+	// Padding is the RSA padding. Required: the zero value is not a
+	// padding. With PKCS1 the token's own timing decides whether a
+	// failed decryption can be told apart from a good one; prefer OAEP.
+	Padding keyring.RSAPadding
+	// Config says where the RSA private key is: module, token, PIN and
+	// key (see [Config] for its own required fields and defaults).
+	Config Config
+}
+
+// NewRSAKeyring opens the RSA private key that o.Config names (see
+// [OpenRSAKey]) and returns a keyring over it with o.Padding. It copies o
+// and applies optFns to the copy in order. Namespace, Name, Padding and
+// the Config's own required fields are required; the first three are
+// checked before the token is opened. It decrypts one test value in the
+// token first: a token that cannot do the padding (many do OAEP with
+// SHA-1 only) gives an error matching ErrMechanismNotSupported here,
+// rather than failed decryptions later. Close the keyring when done.
+func NewRSAKeyring(o RSAKeyringOptions, optFns ...func(*RSAKeyringOptions)) (*RSAKeyring, error) {
+	for _, f := range optFns {
+		f(&o)
+	}
+	if err := checkNames("RSAKeyringOptions", o.Namespace, o.Name); err != nil {
+		return nil, err
+	}
+	opts, err := decrypterOpts(o.Padding)
 	if err != nil {
 		return nil, err
 	}
-	key, err := OpenRSAKey(cfg)
+	key, err := OpenRSAKey(o.Config)
 	if err != nil {
 		return nil, err
 	}
@@ -103,12 +159,12 @@ func NewRSA(namespace, name string, padding keyring.RSAPadding, cfg Config) (*RS
 		key.Close()
 		return nil, err
 	}
-	raw, err := keyring.NewRawRSAWithKeys(namespace, name, padding, key.pub, key)
+	raw, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: o.Namespace, Name: o.Name, Padding: o.Padding, PublicKey: key.pub, PrivateKey: key})
 	if err != nil {
 		key.Close()
 		return nil, err
 	}
-	return &RSA{raw: raw, key: key}, nil
+	return &RSAKeyring{raw: raw, key: key}, nil
 }
 
 // decrypterOpts returns the options the raw RSA keyring passes to the key
@@ -126,12 +182,15 @@ func decrypterOpts(padding keyring.RSAPadding) (crypto.DecrypterOpts, error) {
 	case keyring.OAEPSHA512:
 		return &rsa.OAEPOptions{Hash: crypto.SHA512}, nil
 	}
-	return nil, fmt.Errorf("esdk/pkcs11: unknown RSA padding %v", padding)
+	if padding == 0 {
+		return nil, errors.New("esdk/pkcs11: RSAKeyringOptions.Padding is required (PKCS1 or one of the OAEP paddings)")
+	}
+	return nil, fmt.Errorf("esdk/pkcs11: RSAKeyringOptions.Padding: unknown RSA padding %v", padding)
 }
 
 // OnEncrypt generates the data key if m has none, then wraps it with the
 // public key. It fails after Close, like decryption.
-func (k *RSA) OnEncrypt(ctx context.Context, m *keyring.EncryptionMaterials) error {
+func (k *RSAKeyring) OnEncrypt(ctx context.Context, m *keyring.EncryptionMaterials) error {
 	if k.key.tok.pool.isClosed() {
 		return fmt.Errorf("%w (%s)", ErrClosed, k.key.desc)
 	}
@@ -142,7 +201,7 @@ func (k *RSA) OnEncrypt(ctx context.Context, m *keyring.EncryptionMaterials) err
 // decrypts in the token. When none does the error matches
 // keyring.ErrNoMatchingKey, or is a [*DecryptError] when the token itself
 // failed on one of them.
-func (k *RSA) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []format.EncryptedDataKey) error {
+func (k *RSAKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []format.EncryptedDataKey) error {
 	if k.key.tok.pool.isClosed() {
 		return fmt.Errorf("%w (%s)", ErrClosed, k.key.desc)
 	}
@@ -236,7 +295,7 @@ func rootFailure(err error) error {
 }
 
 // Key returns the key in the token.
-func (k *RSA) Key() *RSAKey { return k.key }
+func (k *RSAKeyring) Key() *RSAKey { return k.key }
 
 // Close releases the key (see [RSAKey.Close]).
-func (k *RSA) Close() error { return k.key.Close() }
+func (k *RSAKeyring) Close() error { return k.key.Close() }

@@ -67,12 +67,12 @@ func TestAESKeyringInteroperates(t *testing.T) {
 		kc := cfg
 		kc.KeyLabel = strings.Repeat("k", size)
 		importAESKey(t, kc, material)
-		hsm, err := NewAES("esdk-test", "wrapping-key", kc)
+		hsm, err := NewAESKeyring(AESKeyringOptions{Namespace: "esdk-test", Name: "wrapping-key", Config: kc})
 		if err != nil {
 			t.Fatal(err)
 		}
 		closeAtEnd(t, hsm)
-		raw, err := keyring.NewRawAES("esdk-test", "wrapping-key", material)
+		raw, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "esdk-test", Name: "wrapping-key", WrappingKey: material})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,12 +92,12 @@ func TestAESKeyringWrongKeyOrContext(t *testing.T) {
 	if err := GenerateAESKey(cfg, 32); err != nil {
 		t.Fatal(err)
 	}
-	hsm, err := NewAES("esdk-test", "wrapping-key", cfg)
+	hsm, err := NewAESKeyring(AESKeyringOptions{Namespace: "esdk-test", Name: "wrapping-key", Config: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
 	closeAtEnd(t, hsm)
-	raw, _ := keyring.NewRawAES("esdk-test", "wrapping-key", randBytes(32))
+	raw, _ := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "esdk-test", Name: "wrapping-key", WrappingKey: randBytes(32)})
 	suite := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
 	ctx := context.Background()
 	check := func(name string, enc keyring.Keyring, decEC map[string]string) {
@@ -140,7 +140,7 @@ func TestRSAKeyringInteroperates(t *testing.T) {
 	key := rsaKey(t)
 	importRSAKey(t, cfg, key, true)
 	for _, p := range []keyring.RSAPadding{keyring.PKCS1, keyring.OAEPSHA1, keyring.OAEPSHA256, keyring.OAEPSHA384, keyring.OAEPSHA512} {
-		hsm, err := NewRSA("esdk-test", "rsa-key", p, cfg)
+		hsm, err := NewRSAKeyring(RSAKeyringOptions{Namespace: "esdk-test", Name: "rsa-key", Padding: p, Config: cfg})
 		if errors.Is(err, ErrMechanismNotSupported) && p != keyring.PKCS1 && p != keyring.OAEPSHA1 {
 			t.Logf("%v: %v", p, err)
 			checkNoLeak(t, cfg)
@@ -150,11 +150,11 @@ func TestRSAKeyringInteroperates(t *testing.T) {
 			t.Fatalf("%v: %v", p, err)
 		}
 		closeAtEnd(t, hsm)
-		raw, err := keyring.NewRawRSA("esdk-test", "rsa-key", p, &key.PublicKey, key)
+		raw, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "esdk-test", Name: "rsa-key", Padding: p, PublicKey: &key.PublicKey, PrivateKey: key})
 		if err != nil {
 			t.Fatal(err)
 		}
-		withHandle, err := keyring.NewRawRSAWithKeys("esdk-test", "rsa-key", p, nil, hsm.Key())
+		withHandle, err := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "esdk-test", Name: "rsa-key", Padding: p, PrivateKey: hsm.Key()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -190,12 +190,12 @@ func TestRSAKeyringWrongKey(t *testing.T) {
 	if err := GenerateRSAKey(cfg, 2048); err != nil {
 		t.Fatal(err)
 	}
-	hsm, err := NewRSA("esdk-test", "rsa-key", keyring.OAEPSHA1, cfg)
+	hsm, err := NewRSAKeyring(RSAKeyringOptions{Namespace: "esdk-test", Name: "rsa-key", Padding: keyring.OAEPSHA1, Config: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
 	closeAtEnd(t, hsm)
-	other, _ := keyring.NewRawRSA("esdk-test", "rsa-key", keyring.OAEPSHA1, &rsaKey(t).PublicKey, rsaKey(t))
+	other, _ := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "esdk-test", Name: "rsa-key", Padding: keyring.OAEPSHA1, PublicKey: &rsaKey(t).PublicKey, PrivateKey: rsaKey(t)})
 	roundTrip(t, hsm, hsm)
 	suite := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
 	em := &keyring.EncryptionMaterials{Suite: suite}
@@ -221,17 +221,17 @@ func TestKeyringsConcurrent(t *testing.T) {
 	if err := GenerateRSAKey(r, 2048); err != nil {
 		t.Fatal(err)
 	}
-	ak, err := NewAES("esdk-test", "aes", a)
+	ak, err := NewAESKeyring(AESKeyringOptions{Namespace: "esdk-test", Name: "aes", Config: a})
 	if err != nil {
 		t.Fatal(err)
 	}
 	closeAtEnd(t, ak)
-	rk, err := NewRSA("esdk-test", "rsa", keyring.OAEPSHA1, r)
+	rk, err := NewRSAKeyring(RSAKeyringOptions{Namespace: "esdk-test", Name: "rsa", Padding: keyring.OAEPSHA1, Config: r})
 	if err != nil {
 		t.Fatal(err)
 	}
 	closeAtEnd(t, rk)
-	multi, err := keyring.NewMulti(ak, rk)
+	multi, err := keyring.NewMulti(keyring.MultiOptions{Generator: ak, Children: []keyring.Keyring{rk}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,12 +287,12 @@ func TestTokenFailureIsNotNoMatch(t *testing.T) {
 	if err := GenerateRSAKey(r, 2048); err != nil {
 		t.Fatal(err)
 	}
-	ak, err := NewAES("esdk-test", "aes", a)
+	ak, err := NewAESKeyring(AESKeyringOptions{Namespace: "esdk-test", Name: "aes", Config: a})
 	if err != nil {
 		t.Fatal(err)
 	}
 	closeAtEnd(t, ak)
-	rk, err := NewRSA("esdk-test", "rsa", keyring.OAEPSHA1, r)
+	rk, err := NewRSAKeyring(RSAKeyringOptions{Namespace: "esdk-test", Name: "rsa", Padding: keyring.OAEPSHA1, Config: r})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -346,7 +346,7 @@ func TestKeyringFromURI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ak, err := NewAES("esdk-test", "aes", aesURI)
+	ak, err := NewAESKeyring(AESKeyringOptions{Namespace: "esdk-test", Name: "aes", Config: aesURI})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -355,17 +355,69 @@ func TestKeyringFromURI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rk, err := NewRSA("esdk-test", "rsa", keyring.PKCS1, rsaURI)
+	rk, err := NewRSAKeyring(RSAKeyringOptions{Namespace: "esdk-test", Name: "rsa", Padding: keyring.PKCS1, Config: rsaURI})
 	if err != nil {
 		t.Fatal(err)
 	}
 	closeAtEnd(t, rk)
 	roundTrip(t, ak, ak)
 	roundTrip(t, rk, rk)
-	if _, err := NewRSA("esdk-test", "rsa", keyring.PKCS1, aesURI); err == nil || !strings.Contains(err.Error(), `"secret-key"`) {
+	if _, err := NewRSAKeyring(RSAKeyringOptions{Namespace: "esdk-test", Name: "rsa", Padding: keyring.PKCS1, Config: aesURI}); err == nil || !strings.Contains(err.Error(), `"secret-key"`) {
 		t.Errorf("an RSA keyring from a secret-key URI: %v", err)
 	}
 }
+
+// TestKeyringOptions checks that a missing field is an error that names
+// it, before any module is loaded, and that the functions after the
+// options apply to a copy of them in order.
+func TestKeyringOptions(t *testing.T) {
+	// A module that does not exist: reaching it would fail differently.
+	nowhere := Config{ModulePath: "/nonexistent/libpkcs11.so", KeyLabel: "k"}
+	for _, tc := range []struct {
+		err   error
+		field string
+	}{
+		{second(NewAESKeyring(AESKeyringOptions{Name: "n", Config: nowhere})), "AESKeyringOptions.Namespace"},
+		{second(NewAESKeyring(AESKeyringOptions{Namespace: "ns", Config: nowhere})), "AESKeyringOptions.Name"},
+		{second(NewRSAKeyring(RSAKeyringOptions{Name: "n", Padding: keyring.OAEPSHA1, Config: nowhere})), "RSAKeyringOptions.Namespace"},
+		{second(NewRSAKeyring(RSAKeyringOptions{Namespace: "ns", Padding: keyring.OAEPSHA1, Config: nowhere})), "RSAKeyringOptions.Name"},
+		{second(NewRSAKeyring(RSAKeyringOptions{Namespace: "ns", Name: "n", Config: nowhere})), "RSAKeyringOptions.Padding"},
+		{second(NewRSAKeyring(RSAKeyringOptions{Namespace: "ns", Name: "n", Padding: keyring.OAEPSHA512 + 1, Config: nowhere})), "RSAKeyringOptions.Padding"},
+	} {
+		if tc.err == nil || !strings.Contains(tc.err.Error(), tc.field) || !strings.HasPrefix(tc.err.Error(), "esdk/pkcs11: ") || errors.Is(tc.err, ErrModuleNotFound) {
+			t.Errorf("got %v, want an error naming %s", tc.err, tc.field)
+		}
+	}
+	// With every field the module is the problem.
+	_, err := NewAESKeyring(AESKeyringOptions{Namespace: "ns", Name: "n"}, func(o *AESKeyringOptions) { o.Config = nowhere })
+	if !errors.Is(err, ErrModuleNotFound) {
+		t.Errorf("got %v, want ErrModuleNotFound", err)
+	}
+
+	cfg := newToken(t, "options")
+	cfg.KeyLabel = "aes"
+	if err := GenerateAESKey(cfg, 32); err != nil {
+		t.Fatal(err)
+	}
+	o := AESKeyringOptions{Namespace: "esdk-test", Name: "first", Config: cfg}
+	kr, err := NewAESKeyring(o, func(o *AESKeyringOptions) { o.Name = "second" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeAtEnd(t, kr)
+	if o.Name != "first" {
+		t.Errorf("the caller's options changed: Name %q", o.Name)
+	}
+	m := &keyring.EncryptionMaterials{Suite: format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)}
+	if err := kr.OnEncrypt(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	if info := string(m.EncryptedDataKeys[0].ProviderInfo); !strings.HasPrefix(info, "second") {
+		t.Errorf("provider info %q, want the name the function set", info)
+	}
+}
+
+func second[T any](_ T, err error) error { return err }
 
 // mustManager is envelope.NewDefaultManager for keyrings known to be valid.
 func mustManager(tb testing.TB, kr keyring.Keyring) *envelope.DefaultManager {

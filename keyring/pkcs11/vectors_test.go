@@ -123,13 +123,13 @@ func TestVectorsThroughToken(t *testing.T) {
 		)
 		switch mk.EncryptionAlgorithm {
 		case "aes":
-			kr, err = NewAES(mk.ProviderID, name, kc)
+			kr, err = NewAESKeyring(AESKeyringOptions{Namespace: mk.ProviderID, Name: name, Config: kc})
 		case "rsa":
 			p := mk.PaddingHash
 			if mk.PaddingAlgorithm == "pkcs1" {
 				p = "pkcs1"
 			}
-			kr, err = NewRSA(mk.ProviderID, name, paddings[p], kc)
+			kr, err = NewRSAKeyring(RSAKeyringOptions{Namespace: mk.ProviderID, Name: name, Padding: paddings[p], Config: kc})
 		default:
 			t.Fatalf("master key %+v: unknown algorithm", mk)
 		}
@@ -166,7 +166,7 @@ func TestVectorsThroughToken(t *testing.T) {
 			notRun++
 			continue
 		}
-		kr, err := keyring.NewMulti(krs[0], krs[1:]...)
+		kr, err := keyring.NewMulti(keyring.MultiOptions{Generator: krs[0], Children: krs[1:]})
 		if err != nil {
 			t.Fatal(err)
 		}
