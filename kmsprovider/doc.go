@@ -20,8 +20,12 @@
 //   - [NewMRKDiscoveryKeyring]: discovery for one region: multi-Region keys
 //     are called in that region, single-Region keys of other regions are
 //     skipped.
-//   - [NewRSAKeyring]: an asymmetric KMS RSA key. It encrypts with the
-//     public key alone (no AWS access needed) and decrypts with KMS.
+//   - [NewRSAKeyring]: an asymmetric KMS RSA key, named by its key ARN. It
+//     encrypts with the public key alone (no AWS access needed) and
+//     decrypts with KMS. It works with unsigned algorithm suites only
+//     (0x0478 and the other suites without ECDSA): the public key lets
+//     anyone write a message, so a signature would prove nothing, and
+//     the keyring refuses signed suites both ways ([ErrSignedSuite]).
 //   - [NewMultiKeyring], [NewMRKMultiKeyring], [NewDiscoveryMultiKeyring],
 //     [NewMRKDiscoveryMultiKeyring]: several keys or regions at once, each
 //     with the client of its region from a [ClientSupplier] such as

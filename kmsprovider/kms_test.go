@@ -767,12 +767,16 @@ func TestRSAKeyring(t *testing.T) {
 		})
 	}
 
-	t.Run("through the envelope, both suites", func(t *testing.T) {
+	t.Run("through the envelope, unsigned suites", func(t *testing.T) {
 		kr, err := kmsprovider.NewRSAKeyring(kmsprovider.RSAKeyringOptions{Client: c, KeyID: keyARN, EncryptionAlgorithm: types.EncryptionAlgorithmSpecRsaesOaepSha256, PublicKeyPEM: pub})
 		require.NoError(t, err)
 		mm := mustManager(t, kr)
-		for _, id := range []format.SuiteID{format.AES256GCMHKDFSHA512CommitKey, format.AES256GCMHKDFSHA512CommitKeyECDSAP384} {
-			client, err := envelope.New(func(o *envelope.Options) { o.Suite = id })
+		for _, id := range []format.SuiteID{format.AES256GCMHKDFSHA512CommitKey, format.AES128GCMIV12Tag16HKDFSHA256} {
+			policy := envelope.RequireEncryptRequireDecrypt
+			if !format.MustSuite(id).Committing() {
+				policy = envelope.ForbidEncryptAllowDecrypt
+			}
+			client, err := envelope.New(func(o *envelope.Options) { o.Suite = id; o.CommitmentPolicy = policy })
 			require.NoError(t, err)
 			msg, err := client.EncryptBytes(context.Background(), []byte("rsa"), mm, testContext)
 			require.NoError(t, err)
@@ -780,6 +784,40 @@ func TestRSAKeyring(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, "rsa", string(pt))
 		}
+	})
+	t.Run("signed suites refused both ways", func(t *testing.T) {
+		// aws-kms-rsa-keyring.md: OnEncrypt and OnDecrypt MUST fail for a
+		// suite with an asymmetric signature. A configuration error, not
+		// a key that does not match.
+		kr, err := kmsprovider.NewRSAKeyring(kmsprovider.RSAKeyringOptions{Client: c, KeyID: keyARN, EncryptionAlgorithm: types.EncryptionAlgorithmSpecRsaesOaepSha256, PublicKeyPEM: pub})
+		require.NoError(t, err)
+		for _, id := range []format.SuiteID{format.AES256GCMHKDFSHA512CommitKeyECDSAP384, format.AES256GCMIV12Tag16HKDFSHA384ECDSAP384, format.AES128GCMIV12Tag16HKDFSHA256ECDSAP256} {
+			em := encMaterials(id, testContext)
+			err := kr.OnEncrypt(context.Background(), em)
+			require.ErrorIs(t, err, kmsprovider.ErrSignedSuite, "suite %v", id)
+			require.NotErrorIs(t, err, keyring.ErrNoMatchingKey)
+			require.ErrorContains(t, err, "0x0478", "the error names an unsigned suite to use")
+			require.Nil(t, em.PlaintextDataKey)
+			require.Empty(t, em.EncryptedDataKeys)
+
+			// A message written under a signed suite by someone else:
+			// refused before KMS is called.
+			good := wrap(t, kr)
+			d := &keyring.DecryptionMaterials{Suite: format.MustSuite(id), EncryptionContext: testContext}
+			srv.ResetCalls()
+			err = kr.OnDecrypt(context.Background(), d, good.EncryptedDataKeys)
+			require.ErrorIs(t, err, kmsprovider.ErrSignedSuite, "suite %v", id)
+			require.NotErrorIs(t, err, keyring.ErrNoMatchingKey)
+			require.Nil(t, d.PlaintextDataKey)
+			require.Zero(t, srv.Count(""), "no KMS call for a refused suite")
+		}
+
+		// Through the envelope: the default suite 0x0578 signs.
+		mm := mustManager(t, kr)
+		client, err := envelope.New()
+		require.NoError(t, err)
+		_, err = client.EncryptBytes(context.Background(), []byte("rsa"), mm, testContext)
+		require.ErrorIs(t, err, kmsprovider.ErrSignedSuite)
 	})
 	t.Run("wrong algorithm", func(t *testing.T) {
 		enc, err := kmsprovider.NewRSAKeyring(kmsprovider.RSAKeyringOptions{KeyID: keyARN, EncryptionAlgorithm: types.EncryptionAlgorithmSpecRsaesOaepSha1, PublicKeyPEM: pub})
@@ -790,12 +828,24 @@ func TestRSAKeyring(t *testing.T) {
 		var invalid *types.InvalidCiphertextException
 		require.ErrorAs(t, err, &invalid)
 	})
-	t.Run("bare key id encrypts but cannot decrypt", func(t *testing.T) {
-		id := keyARN[strings.LastIndex(keyARN, "/")+1:]
-		kr, err := kmsprovider.NewRSAKeyring(kmsprovider.RSAKeyringOptions{Client: c, KeyID: id, EncryptionAlgorithm: types.EncryptionAlgorithmSpecRsaesOaepSha256, PublicKeyPEM: pub})
-		require.NoError(t, err)
-		m := wrap(t, kr)
-		require.ErrorIs(t, unwrap(t, kr, m), kmsprovider.ErrCannotMatchKeyARN)
+	t.Run("a key ARN is required", func(t *testing.T) {
+		// The key identifier is written into every encrypted data key
+		// as its provider info, and decrypting matches a key ARN: any
+		// other identifier makes messages nobody can decrypt.
+		sha256 := types.EncryptionAlgorithmSpecRsaesOaepSha256
+		for _, id := range []string{keyARN[strings.LastIndex(keyARN, "/")+1:], "alias/x", "arn:aws:kms:us-west-2:111122223333:alias/x", "mrk-1234abcd12ab34cd56ef1234567890ab"} {
+			for _, o := range []kmsprovider.RSAKeyringOptions{
+				{Client: c, KeyID: id, EncryptionAlgorithm: sha256, PublicKeyPEM: pub},
+				{KeyID: id, EncryptionAlgorithm: sha256, PublicKeyPEM: pub},
+			} {
+				kr, err := kmsprovider.NewRSAKeyring(o)
+				require.Nil(t, kr, id)
+				require.ErrorContains(t, err, "RSAKeyringOptions.KeyID", id)
+				require.ErrorContains(t, err, "key ARN", id)
+				require.ErrorContains(t, err, "arn:aws:kms:", "the error shows what to pass")
+				require.ErrorContains(t, err, id)
+			}
+		}
 	})
 	t.Run("bad configuration", func(t *testing.T) {
 		sha256 := types.EncryptionAlgorithmSpecRsaesOaepSha256

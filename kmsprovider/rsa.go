@@ -37,6 +37,12 @@ const rsaDigestLength = sha512.Size384
 // the SHA-384 digest of the encryption context followed by the data key;
 // decryption checks the digest, which binds the context to the data key
 // (asymmetric KMS keys take no encryption context of their own).
+//
+// It works with unsigned algorithm suites only, such as 0x0478
+// (format.AES256GCMHKDFSHA512CommitKey); a suite with an asymmetric
+// signature, such as envelope's default 0x0578, fails both ways with an
+// error matching [ErrSignedSuite]. Choose the suite with
+// envelope.Options.Suite.
 type RSAKeyring struct {
 	client      DecryptAPI // nil for an encrypt-only keyring
 	id          identifier
@@ -54,9 +60,11 @@ var _ keyring.Keyring = (*RSAKeyring)(nil)
 type RSAKeyringOptions struct {
 	// Client calls KMS Decrypt; nil makes a keyring that cannot decrypt.
 	Client DecryptAPI
-	// KeyID names the asymmetric KMS key: a key ARN or a key id, not an
-	// alias (the key must not change under the public key). Required;
-	// decrypting needs a key ARN.
+	// KeyID is the key ARN of the asymmetric KMS key,
+	// arn:aws:kms:REGION:ACCOUNT:key/KEY_ID. Required. Every encrypted
+	// data key names its key by it, and decryption matches it against a
+	// key ARN, so a bare key id or an alias (which may also change under
+	// the public key) is refused.
 	KeyID string
 	// EncryptionAlgorithm is types.EncryptionAlgorithmSpecRsaesOaepSha1
 	// or types.EncryptionAlgorithmSpecRsaesOaepSha256. Required.
@@ -71,8 +79,9 @@ type RSAKeyringOptions struct {
 }
 
 // NewRSAKeyring returns the AWS KMS RSA keyring for o.KeyID. It copies o
-// and applies optFns to the copy in order. KeyID, EncryptionAlgorithm and
-// at least one of Client and PublicKeyPEM are required.
+// and applies optFns to the copy in order. KeyID (a key ARN),
+// EncryptionAlgorithm and at least one of Client and PublicKeyPEM are
+// required.
 func NewRSAKeyring(o RSAKeyringOptions, optFns ...func(*RSAKeyringOptions)) (*RSAKeyring, error) {
 	for _, f := range optFns {
 		f(&o)
@@ -82,8 +91,10 @@ func NewRSAKeyring(o RSAKeyringOptions, optFns ...func(*RSAKeyringOptions)) (*RS
 	if err != nil {
 		return nil, fmt.Errorf("esdk/kmsprovider: RSAKeyringOptions.KeyID: %w", err)
 	}
-	if (id.isARN && id.arn.resourceType == "alias") || (!id.isARN && id.raw != id.resourceID()) {
-		return nil, fmt.Errorf("esdk/kmsprovider: the AWS KMS RSA keyring needs a key ARN or key id in RSAKeyringOptions.KeyID, not %s (%q)", id.kind(), keyID)
+	if !id.isKeyARN() {
+		// Written as the provider info of every encrypted data key, any
+		// other identifier makes messages that no keyring can decrypt.
+		return nil, fmt.Errorf("esdk/kmsprovider: RSAKeyringOptions.KeyID must be the key ARN of the AWS KMS RSA key (arn:aws:kms:REGION:ACCOUNT:key/KEY_ID), not %s (%q): messages name their key by it, and decryption needs the key ARN (aws kms describe-key --key-id %s shows it)", id.kind(), keyID, keyID)
 	}
 	var newHash func() hash.Hash
 	switch alg {
@@ -181,13 +192,18 @@ func contextDigest(ec map[string]string) ([]byte, error) {
 
 // OnEncrypt generates the data key if m has none, then appends an
 // encrypted data key: RSA-OAEP of the context digest and the data key
-// under the public key. It calls no KMS API. On error m is unchanged.
+// under the public key. It calls no KMS API. A suite with an asymmetric
+// signature is refused with an error matching [ErrSignedSuite]. On error
+// m is unchanged.
 func (k *RSAKeyring) OnEncrypt(_ context.Context, m *keyring.EncryptionMaterials) error {
 	if k.pub == nil {
 		return fmt.Errorf("%w: %s has no public key and cannot encrypt", keyring.ErrDecryptOnly, k.desc)
 	}
 	if m.Suite == nil {
 		return fmt.Errorf("esdk/kmsprovider: %s: the encryption materials have no algorithm suite", k.desc)
+	}
+	if m.Suite.Signed() {
+		return fmt.Errorf("%w: suite %s signs, and a signature says nothing when the wrapping key is public; encrypt with an unsigned suite such as 0x0478 (envelope.Options.Suite = format.AES256GCMHKDFSHA512CommitKey)", ErrSignedSuite, m.Suite.ID())
 	}
 	key := m.PlaintextDataKey
 	if key == nil {
@@ -220,7 +236,9 @@ func (k *RSAKeyring) OnEncrypt(_ context.Context, m *keyring.EncryptionMaterials
 // OnDecrypt tries, one at a time, the message's AWS KMS RSA encrypted data
 // keys of the keyring's key (or, for a multi-Region key, of a replica),
 // calling KMS Decrypt with the keyring's key and algorithm, and sets m's
-// data key from the first whose context digest matches m's context.
+// data key from the first whose context digest matches m's context. A
+// message whose suite has an asymmetric signature is refused, before any
+// KMS call, with an error matching [ErrSignedSuite].
 func (k *RSAKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []format.EncryptedDataKey) error {
 	if err := checkDecryptionMaterials(m, k.desc); err != nil {
 		return err
@@ -228,8 +246,8 @@ func (k *RSAKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMateria
 	if isNil(k.client) {
 		return fmt.Errorf("%w: %s has no KMS client", keyring.ErrEncryptOnly, k.desc)
 	}
-	if !k.id.isKeyARN() {
-		return cannotMatch(k.desc, k.id, storedARNs(edks, RSAProviderID))
+	if m.Suite.Signed() {
+		return fmt.Errorf("%w: the message's suite %s signs; the AWS Encryption SDKs decrypt no such message with this keyring (it is written with an unsigned suite)", ErrSignedSuite, m.Suite.ID())
 	}
 	cands, stored, err := filterKMS(edks, RSAProviderID, k.desc)
 	if err != nil {
