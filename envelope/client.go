@@ -243,8 +243,10 @@ var (
 	// ErrSignedMessage: a signed message met DecryptUnsignedOnly.
 	ErrSignedMessage = errors.New("esdk: message is signed and the client decrypts unsigned messages only")
 	// ErrNoMatchingKey: no keyring could unwrap any of the message's
-	// encrypted data keys. Decrypt returns it together with
-	// ErrAuthentication.
+	// encrypted data keys, and none failed for another reason. Decrypt
+	// returns it together with ErrAuthentication. A keyring that failed
+	// (a *keyring.UnwrapError: a key service or HSM down) is returned as
+	// that failure, matching neither.
 	ErrNoMatchingKey = keyring.ErrNoMatchingKey
 	// ErrTooManyEncryptedDataKeys: a message has more encrypted data keys
 	// than Options.MaxEncryptedDataKeys allows.

@@ -10,6 +10,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"maps"
+	"strings"
 	"testing"
 
 	"github.com/go-esdk/esdk/envelope"
@@ -135,8 +136,11 @@ func TestKeyringFailureIsNotTampering(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, _, err = c.DecryptBytes(ctx, msg, mustManager(t, multi), nil)
-	if !errors.Is(err, down) || errors.Is(err, envelope.ErrAuthentication) {
-		t.Errorf("a keyring down beside one without a match: %v, want the failure and no ErrAuthentication", err)
+	if !errors.Is(err, down) || errors.Is(err, envelope.ErrAuthentication) || errors.Is(err, envelope.ErrNoMatchingKey) {
+		t.Errorf("a keyring down beside one without a match: %v, want the failure and neither ErrAuthentication nor ErrNoMatchingKey", err)
+	}
+	if err != nil && !strings.Contains(err.Error(), `raw AES "other"/"key"`) {
+		t.Errorf("%v does not name the keyring without a match", err)
 	}
 	multi, err = keyring.NewMulti(keyring.MultiOptions{Generator: other, Children: []keyring.Keyring{failingKeyring{&keyring.NoMatchingKeyError{Keyring: "failing"}}}})
 	if err != nil {

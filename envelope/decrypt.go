@@ -107,11 +107,11 @@ func (c *Client) Decrypt(ctx context.Context, src io.Reader, mm MaterialsManager
 		ReproducedEncryptionContext: ec,
 	})
 	if err != nil {
-		if keyring.IsNoMatch(err) {
+		if errors.Is(err, ErrNoMatchingKey) {
 			// A damaged encrypted data key cannot be told apart from one
 			// for another key: both fail like any other tampering. A
-			// keyring that really failed (a key service down) is not
-			// reported as tampering.
+			// keyring that really failed (a key service down) does not
+			// match ErrNoMatchingKey and is reported as that failure.
 			return nil, fmt.Errorf("%w: %w%s", ErrAuthentication, err, extraKeysHint(ec, h.EncryptionContext))
 		}
 		return nil, err

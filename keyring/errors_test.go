@@ -40,8 +40,43 @@ func TestNoMatchingKeyError(t *testing.T) {
 		t.Error("the causes are not reachable")
 	}
 	var nm *keyring.NoMatchingKeyError
-	if !errors.As(&keyring.MultiError{Errors: []error{errA, err}}, &nm) || nm != err {
-		t.Error("errors.As does not find a *NoMatchingKeyError in a *MultiError")
+	if !errors.As(&keyring.MultiError{Errors: []error{&keyring.NoMatchingKeyError{Keyring: "other"}, err}}, &nm) || nm.Keyring != "other" {
+		t.Error("errors.As does not find a *NoMatchingKeyError in a *MultiError of no-matches")
+	}
+}
+
+// TestUnwrapError: a provider's failure names the keyring and every
+// cause, finds the provider's error with errors.As, and never matches
+// ErrNoMatchingKey, even when a cause does.
+func TestUnwrapError(t *testing.T) {
+	down := &serviceError{"throttled"}
+	refused := errors.New("encrypted data key 0: wrong key")
+	tests := []struct {
+		err  *keyring.UnwrapError
+		want string
+	}{
+		{&keyring.UnwrapError{}, "esdk/keyring: a keyring: the key provider failed to unwrap a data key"},
+		{&keyring.UnwrapError{Keyring: "kms k", Causes: []error{refused, down}}, "esdk/keyring: kms k: the key provider failed to unwrap a data key: encrypted data key 0: wrong key; throttled"},
+		{&keyring.UnwrapError{Keyring: "kms k", Causes: []error{down, &keyring.NoMatchingKeyError{Keyring: "inner"}}}, "esdk/keyring: kms k: the key provider failed to unwrap a data key: throttled; esdk/keyring: no encrypted data key could be unwrapped by inner"},
+	}
+	for _, tc := range tests {
+		if got := tc.err.Error(); got != tc.want {
+			t.Errorf("Error() = %q, want %q", got, tc.want)
+		}
+		if errors.Is(tc.err, keyring.ErrNoMatchingKey) || errors.Is(fmt.Errorf("w: %w", tc.err), keyring.ErrNoMatchingKey) {
+			t.Errorf("%q matches ErrNoMatchingKey", tc.err)
+		}
+		var se *serviceError
+		if len(tc.err.Causes) > 0 && (!errors.As(tc.err, &se) || se != down) {
+			t.Errorf("%q: errors.As does not find the provider's error", tc.err)
+		}
+	}
+	if err := tests[1].err; !errors.Is(err, refused) {
+		t.Error("a refusal beside the failure is not reachable")
+	}
+	var ue *keyring.UnwrapError
+	if err := error(&keyring.MultiError{Errors: []error{&keyring.NoMatchingKeyError{}, tests[1].err}}); !errors.As(err, &ue) || ue != tests[1].err || errors.Is(err, keyring.ErrNoMatchingKey) {
+		t.Error("a *MultiError holding an *UnwrapError does not expose it, or matches ErrNoMatchingKey")
 	}
 }
 
@@ -138,26 +173,53 @@ func TestMaterialsWithoutSuite(t *testing.T) {
 	}
 }
 
-func TestIsNoMatch(t *testing.T) {
+// TestMultiErrorMatchesNoMatchingKey: a multi-keyring's error matches
+// ErrNoMatchingKey when every keyring in it said "not mine", and never
+// when one of them failed for real, however deep; the real failures stay
+// reachable with errors.Is and errors.As, the no-matches do not.
+func TestMultiErrorMatchesNoMatchingKey(t *testing.T) {
 	noMatch := &keyring.NoMatchingKeyError{Keyring: "a"}
-	down := errors.New("key service unavailable")
+	down := &serviceError{"key service unavailable"}
 	tests := []struct {
-		name string
-		err  error
-		want bool
+		name    string
+		err     error
+		noMatch bool // errors.Is(err, ErrNoMatchingKey)
+		down    bool // holds down
 	}{
-		{"no match", noMatch, true},
-		{"wrapped no match", fmt.Errorf("ctx: %w", noMatch), true},
-		{"real failure", down, false},
-		{"multi of no matches", &keyring.MultiError{Errors: []error{noMatch, keyring.ErrNoMatchingKey}}, true},
-		{"multi with a real failure", &keyring.MultiError{Errors: []error{noMatch, down}}, false},
-		{"nested multi with a real failure", &keyring.MultiError{Errors: []error{noMatch, &keyring.MultiError{Errors: []error{down}}}}, false},
-		{"empty multi", &keyring.MultiError{}, false},
-		{"data key already set", keyring.ErrDataKeyAlreadySet, false},
+		{"no match", noMatch, true, false},
+		{"wrapped no match", fmt.Errorf("ctx: %w", noMatch), true, false},
+		{"real failure", down, false, true},
+		{"multi of no matches", &keyring.MultiError{Errors: []error{noMatch, keyring.ErrNoMatchingKey}}, true, false},
+		{"nested multi of no matches", &keyring.MultiError{Errors: []error{noMatch, fmt.Errorf("w: %w", &keyring.MultiError{Errors: []error{noMatch}})}}, true, false},
+		{"multi with a real failure", &keyring.MultiError{Errors: []error{noMatch, down}}, false, true},
+		{"multi with a real failure first", &keyring.MultiError{Errors: []error{down, noMatch}}, false, true},
+		{"multi with a wrapped real failure", fmt.Errorf("w: %w", &keyring.MultiError{Errors: []error{noMatch, fmt.Errorf("x: %w", down)}}), false, true},
+		{"nested multi with a real failure", &keyring.MultiError{Errors: []error{noMatch, &keyring.MultiError{Errors: []error{noMatch, down}}}}, false, true},
+		{"empty multi", &keyring.MultiError{}, false, false},
+		{"data key already set", keyring.ErrDataKeyAlreadySet, false, false},
 	}
 	for _, tc := range tests {
-		if got := keyring.IsNoMatch(tc.err); got != tc.want {
-			t.Errorf("%s: IsNoMatch = %v, want %v", tc.name, got, tc.want)
+		if got := errors.Is(tc.err, keyring.ErrNoMatchingKey); got != tc.noMatch {
+			t.Errorf("%s: errors.Is(err, ErrNoMatchingKey) = %v, want %v", tc.name, got, tc.noMatch)
+		}
+		var se *serviceError
+		if tc.down && (!errors.Is(tc.err, down) || !errors.As(tc.err, &se) || se != down) {
+			t.Errorf("%s: the real failure is not reachable", tc.name)
+		}
+		var nm *keyring.NoMatchingKeyError
+		if !tc.noMatch && errors.As(tc.err, &nm) {
+			t.Errorf("%s: errors.As finds the no-match %v beside a real failure", tc.name, nm)
 		}
 	}
+	// The text still says why every keyring failed, the no-matches too.
+	err := &keyring.MultiError{Errors: []error{noMatch, down}}
+	want := "esdk/keyring: no keyring of the multi-keyring could unwrap a data key: [0] esdk/keyring: no encrypted data key could be unwrapped by a; [1] key service unavailable"
+	if got := err.Error(); got != want {
+		t.Errorf("Error() = %q, want %q", got, want)
+	}
 }
+
+// serviceError is a provider's typed error, for errors.As.
+type serviceError struct{ msg string }
+
+func (e *serviceError) Error() string { return e.msg }

@@ -6,7 +6,8 @@
 // encrypted data keys for one it can unwrap. A keyring that finds none of
 // its own returns an error that matches [ErrNoMatchingKey] (a
 // [*NoMatchingKeyError] with the reasons); any other error is a real
-// failure.
+// failure, such as an [*UnwrapError] when its key provider failed. The
+// errors section of the conventions below says which error is which.
 //
 // The raw keyrings work over key handles as well as keys in memory: an
 // [AESWrappingKey] for raw AES ([RawAESOptions].KeyHandle), a
@@ -50,6 +51,48 @@
 //     "esdk: ". Sentinel errors are Err... variables matched with
 //     errors.Is; typed errors are pointers with an Unwrap method, matched
 //     with errors.As.
+//
+// # Conventions of keyring errors
+//
+// Every keyring says what went wrong in OnDecrypt with one vocabulary, so
+// that callers (a multi-keyring, a materials manager, envelope's Decrypt,
+// which reports a no-match as an authentication failure) can tell a
+// message that is not for these keys from a provider that is down:
+//
+//   - None of these is mine: a [*NoMatchingKeyError] with the keyring's
+//     description in Keyring and, in Causes, why each of its own
+//     encrypted data keys did not unwrap (none was its own; the key
+//     refused it: a tag, digest or ciphertext that does not verify, such
+//     as KMS's InvalidCiphertextException). It matches
+//     [ErrNoMatchingKey]. Nothing in it may be a failure of the provider.
+//   - The key provider failed (a key service throttled past its
+//     client's retries, access denied, a key disabled or deleted, an
+//     endpoint out of reach, an HSM session or login lost): an
+//     [*UnwrapError], with the keyring's description in Keyring and the
+//     error of every encrypted data key tried in Causes, where errors.As
+//     finds the provider's own error. A keyring returns it instead of a
+//     NoMatchingKeyError as soon as one of its causes is such a failure;
+//     it never matches ErrNoMatchingKey. The raw keyrings take every
+//     error of a key handle as a refusal of that data key; a keyring
+//     built on a handle whose provider can fail (package pkcs11's) turns
+//     those failures into an UnwrapError.
+//   - A configuration error (the keyring cannot do this at all, whatever
+//     the message: [ErrEncryptOnly], [ErrDecryptOnly], a suite the
+//     keyring refuses, an identifier that can never match): the
+//     package's sentinel, wrapped with fmt.Errorf("%w: ...") by a text
+//     that says what to change, returned before any key is tried or any
+//     provider called. It never matches ErrNoMatchingKey. Constructors
+//     refuse what they can see is wrong, naming the option field.
+//   - The context ended: return at once, with an error that matches
+//     ctx.Err() and not ErrNoMatchingKey.
+//   - Materials that already hold a data key: [ErrDataKeyAlreadySet].
+//
+// A [*MultiError] follows the same rule over its keyrings: it matches
+// ErrNoMatchingKey only when every keyring's error does, and otherwise
+// exposes to errors.Is and errors.As only the real failures; its text
+// shows every keyring's error. So, anywhere in a tree of keyrings,
+// errors.Is(err, ErrNoMatchingKey) means "nothing failed, and nothing
+// here holds a key for this message".
 package keyring
 
 import (
@@ -75,8 +118,10 @@ type Keyring interface {
 	OnEncrypt(ctx context.Context, m *EncryptionMaterials) error
 	// OnDecrypt sets m.PlaintextDataKey from the first of edks it can
 	// unwrap. It returns an error matching ErrNoMatchingKey (usually a
-	// *NoMatchingKeyError) when it can unwrap none of them, and one
-	// matching ErrDataKeyAlreadySet when m already has a data key. On
+	// *NoMatchingKeyError) when none of them is its own or its key
+	// refuses each of its own, an *UnwrapError when its key provider
+	// failed, and one matching ErrDataKeyAlreadySet when m already has a
+	// data key (see the errors section of the package documentation). On
 	// error m.PlaintextDataKey stays unset.
 	OnDecrypt(ctx context.Context, m *DecryptionMaterials, edks []format.EncryptedDataKey) error
 }

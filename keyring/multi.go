@@ -116,9 +116,14 @@ func (k *Multi) OnDecrypt(ctx context.Context, m *DecryptionMaterials, edks []fo
 
 // MultiError is the error of a multi-keyring none of whose keyrings could
 // unwrap a data key. Errors holds each keyring's error in the order tried,
-// the generator's first; errors.Is and errors.As search them all, so
-// errors.Is(err, ErrNoMatchingKey) is true when at least one keyring found
-// none of its keys.
+// the generator's first, and the text shows them all.
+//
+// It matches ErrNoMatchingKey only when the error of every keyring does:
+// all of them said "none of these is mine". When any keyring failed for
+// real (a key service down, an HSM session lost, a configuration error,
+// the context's end), Unwrap returns those failures only: errors.Is and
+// errors.As find them, and neither ErrNoMatchingKey nor the other
+// keyrings' *NoMatchingKeyError, which stay in Errors and in the text.
 type MultiError struct {
 	Errors []error
 }
@@ -126,16 +131,15 @@ type MultiError struct {
 func (e *MultiError) Error() string {
 	var b strings.Builder
 	b.WriteString("esdk/keyring: no keyring of the multi-keyring could unwrap a data key")
-	for i, err := range e.Errors {
-		if i == 0 {
-			b.WriteString(": ")
-		} else {
-			b.WriteString("; ")
-		}
-		fmt.Fprintf(&b, "[%d] %v", i, err)
-	}
+	writeCauses(&b, e.Errors, true)
 	return b.String()
 }
 
-// Unwrap returns the keyrings' errors.
-func (e *MultiError) Unwrap() []error { return e.Errors }
+// Unwrap returns the keyrings' errors that are real failures, or all of
+// them when each says "not mine".
+func (e *MultiError) Unwrap() []error {
+	if f := failures(e.Errors); len(f) > 0 {
+		return f
+	}
+	return e.Errors
+}

@@ -306,7 +306,7 @@ func (r *runner) explainDecrypt(err error, j job, h *format.Header) error {
 func explain(err error, j job, h *format.Header) error {
 	var hint string
 	switch {
-	case keyring.IsNoMatch(err):
+	case errors.Is(err, keyring.ErrNoMatchingKey):
 		hint = "none of the --wrapping-key keys can decrypt it"
 		if h != nil {
 			hint += "; its data keys are for: " + describeKeys(h)
