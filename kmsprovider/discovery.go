@@ -150,8 +150,8 @@ func (k *DiscoveryKeyring) OnEncrypt(context.Context, *keyring.EncryptionMateria
 // that the filter allows, and sets m's data key from the first that KMS
 // decrypts. When none does, the error holds every KMS error (reachable
 // with errors.As) and says which keys the filter or the region skipped; it
-// matches keyring.ErrNoMatchingKey unless KMS itself failed (see
-// [DecryptError]).
+// matches keyring.ErrNoMatchingKey unless KMS itself failed (a
+// *keyring.UnwrapError then).
 func (k *DiscoveryKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []format.EncryptedDataKey) error {
 	if err := checkDecryptionMaterials(m, k.desc); err != nil {
 		return err

@@ -55,9 +55,12 @@
 // every key it tried, and says which keys it skipped and why: a
 // *keyring.NoMatchingKeyError when KMS refused the ciphertexts
 // (InvalidCiphertextException, IncorrectKeyException) or no key was the
-// keyring's, and a [*DecryptError] when KMS itself failed (throttling past
-// the client's retries, a disabled key, denied access, an endpoint out of
-// reach), so that a service failure never reads as a tampered message.
+// keyring's, and a *keyring.UnwrapError when KMS itself failed (throttling
+// past the client's retries, a disabled key, denied access, an endpoint
+// out of reach), which does not match keyring.ErrNoMatchingKey, so that a
+// service failure never reads as a tampered message. Configuration errors
+// ([ErrCannotMatchKeyARN], [ErrSignedSuite], keyring.ErrEncryptOnly) are
+// returned before any KMS call and match neither.
 //
 // # The specification, and where this package differs
 //

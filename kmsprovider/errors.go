@@ -32,16 +32,16 @@ var ErrCannotMatchKeyARN = errors.New("esdk/kmsprovider: a keyring configured wi
 var ErrSignedSuite = errors.New("esdk/kmsprovider: the AWS KMS RSA keyring cannot be used with an algorithm suite with an asymmetric signature")
 
 // noMatchingKey returns the error of a keyring none of whose encrypted
-// data keys unwrapped. When AWS KMS itself failed on one of them
-// (throttled, a key disabled or pending deletion, access denied, the
-// service out of reach) that is a real failure and not "none of these keys
-// is mine": the error is then a [*DecryptError], which does not match
-// keyring.ErrNoMatchingKey, so that nobody is told a message was tampered
-// with when the service is down.
+// data keys unwrapped: a *keyring.NoMatchingKeyError when KMS refused the
+// ciphertexts or none was the keyring's, and a *keyring.UnwrapError when
+// AWS KMS itself failed on one of them (throttled, a key disabled or
+// pending deletion, access denied, the service out of reach). That one
+// does not match keyring.ErrNoMatchingKey, so that nobody is told a
+// message was tampered with when the service is down.
 func noMatchingKey(desc string, causes []error) error {
 	for _, c := range causes {
 		if serviceFailed(c) {
-			return &DecryptError{Keyring: desc, Causes: causes}
+			return &keyring.UnwrapError{Keyring: desc, Causes: causes}
 		}
 	}
 	return &keyring.NoMatchingKeyError{Keyring: desc, Causes: causes}
@@ -58,34 +58,6 @@ func serviceFailed(err error) bool {
 	var ik *types.IncorrectKeyException
 	return !errors.As(err, &ic) && !errors.As(err, &ik)
 }
-
-// DecryptError is the decrypt error of a keyring whose AWS KMS calls
-// failed for a reason other than the message: throttling past the
-// client's retries, a disabled key, denied access, an unreachable
-// endpoint. Causes holds every encrypted data key's error; the KMS errors
-// are reachable with errors.As (*types.DisabledException,
-// smithy.APIError).
-type DecryptError struct {
-	Keyring string
-	Causes  []error
-}
-
-func (e *DecryptError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "esdk/kmsprovider: %s could not unwrap a data key: AWS KMS failed", e.Keyring)
-	for i, c := range e.Causes {
-		if i == 0 {
-			b.WriteString(": ")
-		} else {
-			b.WriteString("; ")
-		}
-		b.WriteString(c.Error())
-	}
-	return b.String()
-}
-
-// Unwrap returns the causes.
-func (e *DecryptError) Unwrap() []error { return e.Causes }
 
 // cannotMatch is the decrypt error of a keyring configured with an
 // identifier that is not a key ARN. It names the key ARNs the message

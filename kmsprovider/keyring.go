@@ -159,7 +159,7 @@ func onEncrypt(ctx context.Context, client Client, keyID string, grantTokens []s
 // or one of its replicas), and sets m's data key from the first that KMS
 // decrypts. When none does, the error holds every KMS error, reachable with
 // errors.As; it matches keyring.ErrNoMatchingKey unless KMS itself failed
-// (see [DecryptError]).
+// (a *keyring.UnwrapError then).
 func (k *Keyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []format.EncryptedDataKey) error {
 	if err := checkDecryptionMaterials(m, k.desc); err != nil {
 		return err

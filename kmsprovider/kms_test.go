@@ -361,9 +361,9 @@ func TestEveryCauseReported(t *testing.T) {
 func requireServiceFailure(t *testing.T, err error) {
 	t.Helper()
 	require.NotErrorIs(t, err, keyring.ErrNoMatchingKey)
-	var de *kmsprovider.DecryptError
-	require.ErrorAs(t, err, &de)
-	require.ErrorContains(t, err, "AWS KMS failed")
+	var ue *keyring.UnwrapError
+	require.ErrorAs(t, err, &ue)
+	require.ErrorContains(t, err, "the key provider failed")
 }
 
 // errWithCode finds, in err's tree, the API error with the code.
