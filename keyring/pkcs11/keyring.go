@@ -92,7 +92,8 @@ func (k *AESKeyring) OnEncrypt(ctx context.Context, m *keyring.EncryptionMateria
 // the token authenticates under m's encryption context. Data keys that do
 // not authenticate give an error matching keyring.ErrNoMatchingKey, with
 // causes that match ErrAuthentication. When the token itself failed on
-// one of them the error is a [*DecryptError] instead.
+// one of them the error is a *keyring.UnwrapError instead, which does not
+// match it.
 func (k *AESKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []format.EncryptedDataKey) error {
 	if k.key.tok.pool.isClosed() {
 		return fmt.Errorf("%w (%s)", ErrClosed, k.key.desc)
@@ -199,8 +200,8 @@ func (k *RSAKeyring) OnEncrypt(ctx context.Context, m *keyring.EncryptionMateria
 
 // OnDecrypt unwraps the first of the keyring's encrypted data keys that
 // decrypts in the token. When none does the error matches
-// keyring.ErrNoMatchingKey, or is a [*DecryptError] when the token itself
-// failed on one of them.
+// keyring.ErrNoMatchingKey, or is a *keyring.UnwrapError, which does not,
+// when the token itself failed on one of them.
 func (k *RSAKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []format.EncryptedDataKey) error {
 	if k.key.tok.pool.isClosed() {
 		return fmt.Errorf("%w (%s)", ErrClosed, k.key.desc)
@@ -208,59 +209,33 @@ func (k *RSAKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMateria
 	return tokenFailure(k.raw.OnDecrypt(ctx, m, edks))
 }
 
-// DecryptError is the decrypt error of a keyring whose token failed for a
-// reason other than the encrypted data keys it was given: the session or
-// the login was lost, the token removed, the key or mechanism refused, the
-// keyring closed meanwhile. It does not match keyring.ErrNoMatchingKey, so
-// that a failing HSM is not reported as a message that is not for these
-// keys, or was tampered with. Causes holds every encrypted data key's
-// error; the PKCS #11 codes are reachable with errors.As (*Error).
-type DecryptError struct {
-	Keyring string
-	Causes  []error
-}
-
-func (e *DecryptError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "esdk/pkcs11: %s could not unwrap a data key: the token failed", e.Keyring)
-	for _, c := range e.Causes {
-		if tokenFailed(c) {
-			// The RSA keyring keeps the reason out of the cause's text; a
-			// failing token is no secret.
-			fmt.Fprintf(&b, ": %v", rootFailure(c))
-			break
-		}
-	}
-	for i, c := range e.Causes {
-		if i == 0 {
-			b.WriteString(" (")
-		} else {
-			b.WriteString("; ")
-		}
-		b.WriteString(c.Error())
-		if i == len(e.Causes)-1 {
-			b.WriteString(")")
-		}
-	}
-	return b.String()
-}
-
-// Unwrap returns the causes.
-func (e *DecryptError) Unwrap() []error { return e.Causes }
-
 // tokenFailure turns a "no matching key" error with a cause that is a
-// failure of the token into a *DecryptError.
+// failure of the token into a *keyring.UnwrapError, which does not match
+// keyring.ErrNoMatchingKey: a failing HSM is not reported as a message
+// that is not for these keys, or was tampered with.
 func tokenFailure(err error) error {
 	var nm *keyring.NoMatchingKeyError
 	if !errors.As(err, &nm) {
 		return err
 	}
-	for _, c := range nm.Causes {
-		if tokenFailed(c) {
-			return &DecryptError{Keyring: nm.Keyring, Causes: nm.Causes}
+	failed := false
+	causes := make([]error, len(nm.Causes))
+	for i, c := range nm.Causes {
+		causes[i] = c
+		if !tokenFailed(c) {
+			continue
+		}
+		failed = true
+		// The RSA keyring keeps why a key did not decrypt out of the
+		// cause's text; a failing token is no secret, so say it.
+		if root := rootFailure(c); !strings.Contains(c.Error(), root.Error()) {
+			causes[i] = fmt.Errorf("%w: %v", c, root)
 		}
 	}
-	return err
+	if !failed {
+		return err
+	}
+	return &keyring.UnwrapError{Keyring: nm.Keyring, Causes: causes}
 }
 
 // tokenFailed reports whether err, the cause of a data key not

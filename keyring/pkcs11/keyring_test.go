@@ -274,9 +274,9 @@ func TestKeyringsConcurrent(t *testing.T) {
 }
 
 // TestTokenFailureIsNotNoMatch deletes the keys from the token under
-// open keyrings: unwrapping then fails with a *DecryptError that names the
-// PKCS #11 error, not with "no matching key", which would read as a
-// message that is not for these keys.
+// open keyrings: unwrapping then fails with a *keyring.UnwrapError that
+// names the PKCS #11 error, not with "no matching key", which would read
+// as a message that is not for these keys.
 func TestTokenFailureIsNotNoMatch(t *testing.T) {
 	cfg := newToken(t, "token-failure")
 	a, r := cfg, cfg
@@ -321,10 +321,10 @@ func TestTokenFailureIsNotNoMatch(t *testing.T) {
 	})
 	for kr, e := range edks {
 		err := kr.OnDecrypt(ctx, &keyring.DecryptionMaterials{Suite: suite}, e)
-		var de *DecryptError
+		var ue *keyring.UnwrapError
 		var pe *Error
-		if !errors.As(err, &de) || errors.Is(err, keyring.ErrNoMatchingKey) || !errors.As(err, &pe) || !strings.Contains(err.Error(), "CKR_") {
-			t.Errorf("%T after the key was deleted: %v; want a *DecryptError naming the PKCS #11 error", kr, err)
+		if !errors.As(err, &ue) || errors.Is(err, keyring.ErrNoMatchingKey) || !errors.As(err, &pe) || !strings.Contains(err.Error(), "CKR_") {
+			t.Errorf("%T after the key was deleted: %v; want a *keyring.UnwrapError naming the PKCS #11 error", kr, err)
 		}
 		t.Logf("%T: %v", kr, err)
 	}
