@@ -311,6 +311,8 @@ func explain(err error, j job, h *format.Header) error {
 		if h != nil {
 			hint += "; its data keys are for: " + describeKeys(h)
 		}
+	case errors.As(err, new(*keyring.UnwrapError)):
+		hint = "a key provider (AWS KMS, an HSM) failed, not the message: check the key and your access to it, then try again"
 	case errors.Is(err, envelope.ErrAuthentication):
 		hint = "the message was altered or truncated, or is not for these keys"
 		if j.out == stdio {
