@@ -80,6 +80,11 @@
 //     specification has that one return the materials unchanged).
 //   - When the context ends during a KMS call, OnDecrypt returns at once
 //     instead of collecting the error and calling KMS for the next key.
+//   - [NewRSAKeyring] requires a key ARN, as the official Go library
+//     does, where the specification also allows a bare key id: the
+//     keyring writes its identifier into every encrypted data key, and
+//     decryption matches it against a key ARN, so a bare key id would
+//     make messages that nobody can decrypt.
 //   - The RSA keyring collects a context-digest mismatch like any other
 //     failure and tries the message's next encrypted data key of the same
 //     key; the materials are unchanged unless a key fully checks out.
