@@ -3,6 +3,7 @@ package pkcs11
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -18,8 +19,11 @@ import (
 // attributes are module-path, pin-value and pin-source (a file name or
 // file: URI whose first line is the PIN). Values are percent-decoded.
 // Other attributes, and an attribute given twice, are errors rather than
-// being ignored, so that a URI never selects more than it says. Errors
-// never repeat the PIN.
+// being ignored, so that a URI never selects more than it says.
+//
+// Errors never repeat a value, nor text that is not the name of an
+// attribute of RFC 7512: a PIN pasted in the wrong place must not reach a
+// log. They name the attribute, or give its place ("path attribute 2").
 func ParseURI(uri string) (Config, error) {
 	var c Config
 	const scheme = "pkcs11:"
@@ -33,11 +37,13 @@ func ParseURI(uri string) (Config, error) {
 	}
 	seen := map[string]bool{}
 	var pinSource string
+	pos := 0
 	for part := range strings.SplitSeq(path, ";") {
+		pos++
 		if part == "" {
 			continue
 		}
-		name, value, err := uriAttr(part, seen)
+		name, value, err := uriAttr(part, "path", pos, seen)
 		if err != nil {
 			return Config{}, err
 		}
@@ -53,27 +59,29 @@ func ParseURI(uri string) (Config, error) {
 			case "public", "private", "cert", "secret-key", "data":
 				c.KeyType = t
 			default:
-				return Config{}, fmt.Errorf("esdk/pkcs11: URI type %q is not one of public, private, cert, secret-key, data", t)
+				return Config{}, errors.New("esdk/pkcs11: URI type is not one of public, private, cert, secret-key, data")
 			}
 		case "slot-id":
 			id, err := strconv.ParseUint(string(value), 10, strconv.IntSize)
 			if err != nil {
-				return Config{}, fmt.Errorf("esdk/pkcs11: URI slot-id %q is not a decimal number", value)
+				return Config{}, errors.New("esdk/pkcs11: URI slot-id is not a decimal number")
 			}
 			slot := uint(id)
 			c.SlotID = &slot
 		case "pin-value", "pin-source", "module-path", "module-name":
 			return Config{}, fmt.Errorf("esdk/pkcs11: URI attribute %s belongs in the query part, after \"?\"", name)
 		default:
-			return Config{}, fmt.Errorf("esdk/pkcs11: URI path attribute %q is not supported (supported: token, slot-id, object, id, type)", name)
+			return Config{}, fmt.Errorf("esdk/pkcs11: URI path attribute %s is not supported (supported: token, slot-id, object, id, type)", name)
 		}
 	}
+	pos = 0
 	if query != "" {
 		for part := range strings.SplitSeq(query, "&") {
+			pos++
 			if part == "" {
 				continue
 			}
-			name, value, err := uriAttr(part, seen)
+			name, value, err := uriAttr(part, "query", pos, seen)
 			if err != nil {
 				return Config{}, err
 			}
@@ -87,7 +95,7 @@ func ParseURI(uri string) (Config, error) {
 			case "module-name":
 				return Config{}, errors.New("esdk/pkcs11: URI attribute module-name is not supported: give the library's file name as module-path")
 			default:
-				return Config{}, fmt.Errorf("esdk/pkcs11: URI query attribute %q is not supported (supported: module-path, pin-value, pin-source)", name)
+				return Config{}, fmt.Errorf("esdk/pkcs11: URI query attribute %s is not supported (supported: module-path, pin-value, pin-source)", name)
 			}
 		}
 	}
@@ -104,15 +112,33 @@ func ParseURI(uri string) (Config, error) {
 	return c, nil
 }
 
-// uriAttr splits and decodes one name=value attribute and records its name
-// in seen.
-func uriAttr(part string, seen map[string]bool) (string, []byte, error) {
+// uriNames are the attribute names of RFC 7512. Only these are named in
+// errors; other text may be a value, even a PIN, that lost its name.
+var uriNames = map[string]bool{
+	"id": true, "library-description": true, "library-manufacturer": true,
+	"library-version": true, "manufacturer": true, "model": true, "object": true,
+	"serial": true, "slot-description": true, "slot-id": true,
+	"slot-manufacturer": true, "token": true, "type": true,
+	"module-name": true, "module-path": true, "pin-source": true, "pin-value": true,
+}
+
+// uriAttr splits and decodes one name=value attribute, the pos-th of the
+// URI's part (path or query), and records its name in seen. The name it
+// returns is one of uriNames.
+func uriAttr(part, where string, pos int, seen map[string]bool) (string, []byte, error) {
 	name, raw, ok := strings.Cut(part, "=")
 	name = strings.ToLower(name)
-	if !ok || name == "" {
-		return "", nil, fmt.Errorf("esdk/pkcs11: URI attribute %q has no \"=\"", strings.SplitN(part, "=", 2)[0])
-	}
-	if seen[name] {
+	known := uriNames[name]
+	switch {
+	case !ok && known:
+		return "", nil, fmt.Errorf("esdk/pkcs11: URI attribute %s has no \"=\" and no value", name)
+	case !ok:
+		return "", nil, fmt.Errorf("esdk/pkcs11: URI %s attribute %d has no \"=\" (its text is not repeated, in case it is a PIN)", where, pos)
+	case name == "":
+		return "", nil, fmt.Errorf("esdk/pkcs11: URI %s attribute %d has no name before its \"=\"", where, pos)
+	case !known:
+		return "", nil, fmt.Errorf("esdk/pkcs11: URI %s attribute %d is not supported: its name is not one of RFC 7512 (nor repeated here, in case it is a PIN)", where, pos)
+	case seen[name]:
 		return "", nil, fmt.Errorf("esdk/pkcs11: URI attribute %s appears twice", name)
 	}
 	seen[name] = true
@@ -159,7 +185,8 @@ func unhex(c byte) (byte, bool) {
 }
 
 // readPINSource reads the PIN from a file named by a path or a file: URI:
-// the file's first line, without its line ending.
+// the file's first line, without its line ending. Its errors do not repeat
+// the name: a PIN given as pin-source by mistake must not show.
 func readPINSource(src string) (string, error) {
 	name := src
 	if strings.HasPrefix(strings.ToLower(src), "file:") {
@@ -168,16 +195,20 @@ func readPINSource(src string) (string, error) {
 			// file://host/path: only an empty host or localhost.
 			host, p, _ := strings.Cut(name[2:], "/")
 			if host != "" && host != "localhost" {
-				return "", fmt.Errorf("esdk/pkcs11: URI pin-source %q names another host", src)
+				return "", errors.New("esdk/pkcs11: URI pin-source names another host (only file:/path, file:///path and file://localhost/path are read)")
 			}
 			name = "/" + p
 		}
 	} else if strings.Contains(src, ":") && !strings.HasPrefix(src, "/") {
-		return "", fmt.Errorf("esdk/pkcs11: URI pin-source %q: only files are supported", src)
+		return "", errors.New("esdk/pkcs11: URI pin-source: only files are supported (a path or a file: URI)")
 	}
 	b, err := os.ReadFile(name)
 	if err != nil {
-		return "", fmt.Errorf("esdk/pkcs11: URI pin-source: %w", err)
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return "", fmt.Errorf("esdk/pkcs11: URI pin-source: reading the file: %w", err)
 	}
 	line, _, _ := strings.Cut(string(b), "\n")
 	return strings.TrimSuffix(line, "\r"), nil

@@ -51,7 +51,7 @@ func TestParseURIErrors(t *testing.T) {
 	for _, c := range []struct{ uri, says string }{
 		{"pkcs12:token=x", `starts with "pkcs11:"`},
 		{"pkcs11:token=a;token=b", "twice"},
-		{"pkcs11:serial=1234", `"serial" is not supported`},
+		{"pkcs11:serial=1234", `attribute serial is not supported`},
 		{"pkcs11:object=k?pin-value=" + pin + "&pin-value=" + pin, "twice"},
 		{"pkcs11:object=k?pin-value=%zz" + pin, "percent escape"},
 		{"pkcs11:object=k?pin-value=" + pin + "%4", "percent escape"},
@@ -67,14 +67,37 @@ func TestParseURIErrors(t *testing.T) {
 		{"pkcs11:object=k?x-vendor=1", "not supported"},
 		{"pkcs11:object=k?a?b", `second "?"`},
 		{"pkcs11:object=k#frag", "fragment"},
+
+		// A PIN that lost its name, or took the place of one, or is the
+		// value of an attribute that is wrong, is not repeated.
+		{"pkcs11:object=k?" + pin, `query attribute 1 has no "="`},
+		{"pkcs11:" + pin + ";object=k", `path attribute 1 has no "="`},
+		{"pkcs11:object=k;" + pin, `path attribute 2 has no "="`},
+		{"pkcs11:object=k;;" + pin + "?pin-value=1", `path attribute 3 has no "="`},
+		{"pkcs11:object=k?module-path=/x&" + pin, `query attribute 2 has no "="`},
+		{"pkcs11:" + pin + "=1", "path attribute 1 is not supported"},
+		{"pkcs11:object=k?" + pin + "=1", "query attribute 1 is not supported"},
+		{"pkcs11:object=k;" + pin + "=1;" + pin + "=2", "path attribute 2 is not supported"},
+		{"pkcs11:=" + pin, "path attribute 1 has no name"},
+		{"pkcs11:object=k?=" + pin, "query attribute 1 has no name"},
+		{"pkcs11:type=" + pin, "not one of"},
+		{"pkcs11:slot-id=" + pin, "decimal"},
+		{"pkcs11:object=k?pin-source=" + pin, "pin-source: reading the file"},
+		{"pkcs11:object=k?pin-source=file:/" + pin, "pin-source: reading the file"},
+		{"pkcs11:object=k?pin-source=file://" + pin + "/x", "another host"},
+		{"pkcs11:object=k?pin-source=" + pin + ":x", "only files"},
+		{"pkcs11:object", `attribute object has no "="`},
 	} {
 		_, err := ParseURI(c.uri)
-		if err == nil || !strings.Contains(err.Error(), c.says) {
-			t.Errorf("%s: %v; want an error saying %q", c.uri, err, c.says)
+		if err == nil {
+			t.Errorf("%s: no error; want one saying %q", c.uri, c.says)
 			continue
 		}
-		if strings.Contains(err.Error(), pin) || !strings.HasPrefix(err.Error(), "esdk/pkcs11: ") {
-			t.Errorf("%s: error %q shows the PIN or lacks the package prefix", c.uri, err)
+		if strings.Contains(err.Error(), "s3cr3t") {
+			t.Errorf("%s: error %q shows the PIN", c.uri, err)
+		}
+		if !strings.Contains(err.Error(), c.says) || !strings.HasPrefix(err.Error(), "esdk/pkcs11: ") {
+			t.Errorf("%s: %v; want an error saying %q, with the package prefix", c.uri, err, c.says)
 		}
 	}
 }
