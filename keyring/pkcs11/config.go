@@ -28,7 +28,9 @@ type Config struct {
 	SlotID     *uint
 
 	// PIN logs in as the normal user (CKU_USER). It may be empty only for
-	// tokens that need no login.
+	// tokens that need no login. While other code of the process holds
+	// the login to the token, the token checks no PIN (C_Login says
+	// CKR_USER_ALREADY_LOGGED_IN) and the key works whatever PIN is given.
 	PIN string
 
 	// KeyLabel (CKA_LABEL) and KeyID (CKA_ID) select the key; at least one

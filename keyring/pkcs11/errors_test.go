@@ -113,6 +113,106 @@ func TestSharedLogin(t *testing.T) {
 	}
 }
 
+// TestLoginByOthers: while other code of the process holds the login to
+// the token, C_Login checks no PIN. A key opened with a wrong PIN then
+// works (the token is open to the whole process), but its PIN is not
+// remembered, so a key with the right PIN is not refused after it; in
+// either order. A PIN the token does check is remembered: once the other
+// code has logged out, the right PIN logs in again and a wrong one is
+// refused.
+func TestLoginByOthers(t *testing.T) {
+	cfg := newToken(t, "others")
+	cfg.KeyLabel = "aes"
+	if err := GenerateAESKey(cfg, 32); err != nil {
+		t.Fatal(err)
+	}
+	wrong := cfg
+	wrong.PIN = "not-the-pin-4321"
+	seal := func(name string, k *AESKey) {
+		t.Helper()
+		if _, err := k.Seal(context.Background(), randBytes(12), randBytes(32), nil); err != nil {
+			t.Errorf("%s: Seal: %v", name, err)
+		}
+	}
+
+	// The other code: the same module, a session of its own, logged in.
+	m, err := openModule(cfg.ModulePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slot, _, err := m.findSlot(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := m.ctx.OpenSession(slot, p11.CKF_SERIAL_SESSION)
+	if err != nil {
+		m.close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		m.ctx.CloseSession(s)
+		if err := m.close(); err != nil {
+			t.Error(err)
+		}
+	})
+	if err := m.ctx.Login(s, p11.CKU_USER, testPIN); err != nil {
+		t.Fatal(err)
+	}
+	for _, order := range []struct {
+		name  string
+		first Config
+		then  Config
+	}{{"wrong PIN, then right", wrong, cfg}, {"right PIN, then wrong", cfg, wrong}} {
+		k1, err := OpenAESKey(order.first)
+		if err != nil {
+			t.Fatalf("%s: first key: %v", order.name, err)
+		}
+		k2, err := OpenAESKey(order.then)
+		if err != nil {
+			k1.Close()
+			t.Fatalf("%s: second key: %v", order.name, err)
+		}
+		seal(order.name+", first key", k1)
+		seal(order.name+", second key", k2)
+		if err := errors.Join(k1.Close(), k2.Close()); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A key opened while the other code is logged in, which stays open;
+	// then the other code logs out, and with it every session of the
+	// process.
+	k1, err := OpenAESKey(wrong)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeAtEnd(t, k1)
+	if err := m.ctx.Logout(s); err != nil {
+		t.Fatal(err)
+	}
+	// The next key's PIN is checked: a wrong one is refused, the right
+	// one logs in and is remembered. (SoftHSM2 forgets the handles of
+	// private objects at a logout, so the first key stays unusable.)
+	if k, err := OpenAESKey(wrong); !errors.Is(err, ErrPINIncorrect) {
+		if k != nil {
+			k.Close()
+		}
+		t.Errorf("a wrong PIN with the token logged out: %v; want ErrPINIncorrect", err)
+	}
+	k2, err := OpenAESKey(cfg)
+	if err != nil {
+		t.Fatalf("the right PIN with the token logged out: %v", err)
+	}
+	closeAtEnd(t, k2)
+	seal("the key that logged in", k2)
+	if k, err := OpenAESKey(wrong); !errors.Is(err, ErrPINIncorrect) {
+		if k != nil {
+			k.Close()
+		}
+		t.Errorf("a wrong PIN after the right one logged in: %v; want ErrPINIncorrect", err)
+	}
+}
+
 func TestMissingTokenAndKey(t *testing.T) {
 	cfg := newToken(t, "present")
 	aesCfg := cfg

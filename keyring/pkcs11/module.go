@@ -51,8 +51,12 @@ type login struct {
 	session p11.SessionHandle
 	// logout says this package logged in (rather than finding the token
 	// logged in already), so it logs out at the end.
-	logout  bool
-	pinHash [32]byte
+	logout bool
+	// verified says the token accepted a PIN from this package (C_Login
+	// returned CKR_OK); pinHash is then that PIN's hash. A PIN the token
+	// did not check, because it was logged in already, is not kept.
+	verified bool
+	pinHash  [32]byte
 }
 
 // openModule loads and initializes the library at path, or takes another
@@ -174,15 +178,22 @@ func (m *module) findSlot(cfg Config) (uint, p11.TokenInfo, error) {
 }
 
 // login logs in to the token in slot with pin, or takes another reference
-// to the login of an earlier keyring. The PIN is kept only as a hash, to
-// refuse a later keyring whose PIN differs from the one that logged in.
+// to the login of an earlier keyring. A PIN the token accepted is kept as
+// a hash, to refuse a later keyring whose PIN differs from it. When the
+// token was logged in already (by other code of the process), C_Login
+// checks no PIN, and none is kept: each later keyring tries its own PIN
+// again, and the first one the token accepts is kept.
 func (m *module) login(slot uint, ti p11.TokenInfo, pin string) error {
 	modules.Lock()
 	defer modules.Unlock()
-	h := sha256.Sum256([]byte(pin))
 	if l := m.logins[slot]; l != nil {
-		if subtle.ConstantTimeCompare(h[:], l.pinHash[:]) != 1 {
-			return fmt.Errorf("%w: the PIN differs from the one this process logged in to token %q with", ErrPINIncorrect, tokenLabel(ti))
+		if l.verified {
+			h := sha256.Sum256([]byte(pin))
+			if subtle.ConstantTimeCompare(h[:], l.pinHash[:]) != 1 {
+				return fmt.Errorf("%w: the PIN differs from the one this process logged in to token %q with", ErrPINIncorrect, tokenLabel(ti))
+			}
+		} else if err := m.userLogin(l, ti, pin); err != nil {
+			return err
 		}
 		l.users++
 		return nil
@@ -191,25 +202,33 @@ func (m *module) login(slot uint, ti p11.TokenInfo, pin string) error {
 	if err != nil {
 		return fmt.Errorf("%w (token %q)", ckrErr("C_OpenSession", err), tokenLabel(ti))
 	}
-	l := &login{users: 1, session: s, pinHash: h}
-	if pin == "" {
-		if ti.Flags&p11.CKF_LOGIN_REQUIRED != 0 {
-			m.ctx.CloseSession(s)
-			return fmt.Errorf("%w: token %q needs a PIN and none was given", ErrPINIncorrect, tokenLabel(ti))
-		}
-	} else {
-		err := m.ctx.Login(s, p11.CKU_USER, pin)
-		switch {
-		case err == nil:
-			l.logout = true
-		case hasCode(err, p11.CKR_USER_ALREADY_LOGGED_IN):
-			// Logged in by someone else in this process.
-		default:
-			m.ctx.CloseSession(s)
-			return fmt.Errorf("%w (token %q)", ckrErr("C_Login", err), tokenLabel(ti))
-		}
+	l := &login{users: 1, session: s}
+	if err := m.userLogin(l, ti, pin); err != nil {
+		m.ctx.CloseSession(s)
+		return err
 	}
 	m.logins[slot] = l
+	return nil
+}
+
+// userLogin logs in l's session as the user with pin, and keeps the PIN's
+// hash if the token checked it.
+func (m *module) userLogin(l *login, ti p11.TokenInfo, pin string) error {
+	if pin == "" {
+		if ti.Flags&p11.CKF_LOGIN_REQUIRED != 0 {
+			return fmt.Errorf("%w: token %q needs a PIN and none was given", ErrPINIncorrect, tokenLabel(ti))
+		}
+		return nil
+	}
+	err := m.ctx.Login(l.session, p11.CKU_USER, pin)
+	switch {
+	case err == nil:
+		l.logout, l.verified, l.pinHash = true, true, sha256.Sum256([]byte(pin))
+	case hasCode(err, p11.CKR_USER_ALREADY_LOGGED_IN):
+		// Logged in by other code of this process: the PIN was not checked.
+	default:
+		return fmt.Errorf("%w (token %q)", ckrErr("C_Login", err), tokenLabel(ti))
+	}
 	return nil
 }
 
