@@ -141,9 +141,19 @@ func (k *AESKey) Open(ctx context.Context, iv, ciphertext, aad []byte) ([]byte, 
 	return out, err
 }
 
-// Close releases the key's sessions, and logs out and finalizes the module
-// when no other key of the process uses them. It waits for operations in
-// progress; later ones fail with ErrClosed.
+// Shutdown closes the key: operations that have not begun, and those
+// waiting for a session, fail with ErrClosed. It waits for those in
+// progress, until ctx ends; then it closes the key's sessions, and logs out
+// and finalizes the module when no other key of the process uses them.
+// When ctx ends first, Shutdown returns an error that matches ctx's, and
+// the last operation in progress does the rest when it ends. Shutdown
+// never interrupts an operation: PKCS #11 does not allow a module to be
+// finalized while a call into it is running. Once the key is released
+// every call returns the same result.
+func (k *AESKey) Shutdown(ctx context.Context) error { return k.tok.shutdown(ctx) }
+
+// Close is Shutdown with a context that never ends, for io.Closer: it
+// waits for the operations in progress. Use Shutdown to bound the wait.
 func (k *AESKey) Close() error { return k.tok.close() }
 
 // authError is a failed AES-GCM decryption. It matches ErrAuthentication

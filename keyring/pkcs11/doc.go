@@ -20,9 +20,18 @@
 // reads the same from an RFC 7512 "pkcs11:" URI. The keyrings' options
 // carry it as their Config field, in the shape of the Conventions section
 // of package keyring. Each keyring logs in once, keeps a bounded pool of
-// sessions that are opened when needed, and is safe for concurrent use;
-// Close releases the sessions, logs out and finalizes the module once
-// nothing else in the process uses it.
+// sessions that are opened when needed, and is safe for concurrent use.
+//
+// Shutdown(ctx) closes a keyring or key: it refuses new operations, waits
+// for those in progress until ctx ends, then releases the sessions, logs
+// out and finalizes the module once nothing else in the process uses it.
+// Close() is Shutdown with no deadline. Close without arguments keeps the
+// keyrings io.Closers, which is how code that closes many kinds of
+// resources holds them; Shutdown with a context, named as in net/http's
+// Server, bounds the wait for whoever needs that. Unlike that Server's
+// Close, neither interrupts an operation in progress, since PKCS #11
+// forbids finalizing a module during a call into it: when Shutdown gives
+// up, the last operation in progress releases what is left as it ends.
 //
 // The package needs cgo: it loads the PKCS #11 module with dlopen through
 // github.com/miekg/pkcs11. Built without cgo it holds only [Config],

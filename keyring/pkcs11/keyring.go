@@ -8,6 +8,7 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 
 	"github.com/go-esdk/esdk/format"
@@ -20,6 +21,8 @@ var (
 	_ keyring.AESWrappingKey   = (*AESKey)(nil)
 	_ crypto.Decrypter         = (*RSAKey)(nil)
 	_ keyring.ContextDecrypter = (*RSAKey)(nil)
+	_ io.Closer                = (*AESKeyring)(nil)
+	_ io.Closer                = (*RSAKeyring)(nil)
 )
 
 // AESKeyring is a keyring whose wrapping key is an AES key in a PKCS #11
@@ -104,7 +107,11 @@ func (k *AESKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMateria
 // Key returns the key in the token.
 func (k *AESKeyring) Key() *AESKey { return k.key }
 
-// Close releases the key (see [AESKey.Close]).
+// Shutdown closes the keyring and releases its key, waiting for the
+// operations in progress until ctx ends (see [AESKey.Shutdown]).
+func (k *AESKeyring) Shutdown(ctx context.Context) error { return k.key.Shutdown(ctx) }
+
+// Close is Shutdown with a context that never ends, for io.Closer.
 func (k *AESKeyring) Close() error { return k.key.Close() }
 
 // RSAKeyring is a keyring whose private key is an RSA key in a PKCS #11
@@ -272,5 +279,9 @@ func rootFailure(err error) error {
 // Key returns the key in the token.
 func (k *RSAKeyring) Key() *RSAKey { return k.key }
 
-// Close releases the key (see [RSAKey.Close]).
+// Shutdown closes the keyring and releases its key, waiting for the
+// operations in progress until ctx ends (see [RSAKey.Shutdown]).
+func (k *RSAKeyring) Shutdown(ctx context.Context) error { return k.key.Shutdown(ctx) }
+
+// Close is Shutdown with a context that never ends, for io.Closer.
 func (k *RSAKeyring) Close() error { return k.key.Close() }

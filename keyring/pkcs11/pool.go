@@ -21,19 +21,26 @@ type pool struct {
 	sem chan struct{}
 	// done is closed by close, to wake the callers waiting for a session.
 	done chan struct{}
+	// drained is closed once the pool is closed and no session is in use.
+	drained chan struct{}
+	// onDrained, when set, is called once by whichever of close and put
+	// closes drained, after it has.
+	onDrained func()
 
 	mu     sync.Mutex
 	idle   []p11.SessionHandle
 	open   int // sessions open, idle or in use
+	inUse  int // sessions handed out by get and not yet put back
 	closed bool
 }
 
 func newPool(ctx *p11.Ctx, slot uint, max int) *pool {
-	return &pool{ctx: ctx, slot: slot, sem: make(chan struct{}, max), done: make(chan struct{})}
+	return &pool{ctx: ctx, slot: slot, sem: make(chan struct{}, max), done: make(chan struct{}), drained: make(chan struct{})}
 }
 
 // get returns an idle session or opens one, waiting while all are in use.
-// It gives up when ctx is done or the pool is closed.
+// It gives up when ctx is done or the pool is closed. Every session it
+// returns must be given back with put.
 func (p *pool) get(ctx context.Context) (p11.SessionHandle, error) {
 	select {
 	case <-p.done:
@@ -55,6 +62,7 @@ func (p *pool) get(ctx context.Context) (p11.SessionHandle, error) {
 		<-p.sem
 		return 0, ErrClosed
 	}
+	p.inUse++
 	if n := len(p.idle); n > 0 {
 		s := p.idle[n-1]
 		p.idle = p.idle[:n-1]
@@ -68,18 +76,17 @@ func (p *pool) get(ctx context.Context) (p11.SessionHandle, error) {
 		p.mu.Lock()
 		p.open--
 		p.mu.Unlock()
-		<-p.sem
+		p.release()
 		return 0, ckrErr("C_OpenSession", err)
 	}
 	return s, nil
 }
 
-// put gives back a session from get. A session whose operation failed is
-// closed rather than kept: the failure may have left an operation active
-// or the session unusable.
-func (p *pool) put(s p11.SessionHandle, failed bool) {
+// put gives back a session from get. It is kept for the next caller when
+// reuse is set and the pool is open; otherwise it is closed.
+func (p *pool) put(s p11.SessionHandle, reuse bool) {
 	p.mu.Lock()
-	if failed || p.closed {
+	if !reuse || p.closed {
 		p.open--
 		p.mu.Unlock()
 		p.ctx.CloseSession(s)
@@ -87,17 +94,38 @@ func (p *pool) put(s p11.SessionHandle, failed bool) {
 		p.idle = append(p.idle, s)
 		p.mu.Unlock()
 	}
-	<-p.sem
+	p.release()
 }
 
-// do runs f with a session from the pool.
+// release ends the use of a slot taken by get, and closes drained when it
+// was the last in use of a closed pool.
+func (p *pool) release() {
+	p.mu.Lock()
+	p.inUse--
+	last := p.closed && p.inUse == 0
+	if last {
+		close(p.drained)
+	}
+	p.mu.Unlock()
+	<-p.sem
+	if last && p.onDrained != nil {
+		p.onDrained()
+	}
+}
+
+// do runs f with a session from the pool and gives the session back
+// however f ends. The session is kept after f succeeds. After an error,
+// or a panic, which goes on up the stack, it is closed: it may be broken,
+// or hold an operation that would make the next caller's fail.
 func (p *pool) do(ctx context.Context, f func(p11.SessionHandle) error) error {
 	s, err := p.get(ctx)
 	if err != nil {
 		return err
 	}
+	reuse := false
+	defer func() { p.put(s, reuse) }()
 	err = f(s)
-	p.put(s, err != nil)
+	reuse = err == nil
 	return err
 }
 
@@ -111,21 +139,30 @@ func (p *pool) isClosed() bool {
 	}
 }
 
-// close waits for the sessions in use to come back, then closes them all.
-// Callers waiting for a session get ErrClosed.
-func (p *pool) close() error {
+// close refuses new callers: those waiting for a session get ErrClosed.
+// Sessions in use are closed as they come back; drained is closed when
+// the last has (now, if none is in use). It does not wait.
+func (p *pool) close() {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return nil
+		return
 	}
 	p.closed = true
 	close(p.done)
-	p.mu.Unlock()
-	// Take every slot: each in-flight operation gives its back when done.
-	for range cap(p.sem) {
-		p.sem <- struct{}{}
+	last := p.inUse == 0
+	if last {
+		close(p.drained)
 	}
+	p.mu.Unlock()
+	if last && p.onDrained != nil {
+		p.onDrained()
+	}
+}
+
+// closeIdle closes the idle sessions. After close, it is called once the
+// pool is drained.
+func (p *pool) closeIdle() error {
 	p.mu.Lock()
 	idle := p.idle
 	p.idle = nil
@@ -138,4 +175,11 @@ func (p *pool) close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// inUseCount returns the number of sessions in use.
+func (p *pool) inUseCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.inUse
 }

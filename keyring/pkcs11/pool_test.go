@@ -9,11 +9,16 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	p11 "github.com/miekg/pkcs11"
+
+	"github.com/go-esdk/esdk/format"
+	"github.com/go-esdk/esdk/keyring"
 )
 
 // TestConcurrentKeys runs AES seals and opens and RSA decryptions from 16
@@ -123,7 +128,7 @@ func TestSessionWaitHonoursContext(t *testing.T) {
 	}
 
 	// Give the session back: the next caller gets it.
-	k.tok.pool.put(s, false)
+	k.tok.pool.put(s, true)
 	if _, err := k.Seal(context.Background(), randBytes(12), randBytes(32), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -150,14 +155,14 @@ func TestSessionWaitHonoursContext(t *testing.T) {
 		t.Fatalf("Close returned (%v) while a session was in use", err)
 	case <-time.After(20 * time.Millisecond):
 	}
-	k.tok.pool.put(s, false)
+	k.tok.pool.put(s, true)
 	if err := <-closed; err != nil {
 		t.Fatal(err)
 	}
 	checkNoUsers(t)
 }
 
-// TestClosedSessionsAreReopened: a session the token dropped is closed and
+// TestFailedSessionsAreReplaced: a session the token dropped is closed and
 // replaced, not handed out again.
 func TestFailedSessionsAreReplaced(t *testing.T) {
 	cfg := newToken(t, "replace")
@@ -176,11 +181,149 @@ func TestFailedSessionsAreReplaced(t *testing.T) {
 		t.Fatal(err)
 	}
 	k.tok.mod.ctx.CloseSession(s) // the token forgets it
-	k.tok.pool.put(s, false)
+	k.tok.pool.put(s, true)
 	if _, err := k.Seal(context.Background(), randBytes(12), randBytes(32), nil); !hasCode(err, p11.CKR_SESSION_HANDLE_INVALID) {
 		t.Fatalf("Seal on a dead session: %v", err)
 	}
 	if _, err := k.Seal(context.Background(), randBytes(12), randBytes(32), nil); err != nil {
 		t.Fatalf("Seal after the dead session was dropped: %v", err)
 	}
+}
+
+// TestPanicInOperation: an operation that panics gives its session back,
+// closed rather than kept, and the panic goes on to the caller; later
+// operations get a session at once, and Close returns.
+func TestPanicInOperation(t *testing.T) {
+	cfg := newToken(t, "panic")
+	cfg.KeyLabel = "aes"
+	cfg.MaxSessions = 1
+	if err := GenerateAESKey(cfg, 32); err != nil {
+		t.Fatal(err)
+	}
+	k, err := OpenAESKey(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeAtEnd(t, k)
+	var panicked p11.SessionHandle
+	recovered := func() (r any) {
+		defer func() { r = recover() }()
+		k.tok.pool.do(context.Background(), func(s p11.SessionHandle) error {
+			panicked = s
+			panic("operation panicked")
+		})
+		return nil
+	}()
+	if recovered != "operation panicked" {
+		t.Fatalf("recovered %v; want the operation's own panic", recovered)
+	}
+	if _, err := k.tok.mod.ctx.GetSessionInfo(panicked); !hasCode(err, p11.CKR_SESSION_HANDLE_INVALID) {
+		t.Errorf("the session of the operation that panicked: C_GetSessionInfo says %v; want it closed", err)
+	}
+
+	// The only session is free: the next operations do not wait. The
+	// deadline only turns a hang into a failure.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	iv, pt := randBytes(12), randBytes(32)
+	ct, err := k.Seal(ctx, iv, pt, nil)
+	if err != nil {
+		t.Fatalf("Seal after a panic: %v", err)
+	}
+	if got, err := k.Open(ctx, iv, ct, nil); err != nil || !bytes.Equal(got, pt) {
+		t.Fatalf("Open after a panic: %x, %v", got, err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- k.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-ctx.Done():
+		t.Fatal("Close blocked after an operation panicked")
+	}
+	checkNoUsers(t)
+	checkNoGoroutines(t)
+}
+
+// TestShutdownEndsWithContext: Shutdown while an operation holds a
+// session returns the context's error once it ends; the key is closed to
+// new operations meanwhile, and when the operation gives its session
+// back the rest is released, with no goroutine left behind.
+func TestShutdownEndsWithContext(t *testing.T) {
+	cfg := newToken(t, "shutdown")
+	cfg.KeyLabel = "aes"
+	cfg.MaxSessions = 2
+	if err := GenerateAESKey(cfg, 32); err != nil {
+		t.Fatal(err)
+	}
+	kr, err := NewAESKeyring(AESKeyringOptions{Namespace: "esdk-test", Name: "aes", Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeAtEnd(t, kr)
+	// An operation in progress holds a session.
+	s, err := kr.Key().tok.pool.get(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	err = kr.Shutdown(cancelled)
+	if !errors.Is(err, context.Canceled) || !strings.HasPrefix(err.Error(), "esdk/pkcs11: ") || !strings.Contains(err.Error(), "an operation in progress") {
+		t.Fatalf("Shutdown with a cancelled context while a session is in use: %v; want context.Canceled", err)
+	}
+	short, cancel2 := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel2()
+	if err := kr.Key().Shutdown(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown whose deadline passes while a session is in use: %v; want context.DeadlineExceeded", err)
+	}
+	suite := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
+	if err := kr.OnDecrypt(context.Background(), &keyring.DecryptionMaterials{Suite: suite}, nil); !errors.Is(err, ErrClosed) {
+		t.Errorf("OnDecrypt after Shutdown: %v; want ErrClosed", err)
+	}
+	if _, err := kr.Key().Seal(context.Background(), randBytes(12), randBytes(32), nil); !errors.Is(err, ErrClosed) {
+		t.Errorf("Seal after Shutdown: %v; want ErrClosed", err)
+	}
+	modules.Lock()
+	users := kr.Key().tok.mod.users
+	modules.Unlock()
+	if users != 1 {
+		t.Errorf("the module has %d users while an operation runs; want 1 (not finalized under it)", users)
+	}
+
+	// The operation ends: giving its session back releases the rest.
+	kr.Key().tok.pool.put(s, true)
+	checkNoUsers(t)
+	if err := kr.Shutdown(cancelled); err != nil {
+		t.Errorf("Shutdown after the release: %v", err)
+	}
+	if err := kr.Close(); err != nil {
+		t.Errorf("Close after the release: %v", err)
+	}
+	checkNoGoroutines(t)
+}
+
+// checkNoGoroutines fails when a goroutine other than the caller's is
+// still in code of this package, such as a caller left waiting by Close.
+// Goroutines that are ending are given a moment to end.
+func checkNoGoroutines(t *testing.T) {
+	t.Helper()
+	var left []string
+	for range 200 {
+		left = left[:0]
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		for i, g := range strings.Split(string(buf), "\n\n") {
+			if i > 0 && strings.Contains(g, "esdk/keyring/pkcs11.") {
+				left = append(left, g)
+			}
+		}
+		if len(left) == 0 {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Errorf("goroutines left in package pkcs11:\n%s", strings.Join(left, "\n\n"))
 }

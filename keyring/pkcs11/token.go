@@ -21,8 +21,10 @@ type token struct {
 	pool  *pool
 	mechs map[uint]bool
 
-	closeOnce sync.Once
+	// released is closed once release has run; closeErr is its result.
+	released  chan struct{}
 	closeErr  error
+	releasing sync.Once
 }
 
 // openToken loads the module, finds the token, logs in and reads the
@@ -41,7 +43,8 @@ func openToken(cfg Config) (*token, error) {
 		mod.close()
 		return nil, err
 	}
-	t := &token{mod: mod, slot: slot, label: tokenLabel(ti), pool: newPool(mod.ctx, slot, cfg.maxSessions())}
+	t := &token{mod: mod, slot: slot, label: tokenLabel(ti), pool: newPool(mod.ctx, slot, cfg.maxSessions()), released: make(chan struct{})}
+	t.pool.onDrained = t.release
 	list, err := mod.ctx.GetMechanismList(slot)
 	if err != nil {
 		t.close()
@@ -54,14 +57,46 @@ func openToken(cfg Config) (*token, error) {
 	return t, nil
 }
 
-// close closes the sessions, then logs out and finalizes the module unless
-// other keys of the process still use them. It waits for operations in
-// progress to finish.
-func (t *token) close() error {
-	t.closeOnce.Do(func() {
-		t.closeErr = errors.Join(t.pool.close(), t.mod.logout(t.slot), t.mod.close())
+// shutdown closes the token to new operations and waits, until ctx ends,
+// for those in progress to give their sessions back; then it closes the
+// sessions, and logs out and finalizes the module unless other keys of
+// the process still use them. When ctx ends first it returns ctx's error,
+// and the last operation in progress releases all that when it ends: no
+// goroutine is left waiting for it. Every call returns the same result
+// once the release is done.
+func (t *token) shutdown(ctx context.Context) error {
+	t.pool.close()
+	select {
+	case <-t.released:
+		return t.closeErr
+	default:
+	}
+	select {
+	case <-t.released:
+		return t.closeErr
+	case <-ctx.Done():
+		switch n := t.pool.inUseCount(); n {
+		case 0:
+		case 1:
+			return fmt.Errorf("esdk/pkcs11: closing the key on token %q: an operation in progress still holds its session: %w", t.label, ctx.Err())
+		default:
+			return fmt.Errorf("esdk/pkcs11: closing the key on token %q: %d operations in progress still hold sessions: %w", t.label, n, ctx.Err())
+		}
+		return fmt.Errorf("esdk/pkcs11: closing the key on token %q: still logging out: %w", t.label, ctx.Err())
+	}
+}
+
+// close is shutdown with no deadline.
+func (t *token) close() error { return t.shutdown(context.Background()) }
+
+// release closes the idle sessions, logs out and drops the module once
+// the pool is closed and drained. The pool calls it, from close or from
+// the last put.
+func (t *token) release() {
+	t.releasing.Do(func() {
+		t.closeErr = errors.Join(t.pool.closeIdle(), t.mod.logout(t.slot), t.mod.close())
+		close(t.released)
 	})
-	return t.closeErr
 }
 
 // requireMechanism says clearly when the token lacks mechanism mech.
