@@ -31,6 +31,7 @@ type pool struct {
 	idle   []p11.SessionHandle
 	open   int // sessions open, idle or in use
 	inUse  int // sessions handed out by get and not yet put back
+	opened int // successful C_OpenSession calls, ever
 	closed bool
 }
 
@@ -79,6 +80,9 @@ func (p *pool) get(ctx context.Context) (p11.SessionHandle, error) {
 		p.release()
 		return 0, ckrErr("C_OpenSession", err)
 	}
+	p.mu.Lock()
+	p.opened++
+	p.mu.Unlock()
 	return s, nil
 }
 
@@ -114,9 +118,11 @@ func (p *pool) release() {
 }
 
 // do runs f with a session from the pool and gives the session back
-// however f ends. The session is kept after f succeeds. After an error,
-// or a panic, which goes on up the stack, it is closed: it may be broken,
-// or hold an operation that would make the next caller's fail.
+// however f ends. The session is kept after f succeeds, and after a
+// refusal of the data it was given once the token shows that the
+// operation is over (see finished). After any other error, or a panic,
+// which goes on up the stack, it is closed: it may be broken, or hold an
+// operation that would make the next caller's fail.
 func (p *pool) do(ctx context.Context, f func(p11.SessionHandle) error) error {
 	s, err := p.get(ctx)
 	if err != nil {
@@ -125,8 +131,53 @@ func (p *pool) do(ctx context.Context, f func(p11.SessionHandle) error) error {
 	reuse := false
 	defer func() { p.put(s, reuse) }()
 	err = f(s)
-	reuse = err == nil
+	reuse = err == nil || p.finished(s, err)
 	return err
+}
+
+// sessionFailures are the codes of a lost or broken session, login, token
+// or module, and of an operation that may still be active: after them a
+// session is closed.
+var sessionFailures = []uint{
+	p11.CKR_HOST_MEMORY, p11.CKR_DEVICE_MEMORY, p11.CKR_DEVICE_ERROR, p11.CKR_DEVICE_REMOVED,
+	p11.CKR_SESSION_CLOSED, p11.CKR_SESSION_HANDLE_INVALID, p11.CKR_SESSION_COUNT,
+	p11.CKR_TOKEN_NOT_PRESENT, p11.CKR_TOKEN_NOT_RECOGNIZED, p11.CKR_SLOT_ID_INVALID,
+	p11.CKR_USER_NOT_LOGGED_IN, p11.CKR_CRYPTOKI_NOT_INITIALIZED, p11.CKR_FUNCTION_CANCELED,
+	p11.CKR_OPERATION_ACTIVE, p11.CKR_OPERATION_NOT_INITIALIZED, p11.CKR_BUFFER_TOO_SMALL,
+}
+
+// finished reports whether err, from an operation in session s, is the
+// token refusing the data of a single-part C_Encrypt or C_Decrypt (a
+// ciphertext that does not authenticate or decrypt, a length out of
+// range) and s is left with no operation active, so that it can serve
+// the next caller.
+//
+// PKCS #11 says that C_Encrypt and C_Decrypt end the operation whatever
+// they return except CKR_BUFFER_TOO_SMALL (or CKR_OK to a length query).
+// Tokens give many codes for a refusal (SoftHSM2 gives CKR_GENERAL_ERROR
+// for an AES-GCM tag that does not match), so every code but those of
+// sessionFailures counts as one; and rather than trust the token to have
+// ended the operation, finished asks it: the same function called again
+// must say CKR_OPERATION_NOT_INITIALIZED. That call costs no
+// cryptography, and less than the C_OpenSession that closing the session
+// would cost the next caller.
+func (p *pool) finished(s p11.SessionHandle, err error) bool {
+	var e *Error
+	if !errors.As(err, &e) || hasCode(err, sessionFailures...) {
+		return false
+	}
+	var probe error
+	switch e.Func {
+	case "C_Decrypt":
+		var out []byte
+		out, probe = p.ctx.Decrypt(s, []byte{0})
+		clear(out)
+	case "C_Encrypt":
+		_, probe = p.ctx.Encrypt(s, []byte{0})
+	default:
+		return false
+	}
+	return hasCode(probe, p11.CKR_OPERATION_NOT_INITIALIZED)
 }
 
 // isClosed reports whether close was called.

@@ -305,6 +305,164 @@ func TestShutdownEndsWithContext(t *testing.T) {
 	checkNoGoroutines(t)
 }
 
+// TestHostileKeysKeepSessions: encrypted data keys that the token refuses
+// (an AES-GCM tag that does not match, an RSA ciphertext that does not
+// decrypt) do not cost a C_OpenSession each: the session is kept once the
+// token shows that the operation is over.
+func TestHostileKeysKeepSessions(t *testing.T) {
+	cfg := newToken(t, "hostile")
+	a, r := cfg, cfg
+	a.KeyLabel, r.KeyLabel = "aes", "rsa"
+	a.MaxSessions, r.MaxSessions = 2, 2
+	if err := GenerateAESKey(a, 32); err != nil {
+		t.Fatal(err)
+	}
+	importRSAKey(t, r, rsaKey(t), false)
+	ak, err := NewAESKeyring(AESKeyringOptions{Namespace: "esdk-test", Name: "aes", Config: a})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeAtEnd(t, ak)
+	rk, err := NewRSAKeyring(RSAKeyringOptions{Namespace: "esdk-test", Name: "rsa", Padding: keyring.OAEPSHA1, Config: r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeAtEnd(t, rk)
+	suite := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
+	ctx := context.Background()
+	const hostile = 200
+	for _, c := range []struct {
+		name string
+		kr   keyring.Keyring
+		pool *pool
+	}{{"AES", ak, ak.Key().tok.pool}, {"RSA", rk, rk.Key().tok.pool}} {
+		em := &keyring.EncryptionMaterials{Suite: suite}
+		if err := c.kr.OnEncrypt(ctx, em); err != nil {
+			t.Fatal(err)
+		}
+		good := em.EncryptedDataKeys[0]
+		before := opened(c.pool)
+		for range hostile / 10 {
+			edks := make([]format.EncryptedDataKey, 10)
+			for i := range edks {
+				edks[i] = good
+				edks[i].Ciphertext = randBytes(len(good.Ciphertext))
+			}
+			err := c.kr.OnDecrypt(ctx, &keyring.DecryptionMaterials{Suite: suite}, edks)
+			if !errors.Is(err, keyring.ErrNoMatchingKey) {
+				t.Fatalf("%s: hostile data keys: %v; want ErrNoMatchingKey", c.name, err)
+			}
+		}
+		dm := &keyring.DecryptionMaterials{Suite: suite}
+		if err := c.kr.OnDecrypt(ctx, dm, em.EncryptedDataKeys); err != nil || !bytes.Equal(dm.PlaintextDataKey, em.PlaintextDataKey) {
+			t.Fatalf("%s: the real data key after the hostile ones: %v", c.name, err)
+		}
+		after := opened(c.pool)
+		t.Logf("%s: %d hostile data keys and one real one: %d C_OpenSession", c.name, hostile, after-before)
+		if after != before {
+			t.Errorf("%s: %d hostile data keys cost %d C_OpenSession; want none", c.name, hostile, after-before)
+		}
+	}
+}
+
+// TestRefusalWithOperationActive: a refusal of C_Decrypt or C_Encrypt
+// after which the token still has the operation active (a token that does
+// not end it as PKCS #11 says) closes the session, as do a session- or
+// device-class error and an error that holds no PKCS #11 code; a refusal
+// whose operation is over keeps it.
+func TestRefusalWithOperationActive(t *testing.T) {
+	cfg := newToken(t, "active")
+	cfg.KeyLabel = "aes"
+	cfg.MaxSessions = 1
+	if err := GenerateAESKey(cfg, 32); err != nil {
+		t.Fatal(err)
+	}
+	k, err := OpenAESKey(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeAtEnd(t, k)
+	ctx := context.Background()
+	p := k.tok.pool
+	decrypt := func(s p11.SessionHandle, ct []byte) error {
+		params := p11.NewGCMParams(randBytes(12), nil, 128)
+		defer params.Free()
+		if err := k.tok.mod.ctx.DecryptInit(s, []*p11.Mechanism{p11.NewMechanism(p11.CKM_AES_GCM, params)}, k.obj); err != nil {
+			t.Fatal(err)
+		}
+		if ct == nil {
+			return nil // leave the operation active
+		}
+		_, err := k.tok.mod.ctx.Decrypt(s, ct)
+		return ckrErr("C_Decrypt", err)
+	}
+	encrypt := func(s p11.SessionHandle, finish bool) {
+		params := p11.NewGCMParams(randBytes(12), nil, 128)
+		defer params.Free()
+		if err := k.tok.mod.ctx.EncryptInit(s, []*p11.Mechanism{p11.NewMechanism(p11.CKM_AES_GCM, params)}, k.obj); err != nil {
+			t.Fatal(err)
+		}
+		if finish {
+			if _, err := k.tok.mod.ctx.Encrypt(s, randBytes(32)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, c := range []struct {
+		name string
+		op   func(p11.SessionHandle) error
+		kept bool
+	}{
+		{"refused, operation over", func(s p11.SessionHandle) error { return decrypt(s, randBytes(48)) }, true},
+		{"refused, operation active", func(s p11.SessionHandle) error {
+			decrypt(s, nil)
+			return &Error{Func: "C_Decrypt", Code: p11.CKR_ENCRYPTED_DATA_INVALID}
+		}, false},
+		{"encryption refused, operation over", func(s p11.SessionHandle) error {
+			encrypt(s, true)
+			return &Error{Func: "C_Encrypt", Code: p11.CKR_DATA_LEN_RANGE}
+		}, true},
+		{"encryption refused, operation active", func(s p11.SessionHandle) error {
+			encrypt(s, false)
+			return &Error{Func: "C_Encrypt", Code: p11.CKR_DATA_LEN_RANGE}
+		}, false},
+		{"device error", func(s p11.SessionHandle) error { return &Error{Func: "C_Decrypt", Code: p11.CKR_DEVICE_ERROR} }, false},
+		{"not a PKCS #11 error", func(s p11.SessionHandle) error { return errors.New("esdk/pkcs11: something else") }, false},
+	} {
+		var used p11.SessionHandle
+		before := opened(p)
+		err := p.do(ctx, func(s p11.SessionHandle) error {
+			used = s
+			return c.op(s)
+		})
+		if err == nil {
+			t.Fatalf("%s: no error", c.name)
+		}
+		_, infoErr := k.tok.mod.ctx.GetSessionInfo(used)
+		if kept := infoErr == nil; kept != c.kept {
+			t.Errorf("%s: session kept %v (C_GetSessionInfo: %v); want %v", c.name, kept, infoErr, c.kept)
+		}
+		iv, pt := randBytes(12), randBytes(32)
+		ct, err := k.Seal(ctx, iv, pt, nil)
+		if err != nil {
+			t.Fatalf("%s: Seal after it: %v", c.name, err)
+		}
+		if got, err := k.Open(ctx, iv, ct, nil); err != nil || !bytes.Equal(got, pt) {
+			t.Fatalf("%s: Open after it: %v", c.name, err)
+		}
+		if n := opened(p) - before; (n == 0) != c.kept {
+			t.Errorf("%s: %d C_OpenSession after it", c.name, n)
+		}
+	}
+}
+
+// opened returns the number of sessions p has opened.
+func opened(p *pool) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.opened
+}
+
 // checkNoGoroutines fails when a goroutine other than the caller's is
 // still in code of this package, such as a caller left waiting by Close.
 // Goroutines that are ending are given a moment to end.
