@@ -36,6 +36,9 @@ type Cache struct {
 	// reason is why the entry being removed leaves the cache; the
 	// eviction callback reads it. Capacity evictions are the default.
 	reason removal
+	// waitHook, when set (by tests), runs each time a request begins to
+	// wait for a flight.
+	waitHook func()
 
 	evictions   atomic.Uint64
 	expirations atomic.Uint64
@@ -221,13 +224,29 @@ func (p *policy) fresh(e *entry, now time.Time) bool {
 }
 
 // flight is one call to an inner manager that other requests for the same
-// cache id wait for instead of making their own.
+// cache id wait for instead of making their own. Its fields are set
+// before done is closed and read after.
 type flight struct {
 	done chan struct{}
-	err  error
-	// retry: the call failed for a reason of its caller's own (its
-	// context ended); waiters try again instead of taking the error.
-	retry bool
+	failure
+}
+
+// failure is what waiters may take of a failed call: err, for a waiter
+// that is a request of the manager leader with the digest req, which
+// asks the same inner manager the same question. A failure without err
+// (the call succeeded, or failed for a reason of its caller's own) is
+// shared with no one: waiters look in the cache again and, finding
+// nothing, ask the inner manager themselves.
+type failure struct {
+	err    error
+	leader *Manager
+	req    requestDigest
+}
+
+// sharedWith reports whether the failure is also the failure of a
+// request of m whose digest digest computes.
+func (f *failure) sharedWith(m *Manager, digest func() requestDigest) bool {
+	return f.err != nil && f.leader == m && f.req == digest()
 }
 
 // takeEncryption looks up encryption materials under id for one message
@@ -298,8 +317,8 @@ func (c *Cache) joinLocked(id cacheID) (*flight, bool) {
 
 // finish ends the flight f for id: e, if not nil, is stored under id (its
 // created and expires set by the caller; if it cannot be stored, its data
-// key is zeroed), and the waiters are released with err.
-func (c *Cache) finish(id cacheID, f *flight, e *entry, err error, retry bool) {
+// key is zeroed), and the waiters are released with fail.
+func (c *Cache) finish(id cacheID, f *flight, e *entry, fail failure) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	stored := false
@@ -322,7 +341,7 @@ func (c *Cache) finish(id cacheID, f *flight, e *entry, err error, retry bool) {
 		}
 	}
 	delete(c.flights, id)
-	f.err, f.retry = err, retry
+	f.failure = fail
 	close(f.done)
 }
 
