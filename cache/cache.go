@@ -25,6 +25,17 @@ import (
 // [Cache.RemoveExpired] for programs that want them gone while the cache
 // is idle. The cache starts no goroutines.
 //
+// For signed suites an encryption entry also holds the message signing
+// key, an *ecdsa.PrivateKey shared by every message encrypted under the
+// entry. That key is not overwritten: messages may still be signing with
+// it when the entry leaves, and crypto/ecdsa makes copies of the private
+// scalar of its own when it signs, and may keep one for as long as the
+// key lives (current releases do), out of any caller's reach. When the
+// entry leaves, the cache drops its reference to the key; the key stays
+// in memory, unwiped, until the messages using it are done and the
+// garbage collector reclaims it. Decryption entries hold public
+// verification keys only.
+//
 // A Cache is safe for concurrent use.
 type Cache struct {
 	now func() time.Time
@@ -167,10 +178,15 @@ type entry struct {
 	index int       // position in Cache.byAge
 }
 
-// zero overwrites the cache's copy of the data key.
+// zero overwrites the cache's copy of the data key and drops its
+// reference to the signing key, which it cannot overwrite (see Cache).
+// Keeping the signing key's scalar as bytes instead, to zero them here
+// and make an *ecdsa.PrivateKey from them for each message, would not
+// help: crypto/ecdsa would make its own copies for every key so made.
 func (e *entry) zero() {
 	if e.enc != nil {
 		clear(e.enc.PlaintextDataKey)
+		e.enc.SigningKey = nil
 	}
 	if e.dec != nil {
 		clear(e.dec.PlaintextDataKey)
