@@ -25,6 +25,17 @@ import (
 // [Cache.RemoveExpired] for programs that want them gone while the cache
 // is idle. The cache starts no goroutines.
 //
+// For signed suites an encryption entry also holds the message signing
+// key, an *ecdsa.PrivateKey shared by every message encrypted under the
+// entry. That key is not overwritten: messages may still be signing with
+// it when the entry leaves, and crypto/ecdsa makes copies of the private
+// scalar of its own when it signs, and may keep one for as long as the
+// key lives (current releases do), out of any caller's reach. When the
+// entry leaves, the cache drops its reference to the key; the key stays
+// in memory, unwiped, until the messages using it are done and the
+// garbage collector reclaims it. Decryption entries hold public
+// verification keys only.
+//
 // A Cache is safe for concurrent use.
 type Cache struct {
 	now func() time.Time
@@ -36,6 +47,9 @@ type Cache struct {
 	// reason is why the entry being removed leaves the cache; the
 	// eviction callback reads it. Capacity evictions are the default.
 	reason removal
+	// waitHook, when set (by tests), runs each time a request begins to
+	// wait for a flight.
+	waitHook func()
 
 	evictions   atomic.Uint64
 	expirations atomic.Uint64
@@ -164,10 +178,15 @@ type entry struct {
 	index int       // position in Cache.byAge
 }
 
-// zero overwrites the cache's copy of the data key.
+// zero overwrites the cache's copy of the data key and drops its
+// reference to the signing key, which it cannot overwrite (see Cache).
+// Keeping the signing key's scalar as bytes instead, to zero them here
+// and make an *ecdsa.PrivateKey from them for each message, would not
+// help: crypto/ecdsa would make its own copies for every key so made.
 func (e *entry) zero() {
 	if e.enc != nil {
 		clear(e.enc.PlaintextDataKey)
+		e.enc.SigningKey = nil
 	}
 	if e.dec != nil {
 		clear(e.dec.PlaintextDataKey)
@@ -221,13 +240,29 @@ func (p *policy) fresh(e *entry, now time.Time) bool {
 }
 
 // flight is one call to an inner manager that other requests for the same
-// cache id wait for instead of making their own.
+// cache id wait for instead of making their own. Its fields are set
+// before done is closed and read after.
 type flight struct {
 	done chan struct{}
-	err  error
-	// retry: the call failed for a reason of its caller's own (its
-	// context ended); waiters try again instead of taking the error.
-	retry bool
+	failure
+}
+
+// failure is what waiters may take of a failed call: err, for a waiter
+// that is a request of the manager leader with the digest req, which
+// asks the same inner manager the same question. A failure without err
+// (the call succeeded, or failed for a reason of its caller's own) is
+// shared with no one: waiters look in the cache again and, finding
+// nothing, ask the inner manager themselves.
+type failure struct {
+	err    error
+	leader *Manager
+	req    requestDigest
+}
+
+// sharedWith reports whether the failure is also the failure of a
+// request of m whose digest digest computes.
+func (f *failure) sharedWith(m *Manager, digest func() requestDigest) bool {
+	return f.err != nil && f.leader == m && f.req == digest()
 }
 
 // takeEncryption looks up encryption materials under id for one message
@@ -298,8 +333,8 @@ func (c *Cache) joinLocked(id cacheID) (*flight, bool) {
 
 // finish ends the flight f for id: e, if not nil, is stored under id (its
 // created and expires set by the caller; if it cannot be stored, its data
-// key is zeroed), and the waiters are released with err.
-func (c *Cache) finish(id cacheID, f *flight, e *entry, err error, retry bool) {
+// key is zeroed), and the waiters are released with fail.
+func (c *Cache) finish(id cacheID, f *flight, e *entry, fail failure) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	stored := false
@@ -322,7 +357,7 @@ func (c *Cache) finish(id cacheID, f *flight, e *entry, err error, retry bool) {
 		}
 	}
 	delete(c.flights, id)
-	f.err, f.retry = err, retry
+	f.failure = fail
 	close(f.done)
 }
 

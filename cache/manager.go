@@ -73,6 +73,20 @@ type ManagerOptions struct {
 //
 // While one request calls the inner manager for a cache id, other
 // requests for the same id wait for its result instead of calling too.
+// The materials it returns go into the cache, and each waiter then takes
+// its share as on a hit (or, if they do not suit it, asks for its own).
+// An error is shared only with a waiter that would have asked the inner
+// manager the same question: a request of the same Manager equal to the
+// caller's in every field, the commitment policy and the order of the
+// encrypted data keys included (the cache id holds neither), and only if
+// the error is not the caller's own: its context ended, or the error is
+// a context error and its context can end. Every other waiter asks the
+// inner manager itself. So one request's failure (its policy, its
+// deadline) never fails another, and a keyring that is down costs one
+// call per distinct request waiting, not one per request. Contexts are
+// not compared otherwise: materials are shared across contexts too, so an
+// inner manager whose answers depend on values carried in the context
+// should not be cached.
 //
 // Every caller gets its own copy of the materials. A Manager is safe for
 // concurrent use.
@@ -143,7 +157,10 @@ type ManagerStats struct {
 	// Waits counts requests that waited for another request's call to the
 	// inner manager for the same cache id instead of making their own.
 	// After the wait a request is served from the cache (and counted as
-	// a hit) or, if the data key is used up, it calls the inner manager.
+	// a hit), takes the call's error (see Manager), or calls the inner
+	// manager itself (counted as a miss): when the data key is used up,
+	// when the materials do not suit it, or when the call failed for a
+	// reason that need not be its own.
 	Waits uint64
 	// Bypasses counts requests passed to the inner manager without the
 	// cache: encryptions of unknown plaintext length, suites without key
@@ -214,11 +231,12 @@ func (m *Manager) GetEncryptionMaterials(ctx context.Context, req envelope.Encry
 	take := func() (*keyring.EncryptionMaterials, *flight, bool) {
 		return m.cache.takeEncryption(id, n, &m.policy, allowed)
 	}
-	return lookup(m, ctx, id, take, func() (*keyring.EncryptionMaterials, *entry, error) {
-		// The materials may protect up to MaxBytes, so that is the
-		// length the inner manager is told (as the specification asks).
-		ireq := req
-		ireq.PlaintextLength = int64(m.policy.maxBytes)
+	// The materials may protect up to MaxBytes, so that is the length the
+	// inner manager is told (as the specification asks).
+	ireq := req
+	ireq.PlaintextLength = int64(m.policy.maxBytes)
+	digest := func() requestDigest { return encryptionDigest(&ireq) }
+	return lookup(m, ctx, id, take, digest, func() (*keyring.EncryptionMaterials, *entry, error) {
 		mat, err := m.inner.GetEncryptionMaterials(ctx, ireq)
 		if err != nil || mat == nil || mat.Suite == nil || mat.Suite.KDF() == format.KDFIdentity || !allowed(mat) {
 			return mat, nil, err
@@ -240,7 +258,8 @@ func (m *Manager) DecryptMaterials(ctx context.Context, req envelope.DecryptionM
 		return bypass(m, ctx, req, m.inner.DecryptMaterials)
 	}
 	take := func() (*keyring.DecryptionMaterials, *flight, bool) { return m.cache.takeDecryption(id, &m.policy) }
-	return lookup(m, ctx, id, take, func() (*keyring.DecryptionMaterials, *entry, error) {
+	digest := func() requestDigest { return decryptionDigest(&req) }
+	return lookup(m, ctx, id, take, digest, func() (*keyring.DecryptionMaterials, *entry, error) {
 		mat, err := m.inner.DecryptMaterials(ctx, req)
 		if err != nil || mat == nil || mat.PlaintextDataKey == nil || mat.Suite != req.Suite {
 			return mat, nil, err
@@ -262,8 +281,11 @@ func bypass[Req, Mat any](m *Manager, ctx context.Context, req Req, inner func(c
 // from the cache (a hit is take's materials with no flight); or, as the
 // leader of the flight for id, call the inner manager through inner,
 // which returns the caller's materials and the entry to store (nil to
-// store none); or wait for another request's flight and look again.
-func lookup[Mat any](m *Manager, ctx context.Context, id cacheID, take func() (Mat, *flight, bool), inner func() (Mat, *entry, error)) (Mat, error) {
+// store none); or wait for another request's flight, and then take its
+// error if that is this request's too or else look again. digest computes
+// the digest of the request as inner passes it on.
+func lookup[Mat any](m *Manager, ctx context.Context, id cacheID, take func() (Mat, *flight, bool), digest func() requestDigest, inner func() (Mat, *entry, error)) (Mat, error) {
+	var none Mat
 	for waited := false; ; waited = true {
 		mat, f, leader := take()
 		switch {
@@ -271,25 +293,34 @@ func lookup[Mat any](m *Manager, ctx context.Context, id cacheID, take func() (M
 			m.counters.hits.Add(1)
 			return mat, nil
 		case leader:
-			return lead(m, ctx, id, f, inner)
+			return lead(m, ctx, id, f, digest, inner)
 		}
 		if !waited {
 			m.counters.waits.Add(1)
 		}
-		if err := wait(ctx, f); err != nil {
-			var none Mat
-			return none, err
+		if hook := m.cache.waitHook; hook != nil {
+			hook()
+		}
+		select {
+		case <-f.done:
+		case <-ctx.Done():
+			return none, ctx.Err()
+		}
+		if f.sharedWith(m, digest) {
+			return none, f.err
 		}
 	}
 }
 
 // lead makes the inner call of flight f and finishes the flight with its
-// entry or its error, or with errInnerPanicked if it panics.
-func lead[Mat any](m *Manager, ctx context.Context, id cacheID, f *flight, inner func() (Mat, *entry, error)) (Mat, error) {
+// entry, or with its failure: the error, for the waiters whose request is
+// the same, unless it is the leader's own; errInnerPanicked if the call
+// panics.
+func lead[Mat any](m *Manager, ctx context.Context, id cacheID, f *flight, digest func() requestDigest, inner func() (Mat, *entry, error)) (Mat, error) {
 	finished := false
 	defer func() {
 		if !finished {
-			m.cache.finish(id, f, nil, errInnerPanicked, false)
+			m.cache.finish(id, f, nil, failure{err: errInnerPanicked, leader: m, req: digest()})
 		}
 	}()
 	m.counters.misses.Add(1)
@@ -297,25 +328,28 @@ func lead[Mat any](m *Manager, ctx context.Context, id cacheID, f *flight, inner
 	mat, e, err := inner()
 	finished = true
 	if err != nil {
-		m.cache.finish(id, f, nil, err, ctx.Err() != nil)
+		var fail failure
+		if !ownContextError(ctx, err) {
+			fail = failure{err: err, leader: m, req: digest()}
+		}
+		m.cache.finish(id, f, nil, fail)
 		var none Mat
 		return none, err
 	}
-	m.cache.finish(id, f, e, nil, false)
+	m.cache.finish(id, f, e, failure{})
 	return mat, nil
 }
 
-// wait waits for f to finish. It returns the flight's error for the
-// waiter to take, nil when the waiter should look in the cache again, or
-// the waiter's own context error.
-func wait(ctx context.Context, f *flight) error {
-	select {
-	case <-f.done:
-		if f.err != nil && !f.retry {
-			return f.err
-		}
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+// ownContextError reports whether err, returned by an inner call made with
+// ctx, may come from ctx rather than from the inner manager: ctx has
+// ended, or err is a context error and ctx is one that can end. The second
+// case covers errors derived from ctx before it ends, such as a dial that
+// gives up early to stay within ctx's deadline (package net's errors then
+// match context.DeadlineExceeded). A context error under a context that
+// can never end comes from the inner manager itself.
+func ownContextError(ctx context.Context, err error) bool {
+	if ctx.Err() != nil {
+		return true
 	}
+	return ctx.Done() != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded))
 }

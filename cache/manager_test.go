@@ -2,6 +2,9 @@ package cache_test
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/sha512"
 	"errors"
 	"maps"
 	"strings"
@@ -766,5 +769,42 @@ func TestDeclaredLengthStreamIsCached(t *testing.T) {
 	}
 	if _, err := stream(300, 301); !errors.Is(err, envelope.ErrPlaintextLength) {
 		t.Errorf("a stream longer than declared: %v", err)
+	}
+}
+
+// An entry of a signed suite that leaves the cache drops its signing key
+// as it zeroes its data key; the messages given the key keep it and can
+// still sign.
+func TestSigningKeyDroppedOnRemoval(t *testing.T) {
+	inner := newCounting(t)
+	mm := newManager(t, inner, newCache(t, 10, nil), cache.ManagerOptions{MaxMessages: 2})
+	req := envelope.EncryptionMaterialsRequest{
+		EncryptionContext: ec,
+		Suite:             format.MustSuite(format.AES256GCMHKDFSHA512CommitKeyECDSAP384),
+		PlaintextLength:   1,
+	}
+	var given []*keyring.EncryptionMaterials
+	for range 2 { // a miss, then a hit that retires the entry
+		mat, err := mm.GetEncryptionMaterials(bg, req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		given = append(given, mat)
+	}
+	if st := mm.Stats(); st.Retirements != 1 || len(inner.enc) != 1 {
+		t.Fatalf("stats %+v, %d inner materials", st, len(inner.enc))
+	}
+	if cached := inner.enc[0]; cached.SigningKey != nil || !isZero(cached.PlaintextDataKey) {
+		t.Error("the retired entry kept its signing key or its data key")
+	}
+	digest := sha512.Sum384([]byte("message"))
+	for i, mat := range given {
+		if mat.SigningKey == nil {
+			t.Fatalf("materials %d lost their signing key", i)
+		}
+		sig, err := ecdsa.SignASN1(rand.Reader, mat.SigningKey, digest[:])
+		if err != nil || !ecdsa.VerifyASN1(&mat.SigningKey.PublicKey, digest[:], sig) {
+			t.Errorf("materials %d: signing after the entry left: %v", i, err)
+		}
 	}
 }
