@@ -3,6 +3,7 @@ package keyring_test
 import (
 	"bytes"
 	"context"
+	"crypto/ecdh"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -171,4 +172,55 @@ func ExampleParseRSAKeysPEM() {
 	// Output:
 	// public key: false
 	// encrypts: false
+}
+
+func ExampleNewRawECDH() {
+	// The recipient makes a key pair once and shares its public key, as
+	// DER (here generated; in practice read from where it is kept).
+	recipient, _ := ecdh.P256().GenerateKey(rand.Reader)
+	p8, _ := x509.MarshalPKCS8PrivateKey(recipient)
+	recipientPrivateKey := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8})
+	recipientPublicKey, _ := x509.MarshalPKIXPublicKey(recipient.PublicKey())
+
+	// Any sender encrypts to that public key with a fresh key pair per
+	// data key; only the recipient decrypts.
+	sender, err := keyring.NewRawECDH(keyring.RawECDHOptions{
+		Schema:             keyring.EphemeralPrivateKeyToStaticPublicKey,
+		Curve:              ecdh.P256(),
+		RecipientPublicKey: recipientPublicKey,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	reader, err := keyring.NewRawECDH(keyring.RawECDHOptions{
+		Schema:              keyring.PublicKeyDiscovery,
+		Curve:               ecdh.P256(),
+		RecipientPrivateKey: recipientPrivateKey,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	ctx := context.Background()
+	suite := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
+	ec := map[string]string{"purpose": "example"}
+	enc := &keyring.EncryptionMaterials{Suite: suite, EncryptionContext: ec}
+	if err := sender.OnEncrypt(ctx, enc); err != nil {
+		log.Fatal(err)
+	}
+	edk := enc.EncryptedDataKeys[0]
+	fmt.Printf("provider id %s, provider info %d bytes\n", edk.ProviderID, len(edk.ProviderInfo))
+
+	dec := &keyring.DecryptionMaterials{Suite: suite, EncryptionContext: ec}
+	if err := reader.OnDecrypt(ctx, dec, enc.EncryptedDataKeys); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("same data key:", bytes.Equal(dec.PlaintextDataKey, enc.PlaintextDataKey))
+	// The sender's keyring cannot read what it wrote.
+	err = sender.OnDecrypt(ctx, &keyring.DecryptionMaterials{Suite: suite, EncryptionContext: ec}, enc.EncryptedDataKeys)
+	fmt.Println(errors.Is(err, keyring.ErrEncryptOnly))
+	// Output:
+	// provider id raw-ecdh, provider info 75 bytes
+	// same data key: true
+	// true
 }

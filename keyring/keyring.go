@@ -14,6 +14,24 @@
 // crypto.Decrypter for raw RSA ([RawRSAOptions].PrivateKey), so that keys
 // in an HSM or a key service use the same wire formats.
 //
+// The raw ECDH keyring ([RawECDH]) wraps data keys with a key the sender
+// and the recipient agree on with elliptic-curve Diffie-Hellman over
+// P-256, P-384 or P-521 (crypto/ecdh), in the wire format of the other
+// ESDKs. Its key agreement schema is a field of [RawECDHOptions], and the
+// keys are fields named by whose they are (SenderPrivateKey,
+// RecipientPublicKey, RecipientPrivateKey), so that a key given to a
+// schema that does not use it is an error rather than a key silently
+// taken for another party's. The curve is required, as the specification
+// asks, and every key is checked against it. Where the specification
+// leaves a choice the keyring does what the other ESDKs do: a static
+// keyring also decrypts what the other party encrypted back to it with the
+// two keys the other way round, and the encrypted data keys of AWS KMS
+// ECDH keyrings are read as its own. Keyrings whose private key is
+// elsewhere (in AWS KMS, in an HSM) compute the shared secret there and
+// share the wire format through [WrapECDH] and [UnwrapECDH]; the shared
+// secret being computed by the key's provider, UnwrapECDH reports its
+// failure as an [*UnwrapError].
+//
 // # Conventions
 //
 // The public API of every package of this module is shaped one way, and
@@ -42,9 +60,9 @@
 //     options.
 //   - Keyring types are named <Kind>Keyring (pkcs11.AESKeyring,
 //     kmsprovider.RSAKeyring), except in this package, whose name already
-//     says it ([RawAES], [RawRSA], [Multi]). Constructors are New<Type>,
-//     or New for a package's main type (envelope.New for its Client,
-//     cache.New for its Cache); statistics types are <Type>Stats
+//     says it ([RawAES], [RawRSA], [RawECDH], [Multi]). Constructors are
+//     New<Type>, or New for a package's main type (envelope.New for its
+//     Client, cache.New for its Cache); statistics types are <Type>Stats
 //     (cache.ManagerStats).
 //   - Error strings start with "esdk/<package name>: " ("esdk/keyring: ",
 //     "esdk/kmsprovider: "); package envelope, the front door, says

@@ -44,6 +44,21 @@ func (k gcmKey) Open(_ context.Context, iv, ciphertext, aad []byte) ([]byte, err
 	return k.aead.Open(nil, iv, ciphertext, aad)
 }
 
+// newGCMKey returns an in-process AESWrappingKey over key (16, 24 or 32
+// bytes), with a 12-byte IV and a 16-byte tag. It keeps no reference to
+// key.
+func newGCMKey(key []byte) (gcmKey, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return gcmKey{}, err
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return gcmKey{}, err
+	}
+	return gcmKey{aead}, nil
+}
+
 // RawAES wraps data keys with an AES-GCM key, in the wire format of the
 // raw AES keyrings of the other ESDK implementations. The encryption
 // context is authenticated as the AAD of the wrapping.
@@ -105,15 +120,11 @@ func NewRawAES(o RawAESOptions, optFns ...func(*RawAESOptions)) (*RawAES, error)
 	default:
 		return nil, fmt.Errorf("esdk/keyring: RawAESOptions.WrappingKey is %d bytes, want 16, 24 or 32", len(o.WrappingKey))
 	}
-	block, err := aes.NewCipher(o.WrappingKey)
+	key, err := newGCMKey(o.WrappingKey)
 	if err != nil {
 		return nil, fmt.Errorf("esdk/keyring: RawAESOptions.WrappingKey: %w", err)
 	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("esdk/keyring: RawAESOptions.WrappingKey: %w", err)
-	}
-	return &RawAES{namespace: o.Namespace, name: o.Name, key: gcmKey{aead}}, nil
+	return &RawAES{namespace: o.Namespace, name: o.Name, key: key}, nil
 }
 
 func (k *RawAES) desc() string { return describe("AES", k.namespace, k.name) }
