@@ -97,11 +97,14 @@ type MasterKey struct {
 
 // Scenario is one decrypt test of a version 5 manifest.
 type Scenario struct {
-	Type                        string            `json:"type"` // "positive-esdk"
-	AlgorithmSuiteID            string            `json:"algorithmSuiteId"`
-	Ciphertext                  string            `json:"ciphertext"` // file:// URI
-	Result                      string            `json:"result"`     // plaintext file:// URI
-	Description                 string            `json:"description"`
+	Type             string `json:"type"` // "positive-esdk"
+	AlgorithmSuiteID string `json:"algorithmSuiteId"`
+	Ciphertext       string `json:"ciphertext"` // file:// URI
+	Result           string `json:"result"`     // plaintext file:// URI
+	Description      string `json:"description"`
+	// FrameSize is the frame length the writer was asked for. It is not
+	// the messages' own: the ESDK for Dafny 4.1.0 wrote 4096-byte frames
+	// where its manifest says 512, so it is not checked against them.
 	FrameSize                   *int64            `json:"frame-size"`
 	ReproducedEncryptionContext map[string]string `json:"reproduced-encryption-context"`
 	DecryptKey                  KeyDescription    `json:"decryptKeyDescription"`
@@ -322,7 +325,7 @@ func fromScenario(tc *Test, version int) error {
 		AlgorithmSuiteID     string `json:"algorithm-suite-id"`
 		ContentType          string `json:"content-type"`
 		FrameLength          *int64 `json:"frame-length"`
-	}{AlgorithmSuiteID: sc.AlgorithmSuiteID, FrameLength: sc.FrameSize}
+	}{AlgorithmSuiteID: sc.AlgorithmSuiteID}
 	return nil
 }
 
