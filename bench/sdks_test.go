@@ -61,6 +61,11 @@ func newOurs(suite uint16, key []byte) (*ours, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newOursWith(suite, kr)
+}
+
+// newOursWith is this SDK over any keyring.
+func newOursWith(suite uint16, kr keyring.Keyring) (*ours, error) {
 	c, err := envelope.New(func(o *envelope.Options) {
 		o.Suite = format.SuiteID(suite)
 		o.FrameLength = frameLength
@@ -113,6 +118,12 @@ func newOfficial(suite uint16, key []byte) (*official, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newOfficialWith(suite, kr)
+}
+
+// newOfficialWith is the official SDK over any keyring of its material
+// providers library.
+func newOfficialWith(suite uint16, kr mpltypes.IKeyring) (*official, error) {
 	policy := mpltypes.ESDKCommitmentPolicyRequireEncryptRequireDecrypt
 	c, err := esdk.NewClient(esdktypes.AwsEncryptionSdkConfig{CommitmentPolicy: &policy})
 	if err != nil {
