@@ -302,7 +302,7 @@ func isECDHProviderID(id string) bool { return id == RawECDHProviderID || id == 
 // public key, and appends the encrypted data key, with provider id
 // providerID ([RawECDHProviderID] or [KMSECDHProviderID]), to
 // m.EncryptedDataKeys. The encryption context of m is bound in the
-// derivation and authenticated by the wrapping.
+// derivation and authenticated by the wrapping. On error m is unchanged.
 //
 // z is the x-coordinate of the shared point at the curve's field size (32,
 // 48 or 66 bytes), which crypto/ecdh, AWS KMS DeriveSharedSecret and
@@ -331,17 +331,20 @@ func WrapECDH(m *EncryptionMaterials, providerID string, sender, recipient *ecdh
 	if err != nil {
 		return fmt.Errorf("esdk/keyring: ECDH: %w", err)
 	}
-	if err := GenerateDataKey(m); err != nil {
+	// The data key is set on m only once it is wrapped.
+	gen := EncryptionMaterials{Suite: m.Suite, PlaintextDataKey: m.PlaintextDataKey}
+	if err := GenerateDataKey(&gen); err != nil {
 		return err
 	}
-	if err := CheckDataKey(m.Suite, m.PlaintextDataKey); err != nil {
+	if err := CheckDataKey(m.Suite, gen.PlaintextDataKey); err != nil {
 		return err
 	}
 	s, r := c.compress(sender), c.compress(recipient)
-	ct, err := c.seal(z, c.fixedInfo(s, r, ec), m.PlaintextDataKey)
+	ct, err := c.seal(z, c.fixedInfo(s, r, ec), gen.PlaintextDataKey)
 	if err != nil {
 		return fmt.Errorf("esdk/keyring: ECDH: %w", err)
 	}
+	m.PlaintextDataKey = gen.PlaintextDataKey
 	m.EncryptedDataKeys = append(m.EncryptedDataKeys, format.EncryptedDataKey{
 		ProviderID:   providerID,
 		ProviderInfo: ecdhInfo(s, r),
