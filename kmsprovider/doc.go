@@ -26,14 +26,20 @@
 //     (0x0478 and the other suites without ECDSA): the public key lets
 //     anyone write a message, so a signature would prove nothing, and
 //     the keyring refuses signed suites both ways ([ErrSignedSuite]).
+//   - [NewECDHKeyring]: an ECC KMS key of key usage KEY_AGREEMENT, the
+//     sender's or the recipient's private key of an elliptic-curve
+//     Diffie-Hellman exchange, with KMS DeriveSharedSecret computing the
+//     shared secrets. Its encrypted data keys ("aws-kms-ecdh") have the
+//     wire format of the raw ECDH keyring (keyring.RawECDH), which reads
+//     them; [FetchECDHPublicKey] gives the key's public key.
 //   - [NewMultiKeyring], [NewMRKMultiKeyring], [NewDiscoveryMultiKeyring],
 //     [NewMRKDiscoveryMultiKeyring]: several keys or regions at once, each
 //     with the client of its region from a [ClientSupplier] such as
 //     [NewRegionalClients].
 //
 // Each constructor takes an options struct ([KeyringOptions],
-// [DiscoveryKeyringOptions], [RSAKeyringOptions], [MultiKeyringOptions],
-// [DiscoveryMultiKeyringOptions]) and functions that adjust a copy of it,
+// [DiscoveryKeyringOptions], [RSAKeyringOptions], [ECDHKeyringOptions],
+// [MultiKeyringOptions], [DiscoveryMultiKeyringOptions]) and functions that adjust a copy of it,
 // in the shape of the Conventions section of package keyring. A keyring
 // and its MRK-aware variant share one options struct and differ by
 // constructor, so the name at the call site says which keyring it is.
@@ -41,7 +47,8 @@
 // # The KMS client
 //
 // Each keyring takes the narrowest interface of the KMS operations it
-// calls ([Client], [DecryptAPI], [GetPublicKeyAPI]); a *kms.Client from
+// calls ([Client], [DecryptAPI], [GetPublicKeyAPI],
+// [DeriveSharedSecretAPI]); a *kms.Client from
 // github.com/aws/aws-sdk-go-v2/service/kms satisfies them all, and tests
 // can pass a fake. The caller's context reaches every KMS call, and a call
 // cut short by it returns at once with an error matching ctx.Err().
@@ -98,4 +105,18 @@
 //   - Errors of OnDecrypt also carry hints: which of the message's keys a
 //     discovery filter or a region skipped, or which keys the message holds
 //     when none is the keyring's.
+//   - The ECDH keyring's constructor makes no KMS call: the specification
+//     has it call GetPublicKey for the KMS key's public key when none is
+//     given, which would be a network call without the caller's context.
+//     [FetchECDHPublicKey] makes that call, with a context, and checks
+//     what the specification asks (key usage KEY_AGREEMENT, the key spec
+//     of the curve); the keyring takes the public key it returns, once.
+//     Its KeyID is a key ARN or key id, not an alias, as for the RSA
+//     keyring: the key must not change under its public key, and every
+//     DeriveSharedSecret answer must name that key. Its schemas are
+//     spelled [KMSPrivateKeyToStaticPublicKey] and [KMSPublicKeyDiscovery]
+//     (the specification's KmsPrivateKeyToStaticPublicKey and
+//     KmsPublicKeyDiscovery). Like the official libraries, the static
+//     schema also decrypts what the recipient sent back with the two keys
+//     the other way round.
 package kmsprovider
