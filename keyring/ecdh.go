@@ -196,27 +196,28 @@ func (c *ecdhCurve) fixedInfo(sender, recipient, ec []byte) []byte {
 }
 
 // ecdhKDF derives the commitment key and the wrapping key from the shared
-// secret z, in the counter-mode KDF of NIST SP 800-108 with HMAC-SHA384.
-func ecdhKDF(z, fixedInfo, salt []byte) *[ecdhKDFLen]byte {
+// secret z into k, in the counter-mode KDF of NIST SP 800-108 with
+// HMAC-SHA384.
+func ecdhKDF(k *[ecdhKDFLen]byte, z, fixedInfo, salt []byte) {
+	// The PRF input, counter first: i (4) ‖ fixed info ‖ 0 ‖ salt ‖ L (4).
+	in := make([]byte, 4, 4+len(fixedInfo)+1+len(salt)+4)
+	in = append(in, fixedInfo...)
+	in = append(in, 0)
+	in = append(in, salt...)
+	in = binary.BigEndian.AppendUint32(in, ecdhKDFLen*8)
 	var buf [2 * sha512.Size384]byte
-	mac := hmac.New(sha512.New384, z)
-	var ctr, bits [4]byte
-	binary.BigEndian.PutUint32(bits[:], ecdhKDFLen*8)
 	out := buf[:0]
+	mac := hmac.New(sha512.New384, z)
 	for i := uint32(1); len(out) < ecdhKDFLen; i++ {
-		binary.BigEndian.PutUint32(ctr[:], i)
-		mac.Reset()
-		mac.Write(ctr[:])
-		mac.Write(fixedInfo)
-		mac.Write([]byte{0})
-		mac.Write(salt)
-		mac.Write(bits[:])
+		if i > 1 {
+			mac.Reset()
+		}
+		binary.BigEndian.PutUint32(in, i)
+		mac.Write(in)
 		out = mac.Sum(out)
 	}
-	k := new([ecdhKDFLen]byte)
 	copy(k[:], out)
 	clear(buf[:])
-	return k
 }
 
 // ecdhSeal wraps dataKey under the wrapping key derived from z and returns
@@ -227,8 +228,9 @@ func (c *ecdhCurve) seal(z, fixedInfo, dataKey []byte) ([]byte, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return nil, fmt.Errorf("generating the KDF salt: %w", err)
 	}
-	k := ecdhKDF(z, fixedInfo, salt)
+	var k [ecdhKDFLen]byte
 	defer clear(k[:])
+	ecdhKDF(&k, z, fixedInfo, salt)
 	copy(out[ecdhSaltLen:], k[:ecdhCommitLen])
 	gcm, err := newGCMKey(k[ecdhCommitLen:])
 	if err != nil {
@@ -248,8 +250,9 @@ func (c *ecdhCurve) seal(z, fixedInfo, dataKey []byte) ([]byte, error) {
 func (c *ecdhCurve) open(z, fixedInfo, ciphertext []byte) ([]byte, error) {
 	salt := ciphertext[:ecdhSaltLen]
 	commit := ciphertext[ecdhSaltLen : ecdhSaltLen+ecdhCommitLen]
-	k := ecdhKDF(z, fixedInfo, salt)
+	var k [ecdhKDFLen]byte
 	defer clear(k[:])
+	ecdhKDF(&k, z, fixedInfo, salt)
 	if subtle.ConstantTimeCompare(k[:ecdhCommitLen], commit) != 1 {
 		return nil, errECDHCommitment
 	}
