@@ -34,23 +34,44 @@ const (
 
 func main() { os.Exit(realMain()) }
 
-// realMain runs the command line. An interrupt (SIGINT, SIGTERM) ends it
-// at once with status 1, after removing the temporary files of outputs
-// in progress: whatever the run was waiting for (a stalled pipe, a slow
-// KMS), no partial output is left.
+// realMain runs the command line. A signal that asks a process to end
+// (stopSignals: SIGINT, SIGTERM, SIGHUP, SIGQUIT and the others a careful
+// tool catches) ends it at once, after removing the temporary files of
+// outputs in progress, with the shell's status for it, 128 plus the
+// signal's number: whatever the run was waiting for (a stalled pipe, a
+// slow KMS), no partial output is left. A signal that was ignored when
+// esdk started (nohup's SIGHUP, the SIGINT of a background job) stays
+// ignored.
 func realMain() int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	var caught []os.Signal
+	for _, s := range stopSignals {
+		if !signal.Ignored(s) {
+			caught = append(caught, s)
+		}
+	}
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	if len(caught) > 0 { // none would mean all
+		signal.Notify(sig, caught...)
+	}
 	go func() {
 		s := <-sig
 		cancel()
 		removeTemps()
 		fmt.Fprintf(os.Stderr, "esdk: %v: stopped; no partial output was left\n", s)
-		os.Exit(exitError)
+		os.Exit(signalStatus(s))
 	}()
 	return run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+}
+
+// signalStatus is the exit status of a process ended by s, as shells
+// report it: 128 plus the signal's number.
+func signalStatus(s os.Signal) int {
+	if n, ok := s.(syscall.Signal); ok {
+		return 128 + int(n)
+	}
+	return exitError
 }
 
 // usageError is a mistake on the command line: exit code 2.
