@@ -17,12 +17,28 @@ type job struct {
 	in   string // a file, or "-" for standard input
 	out  string // a file, "-" for standard output, or "" (inspect)
 	size int64  // input size, -1 when unknown
+	// skip, when set, says why the input is not processed: the run
+	// reports it and ends with status 1.
+	skip string
 }
 
 const stdio = "-"
 
 // tmpMarker is in the name of every temporary output file.
+//
+// A directory walk does not take a file with the marker in its name as an
+// input, and says so: it reports the file and the run ends with status 1.
+// The walks of a run end before it makes any output, so none of its own
+// temporary files can be among its inputs: a marked file in a tree is one
+// that a killed run left behind (SIGKILL, a crash, a power cut: it may
+// hold partial plaintext), or another run's output in progress. Taking it
+// as an input would encrypt or decrypt a partial file; passing over it
+// without a word would hide it, and with it a file of the user's own that
+// happens to have such a name. Named, it can be removed or renamed.
 const tmpMarker = ".esdk-tmp-"
+
+// skipTemp is why a walk passes over a file with tmpMarker in its name.
+const skipTemp = "its name holds " + tmpMarker + ", the mark of esdk's temporary files: remove it if an esdk run that was killed left it behind, or rename it to process it"
 
 // planJobs maps the operands to jobs. Several inputs, or a directory with
 // -r, need an output directory; each file's output there is its path
@@ -139,6 +155,7 @@ func inputJobs(e *env, o *options, operands []string, outDir, suffix string) ([]
 				return nil
 			}
 			if strings.Contains(d.Name(), tmpMarker) {
+				jobs = append(jobs, job{in: path, size: -1, skip: skipTemp})
 				return nil
 			}
 			if !d.Type().IsRegular() {

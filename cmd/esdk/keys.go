@@ -85,7 +85,7 @@ func startsOption(s string) bool {
 
 // parseKeySpec parses one --wrapping-key value. See keysUsage.
 func parseKeySpec(s string) (*keySpec, error) {
-	shown := redactPIN(s)
+	shown, _ := redactSpec(s)
 	bad := func(format string, args ...any) error {
 		return usagef("--wrapping-key %q: %s (see \"esdk help keys\")", shown, fmt.Sprintf(format, args...))
 	}
@@ -93,7 +93,7 @@ func parseKeySpec(s string) (*keySpec, error) {
 	k := &keySpec{text: shown, opts: map[string][]string{}}
 	kind, value, hasValue := strings.Cut(parts[0], "=")
 	switch {
-	case strings.HasPrefix(parts[0], "pkcs11:"):
+	case len(parts[0]) >= 7 && strings.EqualFold(parts[0][:7], "pkcs11:"):
 		// A bare RFC 7512 URI.
 		kind, value, hasValue = "pkcs11", parts[0], true
 	case strings.HasPrefix(parts[0], "arn:aws"):
@@ -125,6 +125,10 @@ func parseKeySpec(s string) (*keySpec, error) {
 		if a, isAlias := cliAliases[name]; isAlias && kind == "kms-discovery" {
 			name = a
 		}
+		if (!ok || !slices.Contains(keyOptions[kind], name)) && kind == "pkcs11" {
+			// Not repeated: it may be the end of a PIN that holds ",word=".
+			return nil, bad("an option after the URI is not one of pkcs11 keys; they take %s (a comma in a PIN is written %%2C)", strings.Join(keyOptions[kind], ", "))
+		}
 		if !ok || !slices.Contains(keyOptions[kind], name) {
 			return nil, bad("%q is not an option of %s keys; they take %s", p, kind, strings.Join(keyOptions[kind], ", "))
 		}
@@ -151,28 +155,6 @@ func parseKeySpec(s string) (*keySpec, error) {
 		return nil, bad("partition= filters by account: give account= too")
 	}
 	return k, nil
-}
-
-// redactPIN hides the value of a pkcs11: URI's pin-value in s, which
-// error messages repeat.
-func redactPIN(s string) string {
-	const attr = "pin-value="
-	var b strings.Builder
-	for {
-		i := strings.Index(s, attr)
-		if i < 0 {
-			b.WriteString(s)
-			return b.String()
-		}
-		b.WriteString(s[:i+len(attr)])
-		b.WriteString("(hidden)")
-		s = s[i+len(attr):]
-		end := strings.IndexAny(s, "&,")
-		if end < 0 {
-			return b.String()
-		}
-		s = s[end:]
-	}
 }
 
 func (k *keySpec) opt(name string) string {

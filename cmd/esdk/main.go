@@ -87,13 +87,17 @@ func usagef(format string, args ...any) error {
 type env struct {
 	stdin  io.Reader
 	stdout io.Writer
-	stderr io.Writer
+	stderr io.Writer // with the PINs of the command line hidden
+	// scrub hides the PINs of the command line; what esdk writes on
+	// standard output of the command line (file names) goes through it.
+	scrub *scrubber
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	sc := newScrubber(argSecrets(args))
+	e := &env{stdin: stdin, stdout: stdout, stderr: &scrubWriter{w: stderr, s: sc}, scrub: sc}
 	if len(args) == 0 {
-		fmt.Fprint(stderr, mainUsage)
+		fmt.Fprint(e.stderr, mainUsage)
 		return exitUsage
 	}
 	var err error
@@ -110,7 +114,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stdout, "esdk", version())
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "esdk: unknown command %q\n\n%s", cmd, mainUsage)
+		fmt.Fprintf(e.stderr, "esdk: unknown command %q\n\n%s", cmd, mainUsage)
 		return exitUsage
 	}
 	return report(e, err)
@@ -128,12 +132,12 @@ func report(e *env, err error) int {
 	case errors.Is(err, errHelp):
 		return exitOK
 	case errors.As(err, &ue):
-		fmt.Fprintf(e.stderr, "esdk: %s\nRun \"esdk help\" for usage.\n", ue.msg)
+		fmt.Fprintf(e.stderr, "esdk: %s\nRun \"esdk help\" for usage.\n", escapeText(ue.msg))
 		return exitUsage
 	case errors.Is(err, errReported):
 		return exitError
 	default:
-		fmt.Fprintf(e.stderr, "esdk: %v\n", err)
+		fmt.Fprintf(e.stderr, "esdk: %s\n", errText(err))
 		return exitError
 	}
 }

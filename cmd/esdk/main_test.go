@@ -133,8 +133,11 @@ func setupScript(env *testscript.Env) error {
 type kmsServerKey struct{}
 
 func scriptCondition(cond string) (bool, error) {
-	if cond == "softhsm" {
+	switch cond {
+	case "softhsm":
 		return softHSMCondition()
+	case "cgo":
+		return cgoBuild, nil
 	}
 	return false, fmt.Errorf("unknown condition %q", cond)
 }
