@@ -69,6 +69,7 @@ func runCrypt(ctx context.Context, e *env, cmd string, args []string) (err error
 	if err != nil {
 		return err
 	}
+	ks.warn = e.stderr
 	// Last of the checks: it may make the output directory.
 	jobs, err := planJobs(e, o, cmd, operands)
 	if err != nil {
