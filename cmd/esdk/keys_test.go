@@ -148,6 +148,12 @@ func TestKeyFilesWiped(t *testing.T) {
 	}
 }
 
+func TestKeysUsageLimit(t *testing.T) {
+	if !strings.Contains(keysUsage, fmt.Sprintf("more than %d regions", maxDiscoveryRegions)) {
+		t.Errorf("esdk help keys does not give the limit of %d regions", maxDiscoveryRegions)
+	}
+}
+
 func TestPINSourceFile(t *testing.T) {
 	for uri, want := range map[string]string{
 		"pkcs11:token=t?PIN-SOURCE=file:///run/pin%2Dfile":   "/run/pin-file",
