@@ -126,6 +126,10 @@ func runCrypt(ctx context.Context, e *env, cmd string, args []string) (err error
 			continue
 		}
 		if err := r.one(ctx, j); err != nil {
+			if ctx.Err() != nil {
+				// Stopped by a signal, not a failure of this input.
+				return fmt.Errorf("interrupted: %w", ctx.Err())
+			}
 			t.failed++
 			fmt.Fprintf(e.stderr, "esdk: %s %s: %s\n", strings.TrimSuffix(cmd, "t")+"ting", name(j.in), errText(err))
 		}

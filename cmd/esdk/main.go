@@ -22,6 +22,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -55,14 +56,22 @@ func realMain() int {
 	if len(caught) > 0 { // none would mean all
 		signal.Notify(sig, caught...)
 	}
+	var stopping atomic.Bool
 	go func() {
 		s := <-sig
+		stopping.Store(true)
 		cancel()
 		removeTemps()
 		fmt.Fprintf(os.Stderr, "esdk: %v: stopped; no partial output was left\n", s)
 		os.Exit(signalStatus(s))
 	}()
-	return run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	if stopping.Load() {
+		// The run ended because of the signal (its context canceled, its
+		// output refused): the handler exits, with the signal's status.
+		select {}
+	}
+	return code
 }
 
 // signalStatus is the exit status of a process ended by s, as shells
@@ -135,6 +144,9 @@ func report(e *env, err error) int {
 		fmt.Fprintf(e.stderr, "esdk: %s\nRun \"esdk help\" for usage.\n", escapeText(ue.msg))
 		return exitUsage
 	case errors.Is(err, errReported):
+		return exitError
+	case errors.Is(err, context.Canceled):
+		// A signal stopped the run, and its handler says so.
 		return exitError
 	default:
 		fmt.Fprintf(e.stderr, "esdk: %s\n", errText(err))
