@@ -6,7 +6,9 @@
 // keyring) supplies the data key of each message. Encryption and
 // decryption stream through io.Writer and io.Reader in constant memory;
 // [Client.EncryptBytes] and [Client.DecryptBytes] are thin wrappers for
-// small messages.
+// small messages. [Client.ReadHeader] and [Message.Decrypt] split
+// decryption in two steps, for a caller that looks at the header before it
+// decides how to decrypt.
 //
 // Messages interoperate byte for byte with the other AWS Encryption SDKs.
 //

@@ -82,13 +82,17 @@ func (c *Client) Decrypt(ctx context.Context, src io.Reader, mm MaterialsManager
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	h, raw, err := format.ReadHeader(src, format.Limits{
-		MaxHeaderSize:        c.opts.MaxHeaderSize,
-		MaxEncryptedDataKeys: c.opts.MaxEncryptedDataKeys,
-	})
+	h, raw, err := c.readHeader(src)
 	if err != nil {
-		return nil, withOption(err)
+		return nil, err
 	}
+	return c.decrypt(ctx, src, h, raw, mm, ec)
+}
+
+// decrypt is Decrypt after the header h, whose bytes are raw, was read
+// from src: the checks of the client's policy, the materials, and the
+// opener of the body that follows in src.
+func (c *Client) decrypt(ctx context.Context, src io.Reader, h *format.Header, raw []byte, mm MaterialsManager, ec map[string]string) (*Decryptor, error) {
 	s := h.Suite
 	if err := c.opts.CommitmentPolicy.check(s, false); err != nil {
 		return nil, err

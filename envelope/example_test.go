@@ -84,3 +84,48 @@ func ExampleClient_EncryptBytes() {
 	fmt.Printf("%s, version %d header, %d-byte frames\n", pt, header.Version(), header.FrameLength)
 	// Output: small secret, version 2 header, 65536-byte frames
 }
+
+// Decryption in two steps: the header first, to look at it (it is not
+// authenticated yet) and decide, then the rest of the message, without
+// reading the header again.
+func ExampleClient_ReadHeader() {
+	ctx := context.Background()
+	kr, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "my-namespace", Name: "my-key", WrappingKey: bytes.Repeat([]byte{9}, 32)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	mm, err := envelope.NewDefaultManager(kr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	client, err := envelope.New()
+	if err != nil {
+		log.Fatal(err)
+	}
+	ct, err := client.EncryptBytes(ctx, []byte("two steps"), mm, map[string]string{"tenant": "acme"})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	msg, err := client.ReadHeader(bytes.NewReader(ct))
+	if err != nil {
+		log.Fatal(err)
+	}
+	h := msg.Header()
+	if h.EncryptionContext["tenant"] != "acme" {
+		log.Fatal("not a message for acme")
+	}
+	fmt.Println("keys:", h.EncryptedDataKeys[0].ProviderID)
+	d, err := msg.Decrypt(ctx, mm, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	pt, err := io.ReadAll(d)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(string(pt))
+	// Output:
+	// keys: my-namespace
+	// two steps
+}

@@ -2,14 +2,13 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/go-esdk/esdk/envelope"
@@ -70,6 +69,7 @@ func runCrypt(ctx context.Context, e *env, cmd string, args []string) (err error
 	if err != nil {
 		return err
 	}
+	ks.warn = e.stderr
 	// Last of the checks: it may make the output directory.
 	jobs, err := planJobs(e, o, cmd, operands)
 	if err != nil {
@@ -117,30 +117,60 @@ func runCrypt(ctx context.Context, e *env, cmd string, args []string) (err error
 		r.mm = cm
 	}
 
-	failed := 0
+	var t tally
 	for _, j := range jobs {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("interrupted: %w", err)
 		}
+		if t.skipped(e, j) {
+			continue
+		}
 		if err := r.one(ctx, j); err != nil {
-			failed++
+			if ctx.Err() != nil {
+				// Stopped by a signal, not a failure of this input.
+				return fmt.Errorf("interrupted: %w", ctx.Err())
+			}
+			t.failed++
 			fmt.Fprintf(e.stderr, "esdk: %s %s: %s\n", strings.TrimSuffix(cmd, "t")+"ting", name(j.in), errText(err))
 		}
 	}
-	if failed > 0 {
-		if len(jobs) > 1 {
-			fmt.Fprintf(e.stderr, "esdk: %d of %d files failed\n", failed, len(jobs))
-		}
-		return errReported
-	}
-	return nil
+	return t.result(e, len(jobs))
 }
 
+// tally counts the inputs of a run that failed or were skipped.
+type tally struct{ failed, skips int }
+
+// skipped reports a job that is not to be processed, and counts it.
+func (t *tally) skipped(e *env, j job) bool {
+	if j.skip == "" {
+		return false
+	}
+	t.skips++
+	fmt.Fprintf(e.stderr, "esdk: skipping %s: %s\n", name(j.in), j.skip)
+	return true
+}
+
+// result is the run's error: errReported when an input failed or was
+// skipped.
+func (t *tally) result(e *env, jobs int) error {
+	switch {
+	case t.failed+t.skips == 0:
+		return nil
+	case jobs > 1 && t.skips > 0:
+		fmt.Fprintf(e.stderr, "esdk: %d of %d files failed, %d skipped\n", t.failed, jobs, t.skips)
+	case jobs > 1:
+		fmt.Fprintf(e.stderr, "esdk: %d of %d files failed\n", t.failed, jobs)
+	}
+	return errReported
+}
+
+// name is how messages name an input: non-printable runes of a file name
+// escaped.
 func name(path string) string {
 	if path == stdio {
 		return "standard input"
 	}
-	return path
+	return escapeText(path)
 }
 
 // one encrypts or decrypts one input.
@@ -212,7 +242,7 @@ func (r *runner) encrypt(ctx context.Context, dst io.Writer, src io.Reader, j jo
 	}
 	w, err := r.client.Encrypt(ctx, dst, r.mm, r.ec, opts...)
 	if errors.Is(err, envelope.ErrTooManyEncryptedDataKeys) {
-		return nil, fmt.Errorf("%w\n  (the wrapping keys make more encrypted data keys than --max-encrypted-data-keys allows: raise it or give fewer keys)", err)
+		return nil, withHint(err, "the wrapping keys make more encrypted data keys than --max-encrypted-data-keys allows: raise it or give fewer keys")
 	}
 	if err != nil {
 		return nil, err
@@ -222,7 +252,7 @@ func (r *runner) encrypt(ctx context.Context, dst io.Writer, src io.Reader, j jo
 		err = w.Close()
 	}
 	if errors.Is(err, envelope.ErrPlaintextLength) {
-		return nil, fmt.Errorf("%w\n  (the file changed size while it was read: run again when nothing writes to it)", err)
+		return nil, withHint(err, "the file changed size while it was read: run again when nothing writes to it")
 	}
 	if err != nil {
 		return nil, err
@@ -232,19 +262,18 @@ func (r *runner) encrypt(ctx context.Context, dst io.Writer, src io.Reader, j jo
 
 func (r *runner) decrypt(ctx context.Context, dst io.Writer, src io.Reader, j job) (*format.Header, error) {
 	br := bufio.NewReaderSize(src, 64<<10)
-	// Read the header first to check the required context and to name
-	// the message's keys when none of ours fits; Decrypt reads it again.
-	h, raw, err := format.ReadHeader(br, format.Limits{
-		MaxHeaderSize:        r.client.Options().MaxHeaderSize,
-		MaxEncryptedDataKeys: r.client.Options().MaxEncryptedDataKeys,
-	})
+	// Two steps: the header first, to check the required context and to
+	// name the message's keys when none of ours fits, then the rest from
+	// the header as read.
+	m, err := r.client.ReadHeader(br)
 	if err != nil {
-		return nil, explain(err, j, nil)
+		return nil, explain(headerLimit(err), j, nil)
 	}
+	h := m.Header()
 	if err := r.checkContext(h); err != nil {
 		return nil, err
 	}
-	d, err := r.client.Decrypt(ctx, io.MultiReader(bytes.NewReader(raw), br), r.mm, r.ec)
+	d, err := m.Decrypt(ctx, r.mm, r.ec)
 	if err != nil {
 		return nil, r.explainDecrypt(err, j, h)
 	}
@@ -252,6 +281,17 @@ func (r *runner) decrypt(ctx context.Context, dst io.Writer, src io.Reader, j jo
 		return nil, r.explainDecrypt(err, j, h)
 	}
 	return d.Header(), nil
+}
+
+// headerLimit turns the error of a header over a limit into the limit's
+// own error, without envelope's advice on its Options: explain gives the
+// flag that raises it.
+func headerLimit(err error) error {
+	var le *format.LimitError
+	if errors.As(err, &le) {
+		return le
+	}
+	return err
 }
 
 // checkContext checks the --encryption-context requirements that the
@@ -267,7 +307,7 @@ func (r *runner) checkContext(h *format.Header) error {
 	}
 	for _, k := range format.SortedKeys(r.ec) {
 		if v, ok := h.EncryptionContext[k]; ok && v != r.ec[k] {
-			return fmt.Errorf("the encryption context has %s=%q, and --encryption-context wants %q; this message was not made for that purpose", k, v, r.ec[k])
+			return fmt.Errorf("the encryption context's %q is %q, and --encryption-context wants %q; this message was not made for that purpose", k, v, r.ec[k])
 		}
 	}
 	return nil
@@ -293,13 +333,13 @@ func (r *runner) explainDecrypt(err error, j job, h *format.Header) error {
 	var unstored []string
 	for _, k := range format.SortedKeys(r.ec) {
 		if _, ok := h.EncryptionContext[k]; !ok {
-			unstored = append(unstored, k)
+			unstored = append(unstored, strconv.Quote(k))
 		}
 	}
 	if len(unstored) == 0 {
 		return err
 	}
-	return fmt.Errorf("%w\n  (the message does not store the encryption context key(s) %s given with --encryption-context: it verifies them only if they were given as required context when it was encrypted, with the same values; else drop them)", err, strings.Join(unstored, ", "))
+	return withHint(err, fmt.Sprintf("the message does not store the encryption context key(s) %s given with --encryption-context: it verifies them only if they were given as required context when it was encrypted, with the same values; else drop them", strings.Join(unstored, ", ")))
 }
 
 // explain adds to an error what it means for the file and what to do.
@@ -334,7 +374,7 @@ func explain(err error, j job, h *format.Header) error {
 	if hint == "" {
 		return err
 	}
-	return fmt.Errorf("%w\n  (%s)", err, hint)
+	return withHint(err, hint)
 }
 
 // writeMetadata writes one JSON line for a file, like aws-encryption-cli.
@@ -347,12 +387,12 @@ func (r *runner) writeMetadata(j job, h *format.Header) error {
 		Input  string     `json:"input"`
 		Output string     `json:"output"`
 		Header headerJSON `json:"header"`
-	}{r.cmd, j.in, j.out, newHeaderJSON(h)}
-	b, err := json.Marshal(rec)
+	}{r.cmd, r.e.scrub.scrub(j.in), r.e.scrub.scrub(j.out), newHeaderJSON(h)}
+	b, err := marshalJSON(rec, false)
 	if err != nil {
 		return err
 	}
-	if _, err := r.metadata.Write(append(b, '\n')); err != nil {
+	if err := writeAll(r.metadata, append(b, '\n')); err != nil {
 		return fmt.Errorf("--metadata-output: %w", err)
 	}
 	return nil
@@ -393,17 +433,17 @@ func runInspect(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	failed := 0
+	var t tally
 	for _, j := range jobs {
+		if t.skipped(e, j) {
+			continue
+		}
 		if err := inspectOne(e, j, maxEDKs); err != nil {
-			failed++
+			t.failed++
 			fmt.Fprintf(e.stderr, "esdk: inspecting %s: %s\n", name(j.in), errText(err))
 		}
 	}
-	if failed > 0 {
-		return errReported
-	}
-	return nil
+	return t.result(e, len(jobs))
 }
 
 func inspectOne(e *env, j job, maxEDKs int) error {
@@ -426,16 +466,21 @@ func inspectOne(e *env, j job, maxEDKs int) error {
 	rec := struct {
 		Input string `json:"input"`
 		headerJSON
-	}{j.in, newHeaderJSON(h)}
-	b, err := json.MarshalIndent(rec, "", "  ")
+	}{e.scrub.scrub(j.in), newHeaderJSON(h)}
+	b, err := marshalJSON(rec, true)
 	if err != nil {
 		return err
 	}
-	_, err = e.stdout.Write(append(b, '\n'))
-	return err
+	return writeAll(e.stdout, append(b, '\n'))
 }
 
-// errText is err's text without the library's leading "esdk: ".
-func errText(err error) string {
-	return strings.TrimPrefix(err.Error(), "esdk: ")
+// writeAll writes b to w, a writer esdk does not own (standard output, a
+// --metadata-output file): a short write without an error is
+// io.ErrShortWrite, as io.Copy and bufio.Writer have it.
+func writeAll(w io.Writer, b []byte) error {
+	n, err := w.Write(b)
+	if err == nil && n < len(b) {
+		err = io.ErrShortWrite
+	}
+	return err
 }

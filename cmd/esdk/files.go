@@ -17,12 +17,28 @@ type job struct {
 	in   string // a file, or "-" for standard input
 	out  string // a file, "-" for standard output, or "" (inspect)
 	size int64  // input size, -1 when unknown
+	// skip, when set, says why the input is not processed: the run
+	// reports it and ends with status 1.
+	skip string
 }
 
 const stdio = "-"
 
 // tmpMarker is in the name of every temporary output file.
+//
+// A directory walk does not take a file with the marker in its name as an
+// input, and says so: it reports the file and the run ends with status 1.
+// The walks of a run end before it makes any output, so none of its own
+// temporary files can be among its inputs: a marked file in a tree is one
+// that a killed run left behind (SIGKILL, a crash, a power cut: it may
+// hold partial plaintext), or another run's output in progress. Taking it
+// as an input would encrypt or decrypt a partial file; passing over it
+// without a word would hide it, and with it a file of the user's own that
+// happens to have such a name. Named, it can be removed or renamed.
 const tmpMarker = ".esdk-tmp-"
+
+// skipTemp is why a walk passes over a file with tmpMarker in its name.
+const skipTemp = "its name holds " + tmpMarker + ", the mark of esdk's temporary files: remove it if an esdk run that was killed left it behind, or rename it to process it"
 
 // planJobs maps the operands to jobs. Several inputs, or a directory with
 // -r, need an output directory; each file's output there is its path
@@ -139,6 +155,7 @@ func inputJobs(e *env, o *options, operands []string, outDir, suffix string) ([]
 				return nil
 			}
 			if strings.Contains(d.Name(), tmpMarker) {
+				jobs = append(jobs, job{in: path, size: -1, skip: skipTemp})
 				return nil
 			}
 			if !d.Type().IsRegular() {
@@ -196,10 +213,43 @@ func checkTarget(j job, force bool) error {
 	if fo.IsDir() {
 		return fmt.Errorf("output %s is a directory", j.out)
 	}
+	if err := regularTarget(j.out, fo); err != nil {
+		return err
+	}
 	if !force {
 		return fmt.Errorf("output %s exists: use --force to overwrite it", j.out)
 	}
 	return nil
+}
+
+// regularTarget refuses an output that exists and is not a regular file
+// (fi is what os.Stat says of it): a named pipe, a device, a socket.
+// Outputs are written to a temporary file and renamed over the target, and
+// a rename would replace the special file with a regular one holding the
+// output; writing into it instead would release a partial output that a
+// failure cannot take back. Standard output (-o -) is the way to write
+// into a pipe or a device.
+func regularTarget(name string, fi fs.FileInfo) error {
+	if fi.Mode().IsRegular() {
+		return nil
+	}
+	return fmt.Errorf("output %s is %s: esdk writes outputs as regular files only, and does not replace other files; to write into it, use -o - and redirect standard output (-o - > %s)", name, fileKind(fi.Mode()), name)
+}
+
+func fileKind(m fs.FileMode) string {
+	switch {
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m.IsDir():
+		return "a directory"
+	}
+	return "not a regular file"
 }
 
 // outFile is an output written to a temporary file next to its target
@@ -217,11 +267,10 @@ func createOut(target string, force bool) (*outFile, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(target)+tmpMarker+"*")
+	f, err := temps.create(dir, "."+filepath.Base(target)+tmpMarker+"*")
 	if err != nil {
 		return nil, err
 	}
-	temps.add(f.Name())
 	return &outFile{f: f, tmp: f.Name(), target: target, force: force}, nil
 }
 
@@ -229,55 +278,96 @@ func createOut(target string, force bool) (*outFile, error) {
 // to remove.
 var temps = tempFiles{m: map[string]bool{}}
 
+// tempFiles is a registry of temporary files. Each file is made, renamed
+// and removed under its lock, so that stop, which removes them all, never
+// runs between the making of a file and its registration (a file it could
+// not see would be left behind: a signal that came just after the file
+// appeared did leave one) nor during a rename; after stop, no file is made
+// or renamed.
 type tempFiles struct {
 	sync.Mutex
-	m map[string]bool
+	m       map[string]bool
+	stopped bool
 }
 
-func (t *tempFiles) add(name string) {
+// errStopped: the run was stopped by a signal.
+var errStopped = errors.New("stopped")
+
+// create makes a temporary file in dir, as os.CreateTemp does, and
+// registers it.
+func (t *tempFiles) create(dir, pattern string) (*os.File, error) {
 	t.Lock()
-	t.m[name] = true
-	t.Unlock()
+	defer t.Unlock()
+	if t.stopped {
+		return nil, errStopped
+	}
+	f, err := os.CreateTemp(dir, pattern)
+	if err != nil {
+		return nil, err
+	}
+	t.m[f.Name()] = true
+	return f, nil
 }
 
-func (t *tempFiles) done(name string) {
+// remove removes a temporary file and forgets it.
+func (t *tempFiles) remove(name string) {
 	t.Lock()
+	defer t.Unlock()
+	os.Remove(name)
 	delete(t.m, name)
-	t.Unlock()
 }
 
-// removeTemps removes the temporary files of outputs in progress. It
-// holds the lock until the process exits, so no commit runs after it.
-func removeTemps() {
-	temps.Lock()
-	for name := range temps.m {
+// stop removes every registered file, and makes the registry refuse to
+// make or rename any other.
+func (t *tempFiles) stop() {
+	t.Lock()
+	defer t.Unlock()
+	t.stopped = true
+	for name := range t.m {
 		os.Remove(name)
 	}
+	clear(t.m)
 }
+
+// removeTemps removes the temporary files of outputs in progress; no
+// other is made or committed after it.
+func removeTemps() { temps.stop() }
 
 func (o *outFile) Write(p []byte) (int, error) { return o.f.Write(p) }
 
 // commit flushes the file to disk and gives it its name. Without force it
-// never replaces a file that appeared meanwhile.
+// never replaces a file that appeared meanwhile; with force it replaces a
+// regular file only.
 func (o *outFile) commit() error {
 	// Holding the lock, an interrupt cannot remove the file while it is
 	// being moved into place.
 	temps.Lock()
 	defer temps.Unlock()
 	delete(temps.m, o.tmp)
-	if err := o.f.Sync(); err != nil {
+	fail := func(err error) error {
 		o.f.Close()
 		os.Remove(o.tmp)
 		return err
 	}
+	if temps.stopped {
+		return fail(errStopped)
+	}
+	if err := o.f.Sync(); err != nil {
+		return fail(err)
+	}
 	if err := o.f.Close(); err != nil {
-		os.Remove(o.tmp)
-		return err
+		return fail(err)
 	}
 	if o.force {
+		// checkTarget looked before the output was written; look again
+		// just before the rename.
+		if fi, err := os.Stat(o.target); err == nil {
+			if err := regularTarget(o.target, fi); err != nil {
+				return fail(err)
+			}
+		}
 		if err := os.Rename(o.tmp, o.target); err != nil {
-			os.Remove(o.tmp)
-			return err
+			return fail(err)
 		}
 		return nil
 	}
@@ -287,17 +377,14 @@ func (o *outFile) commit() error {
 		return os.Remove(o.tmp)
 	}
 	if errors.Is(err, fs.ErrExist) {
-		os.Remove(o.tmp)
-		return fmt.Errorf("output %s exists: use --force to overwrite it", o.target)
+		return fail(fmt.Errorf("output %s exists: use --force to overwrite it", o.target))
 	}
 	// No hard links on this file system: check, then rename.
 	if _, serr := os.Lstat(o.target); serr == nil {
-		os.Remove(o.tmp)
-		return fmt.Errorf("output %s exists: use --force to overwrite it", o.target)
+		return fail(fmt.Errorf("output %s exists: use --force to overwrite it", o.target))
 	}
 	if err := os.Rename(o.tmp, o.target); err != nil {
-		os.Remove(o.tmp)
-		return err
+		return fail(err)
 	}
 	return nil
 }
@@ -305,8 +392,7 @@ func (o *outFile) commit() error {
 // abort removes the temporary file.
 func (o *outFile) abort() {
 	o.f.Close()
-	os.Remove(o.tmp)
-	temps.done(o.tmp)
+	temps.remove(o.tmp)
 }
 
 var _ io.Writer = (*outFile)(nil)

@@ -5,8 +5,11 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/go-esdk/esdk/format"
@@ -94,21 +97,63 @@ func rawAESKeyName(info []byte) (string, bool) {
 }
 
 // describeKeys says which keys a message's data keys are for, for errors.
+// What it repeats of the header is quoted (%q), so that nothing in a
+// header reaches the terminal raw.
 func describeKeys(h *format.Header) string {
 	var parts []string
 	for _, e := range h.EncryptedDataKeys {
 		switch {
 		case strings.HasPrefix(e.ProviderID, kmsprovider.ProviderID):
-			parts = append(parts, "AWS KMS key "+string(e.ProviderInfo))
+			parts = append(parts, fmt.Sprintf("AWS KMS key %q", e.ProviderInfo))
 		default:
 			if name, ok := rawAESKeyName(e.ProviderInfo); ok {
-				parts = append(parts, fmt.Sprintf("AES key namespace=%s,name=%s", e.ProviderID, name))
+				parts = append(parts, fmt.Sprintf("AES key namespace=%q,name=%q", e.ProviderID, name))
 			} else if utf8.Valid(e.ProviderInfo) {
-				parts = append(parts, fmt.Sprintf("RSA key namespace=%s,name=%s", e.ProviderID, e.ProviderInfo))
+				parts = append(parts, fmt.Sprintf("RSA key namespace=%q,name=%q", e.ProviderID, e.ProviderInfo))
 			} else {
-				parts = append(parts, "a key of provider "+e.ProviderID)
+				parts = append(parts, fmt.Sprintf("a key of provider %q", e.ProviderID))
 			}
 		}
 	}
 	return strings.Join(parts, "; ")
+}
+
+// marshalJSON is json.Marshal (json.MarshalIndent with indent), with every
+// rune that strconv.Quote would escape written as a \u escape: encoding/json
+// escapes the C0 controls but leaves DEL, the C1 controls (some terminals
+// take U+009B for an escape sequence), and format characters such as the
+// bidirectional overrides as they are. The output means the same to a
+// JSON reader.
+func marshalJSON(v any, indent bool) ([]byte, error) {
+	var b []byte
+	var err error
+	if indent {
+		b, err = json.MarshalIndent(v, "", "  ")
+	} else {
+		b, err = json.Marshal(v)
+	}
+	if err != nil {
+		return nil, err
+	}
+	printable := func(r rune) bool {
+		// Outside strings json writes ASCII only, and inside them no
+		// newline: the newlines are the indentation's.
+		return r == '\n' || strconv.IsPrint(r)
+	}
+	if !bytes.ContainsFunc(b, func(r rune) bool { return !printable(r) }) {
+		return b, nil
+	}
+	out := make([]byte, 0, len(b)+64)
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if printable(r) {
+			out = append(out, b[i:i+size]...)
+		} else {
+			for _, u := range utf16.Encode([]rune{r}) {
+				out = fmt.Appendf(out, `\u%04x`, u)
+			}
+		}
+		i += size
+	}
+	return out, nil
 }

@@ -5,13 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/go-esdk/esdk/format"
 	"github.com/go-esdk/esdk/keyring"
@@ -19,8 +22,17 @@ import (
 )
 
 // kmsEndpointEnv points every KMS client at another endpoint: a testing
-// aid, for a local KMS such as kmsprovider/kmstest.
+// aid, for a local KMS such as kmsprovider/kmstest. Without it, the AWS
+// SDK's own settings apply, in the SDK's order: AWS_ENDPOINT_URL_KMS, then
+// AWS_ENDPOINT_URL, then the shared config file's; with it, it wins over
+// them all, since it is esdk's own and names KMS alone.
 const kmsEndpointEnv = "ESDK_KMS_ENDPOINT"
+
+// maxDiscoveryRegions is the most AWS regions that a kms-discovery key
+// without region= calls for one message. The regions come from the
+// message, which anyone can write: without a bound, a message naming a
+// key in every region would make esdk call each.
+const maxDiscoveryRegions = 5
 
 // keySpec is one parsed --wrapping-key.
 type keySpec struct {
@@ -85,7 +97,7 @@ func startsOption(s string) bool {
 
 // parseKeySpec parses one --wrapping-key value. See keysUsage.
 func parseKeySpec(s string) (*keySpec, error) {
-	shown := redactPIN(s)
+	shown, _ := redactSpec(s)
 	bad := func(format string, args ...any) error {
 		return usagef("--wrapping-key %q: %s (see \"esdk help keys\")", shown, fmt.Sprintf(format, args...))
 	}
@@ -93,7 +105,7 @@ func parseKeySpec(s string) (*keySpec, error) {
 	k := &keySpec{text: shown, opts: map[string][]string{}}
 	kind, value, hasValue := strings.Cut(parts[0], "=")
 	switch {
-	case strings.HasPrefix(parts[0], "pkcs11:"):
+	case len(parts[0]) >= 7 && strings.EqualFold(parts[0][:7], "pkcs11:"):
 		// A bare RFC 7512 URI.
 		kind, value, hasValue = "pkcs11", parts[0], true
 	case strings.HasPrefix(parts[0], "arn:aws"):
@@ -125,6 +137,10 @@ func parseKeySpec(s string) (*keySpec, error) {
 		if a, isAlias := cliAliases[name]; isAlias && kind == "kms-discovery" {
 			name = a
 		}
+		if (!ok || !slices.Contains(keyOptions[kind], name)) && kind == "pkcs11" {
+			// Not repeated: it may be the end of a PIN that holds ",word=".
+			return nil, bad("an option after the URI is not one of pkcs11 keys; they take %s (a comma in a PIN is written %%2C)", strings.Join(keyOptions[kind], ", "))
+		}
 		if !ok || !slices.Contains(keyOptions[kind], name) {
 			return nil, bad("%q is not an option of %s keys; they take %s", p, kind, strings.Join(keyOptions[kind], ", "))
 		}
@@ -153,28 +169,6 @@ func parseKeySpec(s string) (*keySpec, error) {
 	return k, nil
 }
 
-// redactPIN hides the value of a pkcs11: URI's pin-value in s, which
-// error messages repeat.
-func redactPIN(s string) string {
-	const attr = "pin-value="
-	var b strings.Builder
-	for {
-		i := strings.Index(s, attr)
-		if i < 0 {
-			b.WriteString(s)
-			return b.String()
-		}
-		b.WriteString(s[:i+len(attr)])
-		b.WriteString("(hidden)")
-		s = s[i+len(attr):]
-		end := strings.IndexAny(s, "&,")
-		if end < 0 {
-			return b.String()
-		}
-		s = s[end:]
-	}
-}
-
 func (k *keySpec) opt(name string) string {
 	if v := k.opts[name]; len(v) > 0 {
 		return v[0]
@@ -200,6 +194,10 @@ type keys struct {
 	specs   []*keySpec
 	kms     kmsClients
 	closers []io.Closer
+	warn    io.Writer // for warnings: standard error
+	// read reads a key file (readKeyFile); the caller wipes what it
+	// returns once parsed.
+	read func(path string) ([]byte, fs.FileInfo, error)
 }
 
 // parseKeys checks the syntax of every --wrapping-key; encrypting needs
@@ -208,7 +206,7 @@ func parseKeys(list []string, cmd string) (*keys, error) {
 	if len(list) == 0 {
 		return nil, usagef("%s needs at least one --wrapping-key (see \"esdk help keys\")", cmd)
 	}
-	ks := &keys{}
+	ks := &keys{warn: io.Discard, read: readKeyFile}
 	for _, s := range list {
 		k, err := parseKeySpec(s)
 		if err != nil {
@@ -256,10 +254,11 @@ func (ks *keys) Close() error {
 func (ks *keys) build(ctx context.Context, k *keySpec, cmd string) (keyring.Keyring, error) {
 	switch k.kind {
 	case "aes":
-		key, err := os.ReadFile(k.value)
+		key, fi, err := ks.read(k.value)
 		if err != nil {
 			return nil, fmt.Errorf("reading the AES key: %w", err)
 		}
+		warnExposed(ks.warn, "AES key file", k.value, fi)
 		kr, err := keyring.NewRawAES(keyring.RawAESOptions{
 			Namespace:   k.opt("namespace"),
 			Name:        k.opt("name"),
@@ -271,14 +270,18 @@ func (ks *keys) build(ctx context.Context, k *keySpec, cmd string) (keyring.Keyr
 		}
 		return kr, nil
 	case "rsa":
-		pemData, err := os.ReadFile(k.value)
+		pemData, fi, err := ks.read(k.value)
 		if err != nil {
 			return nil, fmt.Errorf("reading the RSA key: %w", err)
 		}
 		padding, _ := k.padding()
 		pub, priv, err := keyring.ParseRSAKeysPEM(pemData)
+		clear(pemData)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", k.value, err)
+		}
+		if priv != nil {
+			warnExposed(ks.warn, "RSA private key file", k.value, fi)
 		}
 		kr, err := keyring.NewRawRSA(keyring.RawRSAOptions{
 			Namespace:  k.opt("namespace"),
@@ -321,6 +324,11 @@ func (ks *keys) build(ctx context.Context, k *keySpec, cmd string) (keyring.Keyr
 		}
 		return &regionalDiscovery{clients: clients, filter: filter, regions: k.opts["region"]}, nil
 	case "pkcs11":
+		if pinFile := pinSourceFile(k.value); pinFile != "" {
+			if fi, err := os.Stat(pinFile); err == nil {
+				warnExposed(ks.warn, "PIN file", pinFile, fi)
+			}
+		}
 		padding, _ := k.padding()
 		kr, closer, err := newPKCS11Keyring(k.value, k.opt("namespace"), k.opt("name"), padding, k.opt("padding") != "")
 		if err != nil {
@@ -379,10 +387,13 @@ func (c *kmsClients) supplier(ctx context.Context, defaultRegion string) (kmspro
 			c.err = fmt.Errorf("loading the AWS configuration: %w", err)
 			return
 		}
+		// Set on each client, after the SDK resolved its endpoint (where
+		// AWS_ENDPOINT_URL_KMS would win over cfg.BaseEndpoint).
+		var optFns []func(*kms.Options)
 		if ep := os.Getenv(kmsEndpointEnv); ep != "" {
-			cfg.BaseEndpoint = aws.String(ep)
+			optFns = append(optFns, func(o *kms.Options) { o.BaseEndpoint = aws.String(ep) })
 		}
-		c.rc = kmsprovider.NewRegionalClients(cfg)
+		c.rc = kmsprovider.NewRegionalClients(cfg, optFns...)
 	})
 	if c.err != nil {
 		return nil, c.err
@@ -402,6 +413,11 @@ func (c *kmsClients) supplier(ctx context.Context, defaultRegion string) (kmspro
 // region its ARN names, as aws-encryption-cli's discovery does, limited to
 // some regions when regions is not empty: for each message it makes a
 // discovery keyring for the regions of the message's KMS keys.
+//
+// The regions come from the message, unauthenticated until a key has
+// decrypted. So before it makes any client, it drops the keys that the
+// filter (account=, partition=) or region= rules out, and without
+// region= it calls at most maxDiscoveryRegions regions for a message.
 type regionalDiscovery struct {
 	clients kmsprovider.ClientSupplier
 	filter  *kmsprovider.DiscoveryFilter
@@ -415,17 +431,25 @@ func (k *regionalDiscovery) OnEncrypt(context.Context, *keyring.EncryptionMateri
 func (k *regionalDiscovery) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials, edks []format.EncryptedDataKey) error {
 	var regions []string
 	var skipped []error
+	skip := func(i int, info []byte, why string, args ...any) {
+		skipped = append(skipped, fmt.Errorf("encrypted data key %d (%q): skipped, %s", i, info, fmt.Sprintf(why, args...)))
+	}
 	for i, e := range edks {
 		if e.ProviderID != kmsprovider.ProviderID {
 			continue
 		}
-		r := arnRegion(string(e.ProviderInfo))
+		a, ok := parseKeyARN(string(e.ProviderInfo))
 		switch {
-		case r == "" || slices.Contains(regions, r):
-		case len(k.regions) > 0 && !slices.Contains(k.regions, r):
-			skipped = append(skipped, fmt.Errorf("encrypted data key %d (%s): skipped, its region %s is not in region=%s", i, e.ProviderInfo, r, strings.Join(k.regions, ",")))
-		default:
-			regions = append(regions, r)
+		case !ok:
+			skip(i, e.ProviderInfo, "it is not an AWS KMS key ARN")
+		case k.filter != nil && a.partition != k.filter.Partition:
+			skip(i, e.ProviderInfo, "its partition %q is not the discovery filter's %s", a.partition, k.filter.Partition)
+		case k.filter != nil && !slices.Contains(k.filter.AccountIDs, a.account):
+			skip(i, e.ProviderInfo, "its account %q is not in the discovery filter's accounts %s", a.account, strings.Join(k.filter.AccountIDs, ", "))
+		case len(k.regions) > 0 && !slices.Contains(k.regions, a.region):
+			skip(i, e.ProviderInfo, "its region %q is not in region=%s", a.region, strings.Join(k.regions, ","))
+		case !slices.Contains(regions, a.region):
+			regions = append(regions, a.region)
 		}
 	}
 	if len(regions) == 0 {
@@ -433,6 +457,13 @@ func (k *regionalDiscovery) OnDecrypt(ctx context.Context, m *keyring.Decryption
 			skipped = append(skipped, errors.New("the message has no AWS KMS encrypted data key"))
 		}
 		return &keyring.NoMatchingKeyError{Keyring: "AWS KMS discovery", Causes: skipped}
+	}
+	if len(k.regions) == 0 && len(regions) > maxDiscoveryRegions {
+		quoted := make([]string, len(regions))
+		for i, r := range regions {
+			quoted[i] = strconv.Quote(r)
+		}
+		return fmt.Errorf("the message's AWS KMS keys are in %d regions (%s); kms-discovery calls at most %d for a message: name the regions to call with region=", len(regions), strings.Join(quoted, ", "), maxDiscoveryRegions)
 	}
 	// One discovery keyring per region, each given its region's keys only.
 	krs := make([]keyring.Keyring, len(regions))
@@ -452,6 +483,38 @@ func (k *regionalDiscovery) OnDecrypt(ctx context.Context, m *keyring.Decryption
 		return err
 	}
 	return multi.OnDecrypt(ctx, m, edks)
+}
+
+// keyARN is what discovery reads of a KMS key ARN.
+type keyARN struct{ partition, region, account string }
+
+// parseKeyARN reads arn:PARTITION:kms:REGION:ACCOUNT:key/ID, each part
+// of the letters, digits and dashes that real ones have: the region
+// becomes part of a host name.
+func parseKeyARN(s string) (keyARN, bool) {
+	p := strings.SplitN(s, ":", 6)
+	if len(p) != 6 || p[0] != "arn" || p[2] != "kms" {
+		return keyARN{}, false
+	}
+	id, ok := strings.CutPrefix(p[5], "key/")
+	if !ok || !word(p[1], false) || !word(p[3], false) || !word(p[4], false) || !word(id, true) {
+		return keyARN{}, false
+	}
+	return keyARN{partition: p[1], region: p[3], account: p[4]}, true
+}
+
+// word reports whether s is 1 to 64 lower-case letters (any case with
+// upper), digits and dashes, with a letter or digit at each end.
+func word(s string, upper bool) bool {
+	if s == "" || len(s) > 64 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || upper && c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
 }
 
 // inRegion gives a keyring the AWS KMS encrypted data keys of one region.

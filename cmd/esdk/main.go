@@ -22,6 +22,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -34,23 +35,52 @@ const (
 
 func main() { os.Exit(realMain()) }
 
-// realMain runs the command line. An interrupt (SIGINT, SIGTERM) ends it
-// at once with status 1, after removing the temporary files of outputs
-// in progress: whatever the run was waiting for (a stalled pipe, a slow
-// KMS), no partial output is left.
+// realMain runs the command line. A signal that asks a process to end
+// (stopSignals: SIGINT, SIGTERM, SIGHUP, SIGQUIT and the others a careful
+// tool catches) ends it at once, after removing the temporary files of
+// outputs in progress, with the shell's status for it, 128 plus the
+// signal's number: whatever the run was waiting for (a stalled pipe, a
+// slow KMS), no partial output is left. A signal that was ignored when
+// esdk started (nohup's SIGHUP, the SIGINT of a background job) stays
+// ignored.
 func realMain() int {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	var caught []os.Signal
+	for _, s := range stopSignals {
+		if !signal.Ignored(s) {
+			caught = append(caught, s)
+		}
+	}
 	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	if len(caught) > 0 { // none would mean all
+		signal.Notify(sig, caught...)
+	}
+	var stopping atomic.Bool
 	go func() {
 		s := <-sig
+		stopping.Store(true)
 		cancel()
 		removeTemps()
 		fmt.Fprintf(os.Stderr, "esdk: %v: stopped; no partial output was left\n", s)
-		os.Exit(exitError)
+		os.Exit(signalStatus(s))
 	}()
-	return run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	if stopping.Load() {
+		// The run ended because of the signal (its context canceled, its
+		// output refused): the handler exits, with the signal's status.
+		select {}
+	}
+	return code
+}
+
+// signalStatus is the exit status of a process ended by s, as shells
+// report it: 128 plus the signal's number.
+func signalStatus(s os.Signal) int {
+	if n, ok := s.(syscall.Signal); ok {
+		return 128 + int(n)
+	}
+	return exitError
 }
 
 // usageError is a mistake on the command line: exit code 2.
@@ -66,13 +96,17 @@ func usagef(format string, args ...any) error {
 type env struct {
 	stdin  io.Reader
 	stdout io.Writer
-	stderr io.Writer
+	stderr io.Writer // with the PINs of the command line hidden
+	// scrub hides the PINs of the command line; what esdk writes on
+	// standard output of the command line (file names) goes through it.
+	scrub *scrubber
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	sc := newScrubber(argSecrets(args))
+	e := &env{stdin: stdin, stdout: stdout, stderr: &scrubWriter{w: stderr, s: sc}, scrub: sc}
 	if len(args) == 0 {
-		fmt.Fprint(stderr, mainUsage)
+		fmt.Fprint(e.stderr, mainUsage)
 		return exitUsage
 	}
 	var err error
@@ -89,7 +123,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintln(stdout, "esdk", version())
 		return exitOK
 	default:
-		fmt.Fprintf(stderr, "esdk: unknown command %q\n\n%s", cmd, mainUsage)
+		fmt.Fprintf(e.stderr, "esdk: unknown command %q\n\n%s", cmd, mainUsage)
 		return exitUsage
 	}
 	return report(e, err)
@@ -107,12 +141,15 @@ func report(e *env, err error) int {
 	case errors.Is(err, errHelp):
 		return exitOK
 	case errors.As(err, &ue):
-		fmt.Fprintf(e.stderr, "esdk: %s\nRun \"esdk help\" for usage.\n", ue.msg)
+		fmt.Fprintf(e.stderr, "esdk: %s\nRun \"esdk help\" for usage.\n", escapeText(ue.msg))
 		return exitUsage
 	case errors.Is(err, errReported):
 		return exitError
+	case errors.Is(err, context.Canceled):
+		// A signal stopped the run, and its handler says so.
+		return exitError
 	default:
-		fmt.Fprintf(e.stderr, "esdk: %v\n", err)
+		fmt.Fprintf(e.stderr, "esdk: %s\n", errText(err))
 		return exitError
 	}
 }

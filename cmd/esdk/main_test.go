@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/go-esdk/esdk/format"
 	"github.com/go-esdk/esdk/kmsprovider/kmstest"
 )
 
@@ -42,6 +43,9 @@ func TestMain(m *testing.M) {
 			}
 			return 0
 		},
+	}
+	for name, f := range signalCommands() {
+		cmds[name] = f
 	}
 	for name, f := range softHSMCommands() {
 		cmds[name] = f
@@ -129,8 +133,11 @@ func setupScript(env *testscript.Env) error {
 type kmsServerKey struct{}
 
 func scriptCondition(cond string) (bool, error) {
-	if cond == "softhsm" {
+	switch cond {
+	case "softhsm":
 		return softHSMCondition()
+	case "cgo":
+		return cgoBuild, nil
 	}
 	return false, fmt.Errorf("unknown condition %q", cond)
 }
@@ -287,6 +294,84 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		if strconv.Itoa(got) != args[1] {
 			ts.Fatalf("KMS answered %d %s requests, want %s", got, args[0], args[1])
 		}
+	},
+	// mkfifo NAME: a named pipe, with no one at the other end.
+	"mkfifo": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 1 {
+			ts.Fatalf("usage: mkfifo NAME")
+		}
+		ts.Check(mkfifo(ts.MkAbs(args[0])))
+	},
+	// isfifo NAME: fails unless NAME is a named pipe.
+	"isfifo": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 1 {
+			ts.Fatalf("usage: isfifo NAME")
+		}
+		fi, err := os.Lstat(ts.MkAbs(args[0]))
+		ts.Check(err)
+		if fi.Mode()&os.ModeNamedPipe == 0 {
+			ts.Fatalf("%s is not a named pipe: %v", args[0], fi.Mode())
+		}
+	},
+	// forgeheader OUT IN WHAT ARGS...: OUT is the message IN with its
+	// header changed (and its header tag no longer valid), for what is
+	// checked before the tag: WHAT is
+	//   context K V...    the encryption context is K=V...
+	//   edk ID INFO       one more encrypted data key, of provider ID
+	//   kmsregions N ACCOUNT
+	//                     N AWS KMS encrypted data keys of ACCOUNT, in N
+	//                     regions xx-test-1, ..., instead of IN's keys
+	// Strings are read as the inside of a Go string literal ("").
+	"forgeheader": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) < 3 {
+			ts.Fatalf("usage: forgeheader OUT IN context|edk|kmsregions ARGS...")
+		}
+		msg, err := os.ReadFile(ts.MkAbs(args[1]))
+		ts.Check(err)
+		h, n, err := format.ParseHeader(msg, format.Limits{})
+		ts.Check(err)
+		unquote := func(s string) string {
+			u, err := strconv.Unquote(`"` + s + `"`)
+			ts.Check(err)
+			return u
+		}
+		rest := args[3:]
+		switch args[2] {
+		case "context":
+			if len(rest)%2 != 0 {
+				ts.Fatalf("forgeheader context: K V pairs")
+			}
+			h.EncryptionContext = map[string]string{}
+			for i := 0; i < len(rest); i += 2 {
+				h.EncryptionContext[unquote(rest[i])] = unquote(rest[i+1])
+			}
+		case "edk":
+			if len(rest) != 2 {
+				ts.Fatalf("forgeheader edk ID INFO")
+			}
+			h.EncryptedDataKeys = append(h.EncryptedDataKeys, format.EncryptedDataKey{
+				ProviderID: unquote(rest[0]), ProviderInfo: []byte(unquote(rest[1])), Ciphertext: make([]byte, 32),
+			})
+		case "kmsregions":
+			if len(rest) != 2 {
+				ts.Fatalf("forgeheader kmsregions N ACCOUNT")
+			}
+			count, err := strconv.Atoi(rest[0])
+			ts.Check(err)
+			h.EncryptedDataKeys = nil
+			for i := 1; i <= count; i++ {
+				h.EncryptedDataKeys = append(h.EncryptedDataKeys, format.EncryptedDataKey{
+					ProviderID:   "aws-kms",
+					ProviderInfo: fmt.Appendf(nil, "arn:aws:kms:xx-test-%d:%s:key/00000000-0000-0000-0000-00000000000%d", i, rest[1], i%10),
+					Ciphertext:   make([]byte, 32),
+				})
+			}
+		default:
+			ts.Fatalf("forgeheader: unknown %q", args[2])
+		}
+		b, err := h.Marshal()
+		ts.Check(err)
+		ts.Check(os.WriteFile(ts.MkAbs(args[0]), append(b, msg[n:]...), 0o644))
 	},
 	// size FILE N: fails unless FILE has N bytes.
 	"size": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -146,3 +146,6 @@ func softHSMCondition() (bool, error) {
 	}
 	return false, nil
 }
+
+// cgoBuild is the [cgo] condition: PKCS #11 keyrings are built in.
+const cgoBuild = true

@@ -51,8 +51,12 @@ func (p *progress) done() {
 	p.bar.Exit()
 }
 
-// isTerminal reports whether w is a terminal.
+// isTerminal reports whether w (or the writer a scrubWriter writes to) is
+// a terminal.
 func isTerminal(w io.Writer) bool {
+	if u, ok := w.(interface{ underlying() io.Writer }); ok {
+		w = u.underlying()
+	}
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
 }

@@ -38,8 +38,13 @@ Examples:
   esdk inspect db.dump.encrypted
 
 Exit status: 0 when every input succeeded, 1 when an input failed (bad
-input, a message that does not verify, no key that fits, an I/O error),
-2 when the command line is wrong.
+input, a message that does not verify, no key that fits, an I/O error)
+or was skipped, 2 when the command line is wrong, 128+N when signal N
+stopped it (130 for Ctrl-C, SIGINT; 143 for SIGTERM; 129 for SIGHUP;
+131 for SIGQUIT). On SIGHUP, SIGINT, SIGQUIT, SIGABRT, SIGTERM, SIGALRM,
+SIGVTALRM and SIGXCPU esdk removes the temporary files of the outputs it
+was writing before it exits; a signal ignored when it started (nohup's
+SIGHUP) stays ignored.
 
 Run "esdk help keys" for the --wrapping-key syntax.
 `
@@ -48,10 +53,17 @@ const commonOptions = `  -w, --wrapping-key KEY       a wrapping key (repeatable
   -o, --output PATH            output file, directory (made when PATH ends with /),
                                or - for standard output (the default when the
                                input is -)
-  -r, --recursive              process the files of directories, recursively
+  -r, --recursive              process the files of directories, recursively;
+                               symbolic links and special files are skipped
+                               with a note, and a file whose name holds
+                               .esdk-tmp- (the mark of esdk's temporary files)
+                               is skipped with a message and status 1
       --suffix S               appended to each output name when the output is a
                                directory (default %s)
-  -f, --force                  overwrite existing output files
+  -f, --force                  overwrite existing output files (regular files
+                               only: a named pipe, a device or a socket is
+                               never replaced nor written into; use -o - and
+                               redirect standard output to write into one)
   -q, --quiet                  no progress bar
       --commitment-policy P    require-encrypt-require-decrypt (default),
                                require-encrypt-allow-decrypt, or
@@ -87,7 +99,8 @@ Options:
 ` + encryptCommon + `
 Output files are written to a temporary file next to the target and renamed
 when complete: an interrupted run leaves no partial output. Output files
-are created with mode 0600.
+are created with mode 0600. An output that exists and is not a regular
+file is refused, with or without --force.
 
 Examples:
   esdk encrypt -w aes=k.bin,namespace=app,name=k1 -c tenant=acme -o report.pdf.encrypted report.pdf
@@ -116,7 +129,10 @@ leaves partial plaintext. Standard output cannot be taken back: there,
 decrypted data is released frame by frame as each frame verifies (for
 signed suites the last frame only after the signature verified), and a
 failure part-way leaves the output incomplete: check the exit status
-before using it.
+before using it. An output that exists and is not a regular file (a
+named pipe, a device) is refused, with or without --force: it would be
+replaced by a regular file of plaintext, or be given plaintext that a
+later failure cannot take back; -o - with a redirection writes into it.
 
 Examples:
   esdk decrypt -w aes=k.bin,namespace=app,name=k1 -c tenant=acme -o report.pdf report.pdf.encrypted
@@ -133,7 +149,11 @@ else base64, with the key name of raw AES keys; ciphertext length), content
 type and frame length.
 
 Nothing in the header is authenticated until the message is decrypted:
-anyone can write a header that says anything.
+anyone can write a header that says anything. Control and other
+non-printable characters in it are printed as JSON \u escapes, and
+esdk's error messages quote what they repeat of a header, as Go's
+strconv.Quote does (\x1b, \n, \u202e), so that nothing in a message
+reaches the terminal raw.
 
 Example:
   esdk inspect backup.encrypted | jq .encryption_context
@@ -145,7 +165,7 @@ A key is a kind and its value, then options, separated by commas:
 
   aes=FILE,namespace=NS,name=NAME
       A raw AES key: FILE holds 16, 24 or 32 random bytes
-      (head -c 32 /dev/urandom > FILE). The namespace and name are stored in
+      (head -c 32 /dev/urandom > FILE; chmod 600 FILE). The namespace and name are stored in
       each message and must be the same to decrypt (they are the key's
       provider id and key name in the other Encryption SDKs).
 
@@ -164,16 +184,22 @@ A key is a kind and its value, then options, separated by commas:
   kms-discovery[,account=ID...][,partition=P][,region=R...][,mrk=true]
       Decrypt only: any AWS KMS key a message names, calling KMS in the key's
       region. account= (repeatable) limits it to keys of those accounts
-      (partition P, default aws): give it. region= (repeatable) limits it to
-      those regions; mrk=true (with region=) calls multi-Region keys in
-      those regions.
+      (partition P, default aws): give it; keys of other accounts are left
+      out before any call. region= (repeatable) limits it to those regions;
+      without region=, a message whose keys are in more than 5 regions is
+      refused (the message names the regions, and anyone can write one
+      that names them all): name the regions to call with region=.
+      mrk=true (with region=) calls multi-Region keys in those regions.
 
   pkcs11=URI,namespace=NS,name=NAME[,padding=P]
       A key in a PKCS #11 token (an HSM), named by an RFC 7512 URI such as
       pkcs11:token=prod;object=esdk-key;type=secret-key?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/hsm-pin
       type=secret-key is an AES key (the wire format of aes=), type=private
       an RSA private key (of rsa=; the public key is read from the token).
-      Needs an esdk built with cgo.
+      Needs an esdk built with cgo. The PIN is never printed: esdk shows
+      pin-value= (in any case, percent-encoded or not) as (hidden), and
+      hides it anywhere else it would repeat it. Write a comma in a PIN as
+      %2C; prefer pin-source=FILE, which keeps it out of the process list.
 
 aws-encryption-cli's key=KEY and discovery=true,discovery-account=ID,
 discovery-partition=P are understood too (with commas between them).
@@ -181,9 +207,18 @@ discovery-partition=P are understood too (with commas between them).
 Several keys: on encrypt the message can be decrypted with any of them and
 the first one makes the data key; on decrypt each is tried in turn.
 
+Key files: a file that holds a secret (an AES key file, an RSA PEM file
+with a private key, a PIN file) should be readable by its owner only
+(chmod 600). esdk warns on standard error when others can read or change
+one, and goes on: unlike ssh it does not refuse, since refusing would
+not undo the exposure and a key may be shared with a group on purpose.
+esdk wipes the bytes it read of a key file once the key is parsed.
+
 AWS KMS keys use the AWS SDK's default credential chain and configuration
-(AWS_PROFILE, AWS_REGION, ~/.aws/config, ...). For tests, ESDK_KMS_ENDPOINT
-sends every KMS request to another endpoint, such as a local KMS emulator.
+(AWS_PROFILE, AWS_REGION, ~/.aws/config, ...). The KMS endpoint is the
+SDK's: AWS_ENDPOINT_URL_KMS, else AWS_ENDPOINT_URL, else the config
+file's. ESDK_KMS_ENDPOINT, esdk's own and meant for tests (a local KMS
+emulator), wins over all of them when it is set.
 
 A value may hold commas, except before a word and "=": ",word=" always
 starts a new option (so a mistyped option is an error, not part of a value).
