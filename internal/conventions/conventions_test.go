@@ -18,13 +18,14 @@ import (
 // from the module root. The engine's errors reach callers through package
 // envelope, so they speak as it does.
 var prefixes = map[string]string{
-	"format":          "esdk/format: ",
-	"keyring":         "esdk/keyring: ",
-	"keyring/pkcs11":  "esdk/pkcs11: ",
-	"kmsprovider":     "esdk/kmsprovider: ",
-	"cache":           "esdk/cache: ",
-	"envelope":        "esdk: ",
-	"internal/engine": "esdk: ",
+	"format":               "esdk/format: ",
+	"keyring":              "esdk/keyring: ",
+	"keyring/pkcs11":       "esdk/pkcs11: ",
+	"kmsprovider":          "esdk/kmsprovider: ",
+	"kmsprovider/keystore": "esdk/keystore: ",
+	"cache":                "esdk/cache: ",
+	"envelope":             "esdk: ",
+	"internal/engine":      "esdk: ",
 }
 
 // TestErrorPrefixes checks that every string of a package's code that
