@@ -122,9 +122,10 @@
 //     sleeps; a waiter whose context ends returns at once, and a caller
 //     whose own context ended does not hand that error to the others.
 //   - A branch key id supplier takes the caller's context.
-//   - OnDecrypt tells a store that failed ([StoreFailedError], which does
-//     not match keyring.ErrNoMatchingKey) from a wrapped key that does not
-//     authenticate (keyring.NoMatchingKeyError): the first is an outage,
-//     the second a message that is not for these keys.
+//   - OnDecrypt tells a store that failed (a *keyring.UnwrapError, which
+//     does not match keyring.ErrNoMatchingKey) from a wrapped key that does
+//     not authenticate (a *keyring.NoMatchingKeyError): the first is an
+//     outage, the second a message that is not for these keys. A branch
+//     key version the store does not hold is a store failure too.
 //   - OnEncrypt leaves the materials unchanged when it fails.
 package keystore
