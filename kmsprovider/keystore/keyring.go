@@ -95,6 +95,8 @@ type HierarchicalKeyring struct {
 	partition   []byte
 	logicalName string
 	desc        string
+	// activeID is the encrypt cache id of the configured branch key.
+	activeID *cacheID
 }
 
 var _ keyring.Keyring = (*HierarchicalKeyring)(nil)
@@ -149,6 +151,10 @@ func NewHierarchicalKeyring(o HierarchicalKeyringOptions, optFns ...func(*Hierar
 		b, _ := parseUUID(id)
 		k.partition = b[:]
 	}
+	if k.branchKeyID != "" {
+		id := k.cacheID(0x01, k.branchKeyID, "")
+		k.activeID = &id
+	}
 	k.desc = "hierarchical keyring"
 	if k.branchKeyID != "" {
 		k.desc += " for branch key " + k.branchKeyID
@@ -183,20 +189,21 @@ func (k *HierarchicalKeyring) branchKeyIDFor(ctx context.Context, ec map[string]
 // partition id, logical key store name, branch key id and, for
 // decryption, the branch key version, separated by 0x00 bytes.
 func (k *HierarchicalKeyring) cacheID(scope byte, branchKeyID, version string) cacheID {
-	h := sha512.New384()
-	h.Write([]byte{0x02, 0x00, scope, 0x00})
-	h.Write(k.partition)
-	h.Write([]byte{0x00})
-	h.Write([]byte(k.logicalName))
-	h.Write([]byte{0x00})
-	h.Write([]byte(branchKeyID))
-	if scope == 0x02 {
-		h.Write([]byte{0x00})
-		h.Write([]byte(version))
+	if scope == 0x01 && branchKeyID == k.branchKeyID && k.activeID != nil {
+		return *k.activeID
 	}
-	var id cacheID
-	h.Sum(id[:0])
-	return id
+	var buf [256]byte
+	b := append(buf[:0], 0x02, 0x00, scope, 0x00)
+	b = append(b, k.partition...)
+	b = append(b, 0x00)
+	b = append(b, k.logicalName...)
+	b = append(b, 0x00)
+	b = append(b, branchKeyID...)
+	if scope == 0x02 {
+		b = append(b, 0x00)
+		b = append(b, version...)
+	}
+	return sha512.Sum384(b)
 }
 
 // toBranchKey checks the store's answer for the branch key asked for and

@@ -1,0 +1,18 @@
+//go:build unix
+
+package keystore_test
+
+import (
+	"syscall"
+	"time"
+)
+
+// cpuTime returns the CPU time the process has used, all threads, user
+// and system.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
