@@ -12,7 +12,16 @@
 // clients point at an in-process KMS endpoint (kmsprovider/kmstest) that
 // the Go test starts on the loopback interface, and this SDK's strict and
 // discovery KMS keyrings.
-// To run it:
+//
+// TestInteropHierarchy does the same for the hierarchical keyring: the
+// JavaScript KmsHierarchicalKeyRingNode over BranchKeyStoreNode
+// (@aws-crypto/kms-keyring-node, @aws-crypto/branch-keystore-node), its
+// DynamoDB and KMS clients pointed at an in-process DynamoDB
+// (kmsprovider/ddbtest) and KMS that the Go test starts on loopback, and
+// this SDK's keystore package. Both sides create and version branch keys
+// that the other reads, for several branch keys and versions.
+//
+// To run them:
 //
 //	npm ci --prefix interop/js
 //	go test ./interop/ -v -count=1

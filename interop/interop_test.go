@@ -76,17 +76,26 @@ type jsKeyring struct {
 	KMSKeyID       string `json:"kmsKeyId,omitempty"`
 	KMSEndpoint    string `json:"kmsEndpoint,omitempty"`
 	KMSAccessKeyID string `json:"kmsAccessKeyId,omitempty"`
+	// Type "hierarchy": a hierarchical keyring for BranchKeyID, over a
+	// branch key store of the table on the DynamoDB endpoint, under the
+	// KMS key KMSKeyID of the KMS endpoint, both in Region.
+	BranchKeyID         string `json:"branchKeyId,omitempty"`
+	DDBTableName        string `json:"ddbTableName,omitempty"`
+	LogicalKeyStoreName string `json:"logicalKeyStoreName,omitempty"`
+	Region              string `json:"region,omitempty"`
+	DDBEndpoint         string `json:"ddbEndpoint,omitempty"`
 }
 
 type jsJob struct {
 	ID                string            `json:"id"`
-	Op                string            `json:"op"` // "encrypt" or "decrypt"
+	Op                string            `json:"op"` // "encrypt", "decrypt", "createKey" or "versionKey"
 	Keyring           string            `json:"keyring"`
 	CommitmentPolicy  string            `json:"commitmentPolicy"`
 	SuiteID           uint16            `json:"suiteId,omitempty"`
 	FrameLength       int               `json:"frameLength,omitempty"`
 	EncryptionContext map[string]string `json:"encryptionContext,omitempty"`
 	Input             []byte            `json:"input"`
+	BranchKeyID       string            `json:"branchKeyId,omitempty"` // createKey and versionKey
 }
 
 type jsRequest struct {

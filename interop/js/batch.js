@@ -16,14 +16,21 @@
 //                 "padding": "PKCS1" | "OAEP-SHA1" | "OAEP-SHA256" | "OAEP-SHA384" | "OAEP-SHA512",
 //                 "publicKeyPem": "...", "privateKeyPem": "..."},
 //       "<ref>": {"type": "kms", "kmsKeyId": "<key ARN>", "kmsEndpoint": "http://127.0.0.1:port",
-//                 "kmsAccessKeyId": "<12-digit account>"}
+//                 "kmsAccessKeyId": "<12-digit account>"},
+//       "<ref>": {"type": "hierarchy", "branchKeyId": "...", "ddbTableName": "...",
+//                 "logicalKeyStoreName": "...", "region": "us-west-2",
+//                 "ddbEndpoint": "http://127.0.0.1:port", "kmsKeyId": "<key ARN>",
+//                 "kmsEndpoint": "http://127.0.0.1:port", "kmsAccessKeyId": "<12-digit account>"}
 //     },
 //     "jobs": [
 //       {"id": "...", "op": "encrypt" | "decrypt", "keyring": "<ref>",
 //        "commitmentPolicy": "FORBID_ENCRYPT_ALLOW_DECRYPT" | "REQUIRE_ENCRYPT_ALLOW_DECRYPT" | "REQUIRE_ENCRYPT_REQUIRE_DECRYPT",
 //        "suiteId": 532, "frameLength": 512,          (encrypt only)
 //        "encryptionContext": {"k": "v"},             (encrypt only)
-//        "input": "<base64 plaintext or ciphertext>"}
+//        "input": "<base64 plaintext or ciphertext>"},
+//       {"id": "...", "op": "createKey", "keyring": "<hierarchy ref>",
+//        "branchKeyId": "...", "encryptionContext": {"k": "v"}},
+//       {"id": "...", "op": "versionKey", "keyring": "<hierarchy ref>", "branchKeyId": "..."}
 //     ]
 //   }
 //
@@ -39,7 +46,9 @@
 //     ]
 //   }
 //
-// A job that fails yields ok=false and does not stop the batch. A
+// createKey and versionKey run on the branch key store of a hierarchy
+// keyring; createKey's output is the new branch key id (base64 of its
+// UTF-8). A job that fails yields ok=false and does not stop the batch. A
 // decryption that Node refuses to do at all (RSA PKCS#1 v1.5 private
 // decryption on Node versions that disabled it) yields unsupported=true.
 // Exit status is non-zero only when the batch itself cannot run.
@@ -55,7 +64,10 @@ const {
   RawRsaKeyringNode,
   KmsKeyringNode,
 } = require('@aws-crypto/client-node')
-const { KMS } = require('@aws-sdk/client-kms')
+const { KMS, KMSClient } = require('@aws-sdk/client-kms')
+const { DynamoDBClient } = require('@aws-sdk/client-dynamodb')
+const { KmsHierarchicalKeyRingNode } = require('@aws-crypto/kms-keyring-node')
+const { BranchKeyStoreNode } = require('@aws-crypto/branch-keystore-node')
 
 const aesWrappingSuites = {
   16: RawAesWrappingSuiteIdentifier.AES128_GCM_IV12_TAG16_NO_PADDING,
@@ -124,6 +136,27 @@ function buildKeyring(spec) {
         generatorKeyId: spec.kmsKeyId,
       })
     }
+    case 'hierarchy': {
+      // A hierarchical keyring whose branch key store calls the DynamoDB
+      // and KMS endpoints given (test endpoints) with dummy credentials.
+      const credentials = { accessKeyId: spec.kmsAccessKeyId, secretAccessKey: 'test' }
+      const keyStore = new BranchKeyStoreNode({
+        logicalKeyStoreName: spec.logicalKeyStoreName,
+        storage: {
+          ddbTableName: spec.ddbTableName,
+          ddbClient: new DynamoDBClient({ region: spec.region, endpoint: spec.ddbEndpoint, credentials }),
+        },
+        keyManagement: {
+          kmsClient: new KMSClient({ region: spec.region, endpoint: spec.kmsEndpoint, credentials }),
+        },
+        kmsConfiguration: { identifier: spec.kmsKeyId },
+      })
+      return new KmsHierarchicalKeyRingNode({
+        branchKeyId: spec.branchKeyId,
+        keyStore,
+        cacheLimitTtl: 60,
+      })
+    }
     default:
       throw new Error(`unknown keyring type ${spec.type}`)
   }
@@ -172,6 +205,18 @@ async function runJob(job, keyrings, clients, pkcs1Decrypt) {
     }
   }
   const keyring = keyrings.built[job.keyring]
+  if (job.op === 'createKey' || job.op === 'versionKey') {
+    if (spec.type !== 'hierarchy') throw new Error(`${job.op} needs a hierarchy keyring`)
+    if (job.op === 'createKey') {
+      const { branchKeyIdentifier } = await keyring.keyStore.createKey({
+        branchKeyIdentifier: job.branchKeyId,
+        encryptionContext: job.encryptionContext,
+      })
+      return { id: job.id, ok: true, output: Buffer.from(branchKeyIdentifier, 'utf8').toString('base64') }
+    }
+    await keyring.keyStore.versionKey({ branchKeyIdentifier: job.branchKeyId })
+    return { id: job.id, ok: true, output: '' }
+  }
   const policy = job.commitmentPolicy
   if (!CommitmentPolicy[policy]) throw new Error(`unknown commitment policy ${policy}`)
   if (!clients[policy]) clients[policy] = buildClient(CommitmentPolicy[policy])
