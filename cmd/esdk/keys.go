@@ -37,12 +37,12 @@ const maxDiscoveryRegions = 5
 // keySpec is one parsed --wrapping-key.
 type keySpec struct {
 	text  string // as given, for error messages
-	kind  string // aes, rsa, kms, kms-discovery, pkcs11
+	kind  string // aes, rsa, kms, kms-discovery, hierarchy, pkcs11
 	value string
 	opts  map[string][]string
 }
 
-var keyKinds = []string{"aes", "rsa", "kms", "kms-discovery", "pkcs11"}
+var keyKinds = []string{"aes", "rsa", "kms", "kms-discovery", "hierarchy", "pkcs11"}
 
 // keyOptions are the options each kind of key takes; required ones first
 // in reqOptions.
@@ -51,6 +51,7 @@ var keyOptions = map[string][]string{
 	"rsa":           {"namespace", "name", "padding"},
 	"kms":           {"region", "mrk"},
 	"kms-discovery": {"account", "partition", "region", "mrk"},
+	"hierarchy":     {"table", "kms", "logical-name", "ttl", "region"},
 	"pkcs11":        {"namespace", "name", "padding"},
 }
 
@@ -119,7 +120,7 @@ func parseKeySpec(s string) (*keySpec, error) {
 		kind = "kms-discovery"
 	}
 	if !slices.Contains(keyKinds, kind) {
-		return nil, bad("it must start with aes=FILE, rsa=FILE, kms=KEY, kms-discovery or pkcs11=URI")
+		return nil, bad("it must start with aes=FILE, rsa=FILE, kms=KEY, kms-discovery, hierarchy=BRANCH_KEY_ID or pkcs11=URI")
 	}
 	k.kind = kind
 	switch {
@@ -165,6 +166,11 @@ func parseKeySpec(s string) (*keySpec, error) {
 	}
 	if k.opt("partition") != "" && len(k.opts["account"]) == 0 {
 		return nil, bad("partition= filters by account: give account= too")
+	}
+	if kind == "hierarchy" {
+		if err := checkHierarchySpec(k); err != nil {
+			return nil, err
+		}
 	}
 	return k, nil
 }
@@ -323,6 +329,8 @@ func (ks *keys) build(ctx context.Context, k *keySpec, cmd string) (keyring.Keyr
 			return kmsprovider.NewMRKDiscoveryMultiKeyring(kmsprovider.DiscoveryMultiKeyringOptions{Clients: clients, Regions: k.opts["region"], Filter: filter})
 		}
 		return &regionalDiscovery{clients: clients, filter: filter, regions: k.opts["region"]}, nil
+	case "hierarchy":
+		return ks.hierarchyKeyring(ctx, k)
 	case "pkcs11":
 		if pinFile := pinSourceFile(k.value); pinFile != "" {
 			if fi, err := os.Stat(pinFile); err == nil {
@@ -376,6 +384,7 @@ func arnRegion(id string) string {
 // region) once, when a KMS key is first used.
 type kmsClients struct {
 	once sync.Once
+	cfg  aws.Config
 	rc   *kmsprovider.RegionalClients
 	err  error
 }
@@ -393,6 +402,7 @@ func (c *kmsClients) supplier(ctx context.Context, defaultRegion string) (kmspro
 		if ep := os.Getenv(kmsEndpointEnv); ep != "" {
 			optFns = append(optFns, func(o *kms.Options) { o.BaseEndpoint = aws.String(ep) })
 		}
+		c.cfg = cfg
 		c.rc = kmsprovider.NewRegionalClients(cfg, optFns...)
 	})
 	if c.err != nil {

@@ -20,6 +20,8 @@ import (
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/go-esdk/esdk/format"
+	"github.com/go-esdk/esdk/kmsprovider/ddbtest"
+	"github.com/go-esdk/esdk/kmsprovider/keystore"
 	"github.com/go-esdk/esdk/kmsprovider/kmstest"
 )
 
@@ -107,11 +109,34 @@ func setupScript(env *testscript.Env) error {
 	}); err != nil {
 		return err
 	}
+	// A branch key store on a local DynamoDB (ESDK_DYNAMODB_ENDPOINT),
+	// under $KMS_KEY: table $BRANCH_TABLE, branch key $BRANCH_KEY_ID.
+	ddb := ddbtest.NewServer()
+	env.Defer(ddb.Close)
+	store, err := keystore.NewStore(keystore.StoreOptions{
+		TableName: "BranchKeys", LogicalKeyStoreName: "BranchKeys",
+		KMS:      keystore.KMSConfiguration{KeyARN: key},
+		DynamoDB: ddb.Client(kmsRegion, kmstest.DefaultAccount), KMSClient: srv.Client(kmsRegion, ""),
+	})
+	if err != nil {
+		return err
+	}
+	if _, err := store.CreateKeyStore(ctx); err != nil {
+		return err
+	}
+	branchKeyID, err := store.CreateKey(ctx)
+	if err != nil {
+		return err
+	}
+	env.Values[storeKey{}] = store
 	if m := softHSMModule(); m != "" {
 		env.Setenv("SOFTHSM_MODULE", m)
 	}
 	for k, v := range map[string]string{
 		kmsEndpointEnv:                srv.URL,
+		ddbEndpointEnv:                ddb.URL,
+		"BRANCH_TABLE":                "BranchKeys",
+		"BRANCH_KEY_ID":               branchKeyID,
 		"AWS_ACCESS_KEY_ID":           kmstest.DefaultAccount,
 		"AWS_SECRET_ACCESS_KEY":       "kmstest",
 		"AWS_REGION":                  kmsRegion,
@@ -131,6 +156,9 @@ func setupScript(env *testscript.Env) error {
 
 // kmsServerKey finds a script's KMS server in its values.
 type kmsServerKey struct{}
+
+// storeKey finds a script's branch key store in its values.
+type storeKey struct{}
 
 func scriptCondition(cond string) (bool, error) {
 	switch cond {
@@ -372,6 +400,15 @@ var scriptCmds = map[string]func(ts *testscript.TestScript, neg bool, args []str
 		b, err := h.Marshal()
 		ts.Check(err)
 		ts.Check(os.WriteFile(ts.MkAbs(args[0]), append(b, msg[n:]...), 0o644))
+	},
+	// versionkey ID: a new version of the script's branch key ID.
+	"versionkey": func(ts *testscript.TestScript, neg bool, args []string) {
+		if len(args) != 1 {
+			ts.Fatalf("usage: versionkey BRANCH_KEY_ID")
+		}
+		if err := ts.Value(storeKey{}).(*keystore.Store).VersionKey(context.Background(), args[0]); err != nil {
+			ts.Fatalf("VersionKey: %v", err)
+		}
 	},
 	// size FILE N: fails unless FILE has N bytes.
 	"size": func(ts *testscript.TestScript, neg bool, args []string) {

@@ -191,6 +191,15 @@ A key is a kind and its value, then options, separated by commas:
       that names them all): name the regions to call with region=.
       mrk=true (with region=) calls multi-Region keys in those regions.
 
+  hierarchy=BRANCH_KEY_ID,table=TABLE,kms=KMS_KEY_ARN[,logical-name=N][,ttl=D]
+      A branch key of the AWS KMS hierarchical keyring: the branch key store
+      is the DynamoDB table TABLE (in the KMS key's region, or region=R),
+      its branch keys protected by the KMS key KMS_KEY_ARN; N is the store's
+      logical name (default: TABLE). Each run fetches a branch key version
+      once (one DynamoDB GetItem, one KMS Decrypt) and keeps it for D
+      (default 10m). The same three values decrypt; the message names the
+      version. Branch keys are made with the keystore package's CreateKey.
+
   pkcs11=URI,namespace=NS,name=NAME[,padding=P]
       A key in a PKCS #11 token (an HSM), named by an RFC 7512 URI such as
       pkcs11:token=prod;object=esdk-key;type=secret-key?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/hsm-pin
@@ -219,6 +228,8 @@ AWS KMS keys use the AWS SDK's default credential chain and configuration
 SDK's: AWS_ENDPOINT_URL_KMS, else AWS_ENDPOINT_URL, else the config
 file's. ESDK_KMS_ENDPOINT, esdk's own and meant for tests (a local KMS
 emulator), wins over all of them when it is set.
+ESDK_DYNAMODB_ENDPOINT does the same for the DynamoDB requests of
+hierarchy keys.
 
 A value may hold commas, except before a word and "=": ",word=" always
 starts a new option (so a mistyped option is an error, not part of a value).
