@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -97,6 +98,17 @@ type HierarchicalKeyring struct {
 	desc        string
 	// activeID is the encrypt cache id of the configured branch key.
 	activeID *cacheID
+	// lastVersion remembers the decrypt cache id of the version last
+	// decrypted, which most messages share.
+	lastVersion atomic.Pointer[versionID]
+}
+
+// versionID is a branch key version and its decrypt cache id.
+type versionID struct {
+	branchKeyID string
+	bytes       [16]byte
+	version     string
+	cacheID     cacheID
 }
 
 var _ keyring.Keyring = (*HierarchicalKeyring)(nil)
@@ -249,8 +261,8 @@ func (k *HierarchicalKeyring) activeKey(ctx context.Context, id string, out *bra
 }
 
 // versionKey returns one version of a branch key, from the cache or the store.
-func (k *HierarchicalKeyring) versionKey(ctx context.Context, id, version string, out *branchKey) error {
-	return k.cache.fetch(ctx, k.cacheID(0x02, id, version), k.ttl, out, func() (branchKey, error) {
+func (k *HierarchicalKeyring) versionKey(ctx context.Context, id, version string, cid cacheID, out *branchKey) error {
+	return k.cache.fetch(ctx, cid, k.ttl, out, func() (branchKey, error) {
 		m, err := k.store.GetBranchKeyVersion(ctx, id, version)
 		if err != nil {
 			return branchKey{}, err
@@ -409,10 +421,16 @@ func (k *HierarchicalKeyring) unwrap(ctx context.Context, id string, suite *form
 	}
 	var vb [16]byte
 	copy(vb[:], ct[saltLength+ivLength:])
-	version := formatUUID(vb)
+	v := k.lastVersion.Load()
+	if v == nil || v.bytes != vb || v.branchKeyID != id {
+		version := formatUUID(vb)
+		v = &versionID{branchKeyID: id, bytes: vb, version: version, cacheID: k.cacheID(0x02, id, version)}
+		k.lastVersion.Store(v)
+	}
+	version := v.version
 	var bk branchKey
 	defer clear(bk.key[:])
-	if err := k.versionKey(ctx, id, version, &bk); err != nil {
+	if err := k.versionKey(ctx, id, version, v.cacheID, &bk); err != nil {
 		return nil, &storeError{fmt.Errorf("getting version %s of branch key %s: %w", version, id, err)}
 	}
 	aead, err := gcm(&bk, ct[:saltLength])
