@@ -87,10 +87,10 @@ func (k *AESKey) Seal(ctx context.Context, iv, plaintext, aad []byte) ([]byte, e
 		params := p11.NewGCMParams(bytes.Clone(iv), aad, gcmTagSize*8)
 		defer params.Free()
 		mech := []*p11.Mechanism{p11.NewMechanism(p11.CKM_AES_GCM, params)}
-		if err := k.tok.mod.ctx.EncryptInit(s, mech, k.obj); err != nil {
+		if err := k.tok.encryptInit(s, mech, k.obj); err != nil {
 			return ckrErr("C_EncryptInit", err)
 		}
-		ct, err := k.tok.mod.ctx.Encrypt(s, plaintext)
+		ct, err := k.tok.encrypt(s, plaintext)
 		if err != nil {
 			return ckrErr("C_Encrypt", err)
 		}
@@ -110,8 +110,12 @@ func (k *AESKey) Seal(ctx context.Context, iv, plaintext, aad []byte) ([]byte, e
 }
 
 // Open checks the 16-byte tag at the end of ciphertext and decrypts it
-// with CKM_AES_GCM under iv and aad. Whatever code the token returns when
-// the decryption itself fails, the error matches ErrAuthentication.
+// with CKM_AES_GCM under iv and aad. When the token refuses the
+// ciphertext, whatever code it gives for that (SoftHSM2 gives
+// CKR_GENERAL_ERROR), the error matches ErrAuthentication. A code of a
+// lost session, login, token or key (CKR_DEVICE_REMOVED,
+// CKR_SESSION_HANDLE_INVALID and the like) is no such refusal: that error
+// does not match ErrAuthentication.
 func (k *AESKey) Open(ctx context.Context, iv, ciphertext, aad []byte) ([]byte, error) {
 	if len(iv) != gcmIVSize {
 		return nil, fmt.Errorf("esdk/pkcs11: AES-GCM IV is %d bytes, want %d", len(iv), gcmIVSize)
@@ -124,12 +128,16 @@ func (k *AESKey) Open(ctx context.Context, iv, ciphertext, aad []byte) ([]byte, 
 		params := p11.NewGCMParams(bytes.Clone(iv), aad, gcmTagSize*8)
 		defer params.Free()
 		mech := []*p11.Mechanism{p11.NewMechanism(p11.CKM_AES_GCM, params)}
-		if err := k.tok.mod.ctx.DecryptInit(s, mech, k.obj); err != nil {
+		if err := k.tok.decryptInit(s, mech, k.obj); err != nil {
 			return fmt.Errorf("%w (%s)", ckrErr("C_DecryptInit", err), k.desc)
 		}
-		pt, err := k.tok.mod.ctx.Decrypt(s, ciphertext)
+		pt, err := k.tok.decrypt(s, ciphertext)
 		if err != nil {
-			return &authError{key: k.desc, cause: ckrErr("C_Decrypt", err)}
+			err = ckrErr("C_Decrypt", err)
+			if !refused(err) {
+				return fmt.Errorf("%w (%s)", err, k.desc)
+			}
+			return &authError{key: k.desc, cause: err}
 		}
 		if len(pt) != len(ciphertext)-gcmTagSize {
 			clear(pt)

@@ -5,6 +5,7 @@ package pkcs11
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	p11 "github.com/miekg/pkcs11"
 )
@@ -64,6 +65,39 @@ func ckrErr(fn string, err error) error {
 		return &Error{Func: fn, Code: code}
 	}
 	return fmt.Errorf("esdk/pkcs11: %s: %w", fn, err)
+}
+
+// failureCodes are the codes of a lost or broken session, login, token,
+// module or key object, and of an operation that may still be active:
+// whichever function returns them, they say nothing of the data it was
+// given.
+var failureCodes = []uint{
+	p11.CKR_HOST_MEMORY, p11.CKR_DEVICE_MEMORY, p11.CKR_DEVICE_ERROR, p11.CKR_DEVICE_REMOVED,
+	p11.CKR_SESSION_CLOSED, p11.CKR_SESSION_HANDLE_INVALID, p11.CKR_SESSION_COUNT,
+	p11.CKR_TOKEN_NOT_PRESENT, p11.CKR_TOKEN_NOT_RECOGNIZED, p11.CKR_SLOT_ID_INVALID,
+	p11.CKR_USER_NOT_LOGGED_IN, p11.CKR_CRYPTOKI_NOT_INITIALIZED, p11.CKR_FUNCTION_CANCELED,
+	p11.CKR_KEY_HANDLE_INVALID, p11.CKR_OBJECT_HANDLE_INVALID,
+	p11.CKR_OPERATION_ACTIVE, p11.CKR_OPERATION_NOT_INITIALIZED, p11.CKR_BUFFER_TOO_SMALL,
+}
+
+// refused reports whether err is the token refusing the data given to a
+// single-part C_Decrypt or C_Encrypt (a ciphertext that does not
+// authenticate or decrypt, a length out of range), rather than the
+// session, login, token, module or key failing. It is the package's one
+// classification of errors: the pool keeps a session after a refusal
+// only (see pool.finished), and a keyring reports every other error of
+// its token as a *keyring.UnwrapError (see tokenFailed), never as an
+// encrypted data key that is not its own. Tokens differ in the code they
+// give for bad data (SoftHSM2 gives CKR_GENERAL_ERROR for an AES-GCM tag
+// or an RSA padding that does not verify), so every code but
+// failureCodes counts as a refusal; an error of another function, or one
+// without a code, never does.
+func refused(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) || e.Func != "C_Decrypt" && e.Func != "C_Encrypt" {
+		return false
+	}
+	return !slices.Contains(failureCodes, uint(e.Code))
 }
 
 // hasCode reports whether err is a PKCS #11 error with one of codes.
@@ -133,6 +167,7 @@ var ckrNames = map[uint]string{
 	p11.CKR_CRYPTOKI_NOT_INITIALIZED:       "CKR_CRYPTOKI_NOT_INITIALIZED",
 	p11.CKR_CRYPTOKI_ALREADY_INITIALIZED:   "CKR_CRYPTOKI_ALREADY_INITIALIZED",
 	p11.CKR_FUNCTION_REJECTED:              "CKR_FUNCTION_REJECTED",
+	p11.CKR_FUNCTION_CANCELED:              "CKR_FUNCTION_CANCELED",
 }
 
 // ckrMeanings says in words what the codes a keyring user meets mean.

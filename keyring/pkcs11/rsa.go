@@ -113,7 +113,8 @@ func (k *RSAKey) Decrypt(rand io.Reader, msg []byte, opts crypto.DecrypterOpts) 
 // CKM_RSA_PKCS when opts is nil or an *rsa.PKCS1v15DecryptOptions. As with
 // an *rsa.PrivateKey, PKCS #1 v1.5 options with a SessionKeyLen give that
 // many random bytes, not an error, when the padding or the length is
-// wrong. ctx bounds the wait for a session; rand is not used. A mechanism
+// wrong; a failure of the session, login, token or key is an error
+// whatever the options. ctx bounds the wait for a session; rand is not used. A mechanism
 // or hash the token lacks is an error matching ErrMechanismNotSupported.
 func (k *RSAKey) DecryptContext(ctx context.Context, _ io.Reader, msg []byte, opts crypto.DecrypterOpts) ([]byte, error) {
 	mech, sessionKeyLen, err := k.mechanism(opts)
@@ -125,14 +126,14 @@ func (k *RSAKey) DecryptContext(ctx context.Context, _ io.Reader, msg []byte, op
 	}
 	var out []byte
 	err = k.tok.pool.do(ctx, func(s p11.SessionHandle) error {
-		if err := k.tok.mod.ctx.DecryptInit(s, mech, k.obj); err != nil {
+		if err := k.tok.decryptInit(s, mech, k.obj); err != nil {
 			err = ckrErr("C_DecryptInit", err)
 			if hasCode(err, p11.CKR_ARGUMENTS_BAD, p11.CKR_MECHANISM_PARAM_INVALID, p11.CKR_MECHANISM_INVALID) {
 				return fmt.Errorf("%w: %s cannot decrypt with %s: %w", ErrMechanismNotSupported, k.desc, mechString(opts), err)
 			}
 			return fmt.Errorf("%w (%s)", err, k.desc)
 		}
-		pt, err := k.tok.mod.ctx.Decrypt(s, msg)
+		pt, err := k.tok.decrypt(s, msg)
 		if err != nil {
 			return fmt.Errorf("%w (%s)", ckrErr("C_Decrypt", err), k.desc)
 		}
@@ -140,7 +141,7 @@ func (k *RSAKey) DecryptContext(ctx context.Context, _ io.Reader, msg []byte, op
 		return nil
 	})
 	if err != nil {
-		if sessionKeyLen > 0 && decryptRefused(err) {
+		if sessionKeyLen > 0 && refused(err) {
 			return k.pkcs1Fallback(sessionKeyLen, err)
 		}
 		return nil, err
@@ -150,21 +151,6 @@ func (k *RSAKey) DecryptContext(ctx context.Context, _ io.Reader, msg []byte, op
 		return k.pkcs1Fallback(sessionKeyLen, nil)
 	}
 	return out, nil
-}
-
-// decryptRefused reports whether err is C_Decrypt refusing the
-// ciphertext, as opposed to the session, token or module failing. Tokens
-// differ in the code they give for bad padding (SoftHSM2 gives
-// CKR_GENERAL_ERROR), so every other code counts.
-func decryptRefused(err error) bool {
-	var e *Error
-	if !errors.As(err, &e) || e.Func != "C_Decrypt" {
-		return false
-	}
-	return !hasCode(err, p11.CKR_HOST_MEMORY, p11.CKR_DEVICE_MEMORY, p11.CKR_DEVICE_REMOVED,
-		p11.CKR_SESSION_CLOSED, p11.CKR_SESSION_HANDLE_INVALID, p11.CKR_TOKEN_NOT_PRESENT,
-		p11.CKR_USER_NOT_LOGGED_IN, p11.CKR_CRYPTOKI_NOT_INITIALIZED, p11.CKR_KEY_HANDLE_INVALID,
-		p11.CKR_OPERATION_NOT_INITIALIZED, p11.CKR_FUNCTION_CANCELED)
 }
 
 // pkcs1Fallback returns n random bytes when n > 0, as crypto/rsa does for

@@ -21,6 +21,11 @@ type token struct {
 	pool  *pool
 	mechs map[uint]bool
 
+	// fault, when set (by tests), is given the result of each PKCS #11
+	// call of the keys' operations, and returns the error to report in
+	// its place.
+	fault func(fn string, err error) error
+
 	// released is closed once release has run; closeErr is its result.
 	released  chan struct{}
 	closeErr  error
@@ -187,4 +192,41 @@ func attrUint(a *p11.Attribute) (uint, bool) {
 		return uint(binary.NativeEndian.Uint32(a.Value)), true
 	}
 	return 0, false
+}
+
+// The PKCS #11 calls of the keys' operations go through these methods, so
+// that tests can change what the token answers.
+
+// faulted returns what the test hook makes of err, the result of the
+// call fn; err itself when there is no hook.
+func (t *token) faulted(fn string, err error) error {
+	if t.fault == nil {
+		return err
+	}
+	return t.fault(fn, err)
+}
+
+func (t *token) encryptInit(s p11.SessionHandle, m []*p11.Mechanism, key p11.ObjectHandle) error {
+	return t.faulted("C_EncryptInit", t.mod.ctx.EncryptInit(s, m, key))
+}
+
+func (t *token) encrypt(s p11.SessionHandle, data []byte) ([]byte, error) {
+	out, err := t.mod.ctx.Encrypt(s, data)
+	if ferr := t.faulted("C_Encrypt", err); ferr != err {
+		return nil, ferr
+	}
+	return out, err
+}
+
+func (t *token) decryptInit(s p11.SessionHandle, m []*p11.Mechanism, key p11.ObjectHandle) error {
+	return t.faulted("C_DecryptInit", t.mod.ctx.DecryptInit(s, m, key))
+}
+
+func (t *token) decrypt(s p11.SessionHandle, data []byte) ([]byte, error) {
+	out, err := t.mod.ctx.Decrypt(s, data)
+	if ferr := t.faulted("C_Decrypt", err); ferr != err {
+		clear(out)
+		return nil, ferr
+	}
+	return out, err
 }
