@@ -22,6 +22,19 @@
 // of package keyring. Each keyring logs in once, keeps a bounded pool of
 // sessions that are opened when needed, and is safe for concurrent use.
 //
+// A login is shared by the whole process: when other code of the process
+// logs out (C_Logout in any session ends the login of every session),
+// some tokens, SoftHSM2 among them, drop the handles of private objects.
+// Operations on a key then fail with an error matching [ErrLoginLost],
+// which a keyring reports as a failure of the token (a
+// *keyring.UnwrapError), never as a message that is not for its keys.
+// The package keeps no PIN to log in again behind the back of the code
+// that logged out; the next key opened on the token with its PIN logs in,
+// and the keys opened before find their objects again, once, by label and
+// id. A key found so is used only when it is the key that was opened (the
+// same public key; for AES the same CKA_CHECK_VALUE): a key deleted and
+// made again under the same label and id is an error, not a replacement.
+//
 // Shutdown(ctx) closes a keyring or key: it refuses new operations, waits
 // for those in progress until ctx ends, then releases the sessions, logs
 // out and finalizes the module once nothing else in the process uses it.

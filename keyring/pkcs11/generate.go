@@ -3,6 +3,7 @@
 package pkcs11
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -114,8 +115,8 @@ func withAdminSession(cfg Config, kind string, class, keyType uint, f func(*toke
 		return err
 	}
 	defer t.close()
-	if _, err := t.findKey(cfg, class, keyType); err == nil {
-		return fmt.Errorf("esdk/pkcs11: token %q already has a %s %s", t.label, className(class, keyType), cfg.keyString())
+	if _, err := t.findKey(context.Background(), cfg, class, keyType); err == nil {
+		return fmt.Errorf("esdk/pkcs11: token %q already has an %s", t.label, objectName(class, keyType, cfg))
 	} else if !errors.Is(err, ErrKeyNotFound) {
 		return err
 	}
@@ -125,7 +126,7 @@ func withAdminSession(cfg Config, kind string, class, keyType uint, f func(*toke
 	}
 	defer t.mod.ctx.CloseSession(s)
 	if err := f(t, s); err != nil {
-		return fmt.Errorf("%w (making %s %s on token %q)", err, className(class, keyType), cfg.keyString(), t.label)
+		return fmt.Errorf("%w (making an %s on token %q)", err, objectName(class, keyType, cfg), t.label)
 	}
 	return nil
 }

@@ -259,8 +259,13 @@ func tokenFailed(err error) bool {
 	return errors.As(err, &e) && !refused(err)
 }
 
-// rootFailure returns the PKCS #11 error in err, or err.
+// rootFailure returns the error of a lost key handle in err, or else the
+// PKCS #11 error in err, or err.
 func rootFailure(err error) error {
+	var he *handleError
+	if errors.As(err, &he) {
+		return he
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e

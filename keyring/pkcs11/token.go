@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	p11 "github.com/miekg/pkcs11"
@@ -20,6 +21,8 @@ type token struct {
 	label string
 	pool  *pool
 	mechs map[uint]bool
+	// login says that the keys need the user login: a PIN was given.
+	login bool
 
 	// fault, when set (by tests), is given the result of each PKCS #11
 	// call of the keys' operations, and returns the error to report in
@@ -48,7 +51,7 @@ func openToken(cfg Config) (*token, error) {
 		mod.close()
 		return nil, err
 	}
-	t := &token{mod: mod, slot: slot, label: tokenLabel(ti), pool: newPool(mod.ctx, slot, cfg.maxSessions()), released: make(chan struct{})}
+	t := &token{mod: mod, slot: slot, label: tokenLabel(ti), login: cfg.PIN != "", pool: newPool(mod.ctx, slot, cfg.maxSessions()), released: make(chan struct{})}
 	t.pool.onDrained = t.release
 	list, err := mod.ctx.GetMechanismList(slot)
 	if err != nil {
@@ -114,7 +117,7 @@ func (t *token) requireMechanism(mech uint, name string) error {
 
 // findKey returns the one object of class class (and key type keyType)
 // that has cfg's label and id.
-func (t *token) findKey(cfg Config, class, keyType uint) (p11.ObjectHandle, error) {
+func (t *token) findKey(ctx context.Context, cfg Config, class, keyType uint) (p11.ObjectHandle, error) {
 	tmpl := []*p11.Attribute{
 		p11.NewAttribute(p11.CKA_CLASS, class),
 		p11.NewAttribute(p11.CKA_KEY_TYPE, keyType),
@@ -126,7 +129,7 @@ func (t *token) findKey(cfg Config, class, keyType uint) (p11.ObjectHandle, erro
 		tmpl = append(tmpl, p11.NewAttribute(p11.CKA_ID, cfg.KeyID))
 	}
 	var found []p11.ObjectHandle
-	err := t.pool.do(context.Background(), func(s p11.SessionHandle) error {
+	err := t.pool.do(ctx, func(s p11.SessionHandle) error {
 		if err := t.mod.ctx.FindObjectsInit(s, tmpl); err != nil {
 			return ckrErr("C_FindObjectsInit", err)
 		}
@@ -143,22 +146,22 @@ func (t *token) findKey(cfg Config, class, keyType uint) (p11.ObjectHandle, erro
 	}
 	switch len(found) {
 	case 0:
-		return 0, fmt.Errorf("%w: token %q has no %s %s", ErrKeyNotFound, t.label, className(class, keyType), cfg.keyString())
+		return 0, fmt.Errorf("%w: token %q has no %s", ErrKeyNotFound, t.label, objectName(class, keyType, cfg))
 	case 1:
 		return found[0], nil
 	default:
-		return 0, fmt.Errorf("esdk/pkcs11: token %q has more than one %s %s; give both a label and an id, or make them unique", t.label, className(class, keyType), cfg.keyString())
+		return 0, fmt.Errorf("esdk/pkcs11: token %q has more than one %s; give both a label and an id, or make them unique", t.label, objectName(class, keyType, cfg))
 	}
 }
 
 // attrs reads attributes of obj.
-func (t *token) attrs(obj p11.ObjectHandle, types ...uint) ([]*p11.Attribute, error) {
+func (t *token) attrs(ctx context.Context, obj p11.ObjectHandle, types ...uint) ([]*p11.Attribute, error) {
 	tmpl := make([]*p11.Attribute, len(types))
 	for i, typ := range types {
 		tmpl[i] = p11.NewAttribute(typ, nil)
 	}
 	var out []*p11.Attribute
-	err := t.pool.do(context.Background(), func(s p11.SessionHandle) error {
+	err := t.pool.do(ctx, func(s p11.SessionHandle) error {
 		var err error
 		out, err = t.mod.ctx.GetAttributeValue(s, obj, tmpl)
 		return ckrErr("C_GetAttributeValue", err)
@@ -176,6 +179,12 @@ func className(class, keyType uint) string {
 		return "RSA public key"
 	}
 	return "object"
+}
+
+// objectName names the object of class and keyType that cfg selects,
+// such as `AES secret key label "k"`.
+func objectName(class, keyType uint, cfg Config) string {
+	return className(class, keyType) + " " + strings.TrimPrefix(cfg.keyString(), "key ")
 }
 
 // attrBool reads a CK_BBOOL attribute value.
