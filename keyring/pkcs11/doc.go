@@ -16,6 +16,17 @@
 // [keyring.RawRSA]. A padding the token cannot do is an error when the
 // keyring is made, never a fallback to another padding.
 //
+// [NewECDHKeyring] wraps data keys with a key agreed with elliptic-curve
+// Diffie-Hellman (P-256, P-384, P-521) whose private key is in the HSM:
+// the token computes each shared secret with CKM_ECDH1_DERIVE (into a
+// session object it destroys at once, see [ECDHKey] for why and how), and
+// the rest is the raw ECDH keyring's wire format, through
+// keyring.WrapECDH and keyring.UnwrapECDH. The token's key is the static
+// sender's, talking with one recipient ([HSMPrivateKeyToStaticPublicKey]),
+// or the recipient's, reading any sender's messages
+// ([HSMPublicKeyDiscovery]); a [keyring.RawECDH] with the matching keys
+// reads what it encrypts, and the reverse. No other ESDK has this keyring.
+//
 // A [Config] names the module, the token, the PIN and the key; [ParseURI]
 // reads the same from an RFC 7512 "pkcs11:" URI. The keyrings' options
 // carry it as their Config field, in the shape of the Conventions section

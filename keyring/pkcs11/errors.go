@@ -168,6 +168,8 @@ var ckrNames = map[uint]string{
 	p11.CKR_CRYPTOKI_ALREADY_INITIALIZED:   "CKR_CRYPTOKI_ALREADY_INITIALIZED",
 	p11.CKR_FUNCTION_REJECTED:              "CKR_FUNCTION_REJECTED",
 	p11.CKR_FUNCTION_CANCELED:              "CKR_FUNCTION_CANCELED",
+	p11.CKR_DOMAIN_PARAMS_INVALID:          "CKR_DOMAIN_PARAMS_INVALID",
+	p11.CKR_CURVE_NOT_SUPPORTED:            "CKR_CURVE_NOT_SUPPORTED",
 }
 
 // ckrMeanings says in words what the codes a keyring user meets mean.
@@ -190,7 +192,7 @@ var ckrMeanings = map[uint]string{
 	p11.CKR_SESSION_COUNT:                  "the token allows no more sessions; lower MaxSessions",
 	p11.CKR_MECHANISM_INVALID:              "the token does not support this mechanism",
 	p11.CKR_MECHANISM_PARAM_INVALID:        "the token does not support these mechanism parameters",
-	p11.CKR_KEY_FUNCTION_NOT_PERMITTED:     "the key's attributes do not allow this use (CKA_ENCRYPT, CKA_DECRYPT)",
+	p11.CKR_KEY_FUNCTION_NOT_PERMITTED:     "the key's attributes do not allow this use (CKA_ENCRYPT, CKA_DECRYPT, CKA_DERIVE)",
 	p11.CKR_KEY_TYPE_INCONSISTENT:          "the key's type does not fit the mechanism",
 	p11.CKR_KEY_HANDLE_INVALID:             "the key no longer exists",
 	p11.CKR_OBJECT_HANDLE_INVALID:          "the object no longer exists",
@@ -198,6 +200,12 @@ var ckrMeanings = map[uint]string{
 	p11.CKR_ENCRYPTED_DATA_LEN_RANGE:       "the ciphertext has the wrong length for this key",
 	p11.CKR_DATA_LEN_RANGE:                 "the data has the wrong length for this key",
 	p11.CKR_ATTRIBUTE_SENSITIVE:            "the attribute is sensitive and cannot be read",
+	p11.CKR_ATTRIBUTE_TYPE_INVALID:         "the token does not know this attribute for this object",
+	p11.CKR_ATTRIBUTE_VALUE_INVALID:        "the token does not accept a value of the template",
+	p11.CKR_TEMPLATE_INCONSISTENT:          "the token does not accept the template's attributes together",
+	p11.CKR_TEMPLATE_INCOMPLETE:            "the template lacks an attribute the token needs",
+	p11.CKR_DOMAIN_PARAMS_INVALID:          "the token does not support these curve parameters",
+	p11.CKR_CURVE_NOT_SUPPORTED:            "the token does not support this curve",
 	p11.CKR_CRYPTOKI_NOT_INITIALIZED:       "the module is not initialized (was the keyring closed?)",
 	p11.CKR_FUNCTION_NOT_SUPPORTED:         "the module does not implement this function",
 }

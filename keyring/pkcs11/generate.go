@@ -4,6 +4,7 @@ package pkcs11
 
 import (
 	"context"
+	"crypto/ecdh"
 	"errors"
 	"fmt"
 
@@ -75,6 +76,44 @@ func GenerateRSAKey(cfg Config, bits int) error {
 			return err
 		}
 		mech := []*p11.Mechanism{p11.NewMechanism(p11.CKM_RSA_PKCS_KEY_PAIR_GEN, nil)}
+		_, _, err := t.mod.ctx.GenerateKeyPair(s, mech, pub, priv)
+		return ckrErr("C_GenerateKeyPair", err)
+	})
+}
+
+// GenerateECKey makes a new elliptic-curve key pair on curve (ecdh.P256(),
+// ecdh.P384() or ecdh.P521()) in the token cfg names, both halves
+// labelled cfg.KeyLabel with id cfg.KeyID, for [OpenECDHKey] and
+// [NewECDHKeyring]. The private key is a private token object, sensitive
+// and not extractable, that may only derive (CKA_DERIVE: ECDH); the
+// public key, which holds the curve and the point, may do nothing.
+func GenerateECKey(cfg Config, curve ecdh.Curve) error {
+	c := lookupCurve(curve)
+	if c == nil {
+		return fmt.Errorf("esdk/pkcs11: EC key curve %v, want ecdh.P256(), ecdh.P384() or ecdh.P521()", curve)
+	}
+	pub := append(keyTemplate(cfg),
+		p11.NewAttribute(p11.CKA_CLASS, p11.CKO_PUBLIC_KEY),
+		p11.NewAttribute(p11.CKA_KEY_TYPE, p11.CKK_EC),
+		p11.NewAttribute(p11.CKA_PRIVATE, false),
+		p11.NewAttribute(p11.CKA_EC_PARAMS, c.ecParams()),
+		p11.NewAttribute(p11.CKA_VERIFY, false),
+		p11.NewAttribute(p11.CKA_DERIVE, false),
+	)
+	priv := append(keyTemplate(cfg), secretTemplate()...)
+	priv = append(priv,
+		p11.NewAttribute(p11.CKA_CLASS, p11.CKO_PRIVATE_KEY),
+		p11.NewAttribute(p11.CKA_KEY_TYPE, p11.CKK_EC),
+		p11.NewAttribute(p11.CKA_DERIVE, true),
+		p11.NewAttribute(p11.CKA_SIGN, false),
+		p11.NewAttribute(p11.CKA_DECRYPT, false),
+		p11.NewAttribute(p11.CKA_UNWRAP, false),
+	)
+	return withAdminSession(cfg, "private", p11.CKO_PRIVATE_KEY, p11.CKK_EC, func(t *token, s p11.SessionHandle) error {
+		if err := t.requireMechanism(p11.CKM_EC_KEY_PAIR_GEN, "CKM_EC_KEY_PAIR_GEN"); err != nil {
+			return err
+		}
+		mech := []*p11.Mechanism{p11.NewMechanism(p11.CKM_EC_KEY_PAIR_GEN, nil)}
 		_, _, err := t.mod.ctx.GenerateKeyPair(s, mech, pub, priv)
 		return ckrErr("C_GenerateKeyPair", err)
 	})

@@ -4,6 +4,7 @@ package pkcs11
 
 import (
 	"context"
+	"crypto/ecdh"
 	"errors"
 	"strings"
 	"sync"
@@ -49,13 +50,14 @@ type hsmKeyring struct {
 	obj  *object
 }
 
-// TestLoginLost: other code of the process logs out, and SoftHSM2 drops
-// the handles of the private objects. The keyrings' operations then fail
-// with an error matching ErrLoginLost, which unwrapping reports as a
-// failure of the token, not as a message that is not for these keys.
-// When a key of the token is opened again with the PIN the process logs
-// in again, and the keyrings open before find their keys again, once,
-// and work: found once, however many callers need them at the same time.
+// TestLoginLost: other code of the process logs out under AES, RSA and
+// ECDH keyrings, and SoftHSM2 drops the handles of the private objects.
+// The keyrings' operations then fail with an error matching ErrLoginLost,
+// which unwrapping reports as a failure of the token, not as a message
+// that is not for these keys. When a key of the token is opened again
+// with the PIN the process logs in again, and the keyrings open before
+// find their keys again and work: once, however many callers need them
+// at the same time.
 func TestLoginLost(t *testing.T) {
 	cfg := newToken(t, "login-lost")
 	krs := openTestKeyrings(t, cfg)
@@ -83,8 +85,10 @@ func TestLoginLost(t *testing.T) {
 		}
 		t.Logf("%s: %v", k.name, err)
 	}
-	if err := krs[0].kr.OnEncrypt(ctx, &keyring.EncryptionMaterials{Suite: suite}); !errors.Is(err, ErrLoginLost) {
-		t.Errorf("AES OnEncrypt after the logout: %v; want ErrLoginLost", err)
+	for _, k := range []hsmKeyring{krs[0], krs[2]} {
+		if err := k.kr.OnEncrypt(ctx, &keyring.EncryptionMaterials{Suite: suite}); !errors.Is(err, ErrLoginLost) {
+			t.Errorf("%s OnEncrypt after the logout: %v; want ErrLoginLost", k.name, err)
+		}
 	}
 
 	// A key opened now logs in again, with a PIN the token checks.
@@ -148,13 +152,18 @@ func TestReplacedKeyIsNotUsed(t *testing.T) {
 		}
 		edks[k.name] = em.EncryptedDataKeys
 	}
-	deleteObjects(t, cfg, "aes", "rsa")
+	deleteObjects(t, cfg, "aes", "rsa", "ec")
 	for _, replace := range []bool{false, true} {
 		if replace {
 			a, r := cfg, cfg
 			a.KeyLabel, r.KeyLabel = "aes", "rsa"
 			importAESKey(t, a, randBytes(32))
 			importRSAKey(t, r, rsaKey(t), true)
+			e := cfg
+			e.KeyLabel = "ec"
+			if err := GenerateECKey(e, ecdh.P256()); err != nil {
+				t.Fatal(err)
+			}
 		}
 		for _, k := range krs {
 			dm := &keyring.DecryptionMaterials{Suite: suite}
@@ -170,15 +179,16 @@ func TestReplacedKeyIsNotUsed(t *testing.T) {
 				t.Errorf("%s, replaced: %v; want an error saying the key was replaced", k.name, err)
 			}
 			t.Logf("%s, replaced %v: %v", k.name, replace, err)
-			if err := k.kr.OnEncrypt(ctx, &keyring.EncryptionMaterials{Suite: suite}); k.name == "AES" && err == nil {
-				t.Errorf("AES, replaced %v: OnEncrypt wrapped a data key with another key", replace)
+			// RSA wraps in Go, with the public key it has.
+			if err := k.kr.OnEncrypt(ctx, &keyring.EncryptionMaterials{Suite: suite}); k.name != "RSA" && err == nil {
+				t.Errorf("%s, replaced %v: OnEncrypt wrapped a data key with another key", k.name, replace)
 			}
 		}
 	}
 }
 
-// openTestKeyrings makes an AES and an RSA key on the token of cfg and
-// opens keyrings over them.
+// openTestKeyrings makes an AES, an RSA and an EC key on the token of
+// cfg and opens keyrings over them.
 func openTestKeyrings(t *testing.T, cfg Config) []hsmKeyring {
 	t.Helper()
 	a, r := cfg, cfg
@@ -199,7 +209,17 @@ func openTestKeyrings(t *testing.T, cfg Config) []hsmKeyring {
 		t.Fatal(err)
 	}
 	closeAtEnd(t, rk)
-	return []hsmKeyring{{"AES", ak, ak.Key().obj}, {"RSA", rk, rk.Key().obj}}
+	e := cfg
+	e.KeyLabel = "ec"
+	if err := GenerateECKey(e, ecdh.P256()); err != nil {
+		t.Fatal(err)
+	}
+	ek, err := NewECDHKeyring(ECDHKeyringOptions{Schema: HSMPrivateKeyToStaticPublicKey, Curve: ecdh.P256(), RecipientPublicKey: newECPeer(t, ecdh.P256()).pubDER, Config: e})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeAtEnd(t, ek)
+	return []hsmKeyring{{"AES", ak, ak.Key().obj}, {"RSA", rk, rk.Key().obj}, {"ECDH", ek, ek.Key().obj}}
 }
 
 // deleteObjects destroys every object of the token with one of labels.
@@ -222,4 +242,47 @@ func deleteObjects(t *testing.T, cfg Config, labels ...string) {
 			}
 		}
 	})
+}
+
+// TestECDHPrivateKeyReplacedUnderItsPublicKey: the EC private key is
+// replaced and its public key object stays. The key found again shows the
+// old public key, but the private key does not agree with it: it is not
+// used.
+func TestECDHPrivateKeyReplacedUnderItsPublicKey(t *testing.T) {
+	cfg := newToken(t, "ec-replaced")
+	cfg.KeyLabel = "ec"
+	if err := GenerateECKey(cfg, ecdh.P256()); err != nil {
+		t.Fatal(err)
+	}
+	kr, err := NewECDHKeyring(ECDHKeyringOptions{Schema: HSMPrivateKeyToStaticPublicKey, Curve: ecdh.P256(), RecipientPublicKey: newECPeer(t, ecdh.P256()).pubDER, Config: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closeAtEnd(t, kr)
+	suite := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
+	ctx := context.Background()
+	if err := kr.OnEncrypt(ctx, &keyring.EncryptionMaterials{Suite: suite}); err != nil {
+		t.Fatal(err)
+	}
+	withRWSession(t, cfg, func(c *p11.Ctx, s p11.SessionHandle) {
+		c.FindObjectsInit(s, []*p11.Attribute{p11.NewAttribute(p11.CKA_LABEL, "ec"), p11.NewAttribute(p11.CKA_CLASS, p11.CKO_PRIVATE_KEY)})
+		objs, _, _ := c.FindObjects(s, 10)
+		c.FindObjectsFinal(s)
+		if len(objs) != 1 {
+			t.Fatalf("%d private keys", len(objs))
+		}
+		if err := c.DestroyObject(s, objs[0]); err != nil {
+			t.Fatal(err)
+		}
+		mech := []*p11.Mechanism{p11.NewMechanism(p11.CKM_EC_KEY_PAIR_GEN, nil)}
+		pub := []*p11.Attribute{p11.NewAttribute(p11.CKA_TOKEN, false), p11.NewAttribute(p11.CKA_EC_PARAMS, lookupCurve(ecdh.P256()).ecParams())}
+		priv := append(keyTemplate(cfg), append(secretTemplate(), p11.NewAttribute(p11.CKA_DERIVE, true))...)
+		if _, _, err := c.GenerateKeyPair(s, mech, pub, priv); err != nil {
+			t.Fatal(err)
+		}
+	})
+	err = kr.OnEncrypt(ctx, &keyring.EncryptionMaterials{Suite: suite})
+	if err == nil || !strings.Contains(err.Error(), "not the key that was opened") || !strings.Contains(err.Error(), "does not belong to the private key") {
+		t.Errorf("OnEncrypt with the private key replaced: %v; want an error saying so", err)
+	}
 }

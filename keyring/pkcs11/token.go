@@ -177,6 +177,10 @@ func className(class, keyType uint) string {
 		return "RSA private key"
 	case class == p11.CKO_PUBLIC_KEY && keyType == p11.CKK_RSA:
 		return "RSA public key"
+	case class == p11.CKO_PRIVATE_KEY && keyType == p11.CKK_EC:
+		return "EC private key"
+	case class == p11.CKO_PUBLIC_KEY && keyType == p11.CKK_EC:
+		return "EC public key"
 	}
 	return "object"
 }
@@ -238,4 +242,30 @@ func (t *token) decrypt(s p11.SessionHandle, data []byte) ([]byte, error) {
 		return nil, ferr
 	}
 	return out, err
+}
+
+func (t *token) deriveKey(s p11.SessionHandle, m []*p11.Mechanism, base p11.ObjectHandle, tmpl []*p11.Attribute) (p11.ObjectHandle, error) {
+	h, err := t.mod.ctx.DeriveKey(s, m, base, tmpl)
+	if ferr := t.faulted("C_DeriveKey", err); ferr != err {
+		if err == nil {
+			t.mod.ctx.DestroyObject(s, h)
+		}
+		return 0, ferr
+	}
+	return h, err
+}
+
+func (t *token) getAttributeValue(s p11.SessionHandle, obj p11.ObjectHandle, tmpl []*p11.Attribute) ([]*p11.Attribute, error) {
+	a, err := t.mod.ctx.GetAttributeValue(s, obj, tmpl)
+	if ferr := t.faulted("C_GetAttributeValue", err); ferr != err {
+		for _, at := range a {
+			clear(at.Value)
+		}
+		return nil, ferr
+	}
+	return a, err
+}
+
+func (t *token) destroyObject(s p11.SessionHandle, obj p11.ObjectHandle) error {
+	return t.faulted("C_DestroyObject", t.mod.ctx.DestroyObject(s, obj))
 }
