@@ -19,16 +19,23 @@ const (
 // AESKey is an AES key in a token, used for AES-GCM with IVs that the
 // caller chooses. It is safe for concurrent use.
 type AESKey struct {
-	tok  *token
-	obj  p11.ObjectHandle
-	desc string // names the key in errors
-	size int    // key length in bytes
+	tok   *token
+	obj   *object
+	desc  string // names the key in errors
+	size  int    // key length in bytes
+	check []byte // CKA_CHECK_VALUE; nil when the token shows none
 }
 
 // OpenAESKey logs in to the token cfg names and finds the AES key (an
 // object of class CKO_SECRET_KEY and type CKK_AES) there. The key must
 // allow CKA_ENCRYPT and CKA_DECRYPT, and the token must list CKM_AES_GCM.
 // Close releases it.
+//
+// When the token later drops the key's handle while the process is still
+// logged in, the key is looked up again once, and used only if its
+// CKA_CHECK_VALUE is the one read here (a token that shows none gets an
+// error instead). When the login itself was lost, operations fail with
+// an error matching ErrLoginLost until the process logs in again.
 func OpenAESKey(cfg Config) (*AESKey, error) {
 	if err := cfg.check("secret-key"); err != nil {
 		return nil, err
@@ -49,24 +56,57 @@ func openAESKey(tok *token, cfg Config) (*AESKey, error) {
 	if err := tok.requireMechanism(p11.CKM_AES_GCM, "CKM_AES_GCM"); err != nil {
 		return nil, err
 	}
-	obj, err := tok.findKey(cfg, p11.CKO_SECRET_KEY, p11.CKK_AES)
+	ctx := context.Background()
+	h, err := tok.findKey(ctx, cfg, p11.CKO_SECRET_KEY, p11.CKK_AES)
 	if err != nil {
 		return nil, err
 	}
-	k := &AESKey{tok: tok, obj: obj, desc: fmt.Sprintf("AES %s on token %q", cfg.keyString(), tok.label)}
-	a, err := tok.attrs(obj, p11.CKA_ENCRYPT, p11.CKA_DECRYPT, p11.CKA_VALUE_LEN)
+	k := &AESKey{tok: tok, desc: fmt.Sprintf("AES %s on token %q", cfg.keyString(), tok.label)}
+	if k.size, k.check, err = k.inspect(ctx, h); err != nil {
+		return nil, err
+	}
+	k.obj = newObject(tok, cfg, p11.CKO_SECRET_KEY, p11.CKK_AES, h, k.desc)
+	k.obj.same = k.same
+	return k, nil
+}
+
+// inspect checks that the AES key h may encrypt and decrypt and returns
+// its length and its CKA_CHECK_VALUE, if the token shows one.
+func (k *AESKey) inspect(ctx context.Context, h p11.ObjectHandle) (int, []byte, error) {
+	a, err := k.tok.attrs(ctx, h, p11.CKA_ENCRYPT, p11.CKA_DECRYPT, p11.CKA_VALUE_LEN)
 	if err != nil {
-		return nil, fmt.Errorf("%w (%s)", err, k.desc)
+		return 0, nil, fmt.Errorf("%w (%s)", err, k.desc)
 	}
 	if !attrBool(a[0]) || !attrBool(a[1]) {
-		return nil, fmt.Errorf("esdk/pkcs11: %s does not allow both encryption and decryption (CKA_ENCRYPT and CKA_DECRYPT must be true)", k.desc)
+		return 0, nil, fmt.Errorf("esdk/pkcs11: %s does not allow both encryption and decryption (CKA_ENCRYPT and CKA_DECRYPT must be true)", k.desc)
 	}
 	n, ok := attrUint(a[2])
 	if !ok || (n != 16 && n != 24 && n != 32) {
-		return nil, fmt.Errorf("esdk/pkcs11: %s has CKA_VALUE_LEN %d, want 16, 24 or 32", k.desc, n)
+		return 0, nil, fmt.Errorf("esdk/pkcs11: %s has CKA_VALUE_LEN %d, want 16, 24 or 32", k.desc, n)
 	}
-	k.size = int(n)
-	return k, nil
+	// CKA_CHECK_VALUE is PKCS #11 2.40; older tokens do not know it.
+	var check []byte
+	if c, err := k.tok.attrs(ctx, h, p11.CKA_CHECK_VALUE); err == nil && len(c[0].Value) > 0 {
+		check = c[0].Value
+	}
+	return int(n), check, nil
+}
+
+// same reports why h, the AES key found again, may not be the key opened.
+func (k *AESKey) same(ctx context.Context, h p11.ObjectHandle) error {
+	if k.check == nil {
+		return errors.New("the token shows no CKA_CHECK_VALUE for its AES keys, so the key found cannot be told from another one with the same label and id")
+	}
+	size, check, err := k.inspect(ctx, h)
+	switch {
+	case err != nil:
+		return err
+	case size != k.size:
+		return fmt.Errorf("it is %d bytes long, the key opened %d", size, k.size)
+	case !bytes.Equal(check, k.check):
+		return errors.New("its CKA_CHECK_VALUE differs")
+	}
+	return nil
 }
 
 // Size returns the key length in bytes: 16, 24 or 32.
@@ -83,14 +123,14 @@ func (k *AESKey) Seal(ctx context.Context, iv, plaintext, aad []byte) ([]byte, e
 		return nil, fmt.Errorf("esdk/pkcs11: AES-GCM IV is %d bytes, want %d", len(iv), gcmIVSize)
 	}
 	var out []byte
-	err := k.tok.pool.do(ctx, func(s p11.SessionHandle) error {
+	err := k.obj.do(ctx, func(s p11.SessionHandle, h p11.ObjectHandle) error {
 		params := p11.NewGCMParams(bytes.Clone(iv), aad, gcmTagSize*8)
 		defer params.Free()
 		mech := []*p11.Mechanism{p11.NewMechanism(p11.CKM_AES_GCM, params)}
-		if err := k.tok.mod.ctx.EncryptInit(s, mech, k.obj); err != nil {
+		if err := k.tok.encryptInit(s, mech, h); err != nil {
 			return ckrErr("C_EncryptInit", err)
 		}
-		ct, err := k.tok.mod.ctx.Encrypt(s, plaintext)
+		ct, err := k.tok.encrypt(s, plaintext)
 		if err != nil {
 			return ckrErr("C_Encrypt", err)
 		}
@@ -110,8 +150,12 @@ func (k *AESKey) Seal(ctx context.Context, iv, plaintext, aad []byte) ([]byte, e
 }
 
 // Open checks the 16-byte tag at the end of ciphertext and decrypts it
-// with CKM_AES_GCM under iv and aad. Whatever code the token returns when
-// the decryption itself fails, the error matches ErrAuthentication.
+// with CKM_AES_GCM under iv and aad. When the token refuses the
+// ciphertext, whatever code it gives for that (SoftHSM2 gives
+// CKR_GENERAL_ERROR), the error matches ErrAuthentication. A code of a
+// lost session, login, token or key (CKR_DEVICE_REMOVED,
+// CKR_SESSION_HANDLE_INVALID and the like) is no such refusal: that error
+// does not match ErrAuthentication.
 func (k *AESKey) Open(ctx context.Context, iv, ciphertext, aad []byte) ([]byte, error) {
 	if len(iv) != gcmIVSize {
 		return nil, fmt.Errorf("esdk/pkcs11: AES-GCM IV is %d bytes, want %d", len(iv), gcmIVSize)
@@ -120,16 +164,20 @@ func (k *AESKey) Open(ctx context.Context, iv, ciphertext, aad []byte) ([]byte, 
 		return nil, &authError{key: k.desc, cause: fmt.Errorf("ciphertext is %d bytes, shorter than the tag", len(ciphertext))}
 	}
 	var out []byte
-	err := k.tok.pool.do(ctx, func(s p11.SessionHandle) error {
+	err := k.obj.do(ctx, func(s p11.SessionHandle, h p11.ObjectHandle) error {
 		params := p11.NewGCMParams(bytes.Clone(iv), aad, gcmTagSize*8)
 		defer params.Free()
 		mech := []*p11.Mechanism{p11.NewMechanism(p11.CKM_AES_GCM, params)}
-		if err := k.tok.mod.ctx.DecryptInit(s, mech, k.obj); err != nil {
+		if err := k.tok.decryptInit(s, mech, h); err != nil {
 			return fmt.Errorf("%w (%s)", ckrErr("C_DecryptInit", err), k.desc)
 		}
-		pt, err := k.tok.mod.ctx.Decrypt(s, ciphertext)
+		pt, err := k.tok.decrypt(s, ciphertext)
 		if err != nil {
-			return &authError{key: k.desc, cause: ckrErr("C_Decrypt", err)}
+			err = ckrErr("C_Decrypt", err)
+			if !refused(err) {
+				return fmt.Errorf("%w (%s)", err, k.desc)
+			}
+			return &authError{key: k.desc, cause: err}
 		}
 		if len(pt) != len(ciphertext)-gcmTagSize {
 			clear(pt)

@@ -4,6 +4,7 @@ package pkcs11
 
 import (
 	"context"
+	"crypto/ecdh"
 	"testing"
 
 	"github.com/go-esdk/esdk/format"
@@ -15,7 +16,9 @@ import (
 // keyrings in Go for comparison, and report operations per second. The
 // Parallel variants run GOMAXPROCS callers at once over the session pool.
 // RSA wrapping runs in Go for both (the public key is read from the token
-// once); RSA unwrapping is OAEP-SHA1 with a 2048-bit key.
+// once); RSA unwrapping is OAEP-SHA1 with a 2048-bit key. ECDH is P-256,
+// one derivation in the token (C_DeriveKey, C_GetAttributeValue,
+// C_DestroyObject) per wrap and per unwrap.
 //
 //	go test -run '^$' -bench . -benchtime 2s ./keyring/pkcs11
 
@@ -44,6 +47,25 @@ func BenchmarkRSA(b *testing.B) {
 	}
 	closeAtEnd(b, hsm)
 	raw, _ := keyring.NewRawRSA(keyring.RawRSAOptions{Namespace: "bench", Name: "rsa", Padding: keyring.OAEPSHA1, PublicKey: &key.PublicKey, PrivateKey: key})
+	benchKeyrings(b, map[string]keyring.Keyring{"SoftHSM2": hsm, "Go": raw})
+}
+
+// BenchmarkECDH: P-256, the token's key as the static sender; the Go
+// keyring is the raw one of the other party, whose shared secret with the
+// token's public key is the same.
+func BenchmarkECDH(b *testing.B) {
+	cfg := newToken(b, "bench-ecdh")
+	cfg.KeyLabel = "ec"
+	if err := GenerateECKey(cfg, ecdh.P256()); err != nil {
+		b.Fatal(err)
+	}
+	peer := newECPeer(b, ecdh.P256())
+	hsm, err := NewECDHKeyring(ECDHKeyringOptions{Schema: HSMPrivateKeyToStaticPublicKey, Curve: ecdh.P256(), RecipientPublicKey: peer.pubDER, Config: cfg})
+	if err != nil {
+		b.Fatal(err)
+	}
+	closeAtEnd(b, hsm)
+	raw := mustRawECDH(b, keyring.RawECDHOptions{Schema: keyring.RawPrivateKeyToStaticPublicKey, Curve: ecdh.P256(), SenderPrivateKey: peer.pem, RecipientPublicKey: pubDER(b, hsm.PublicKey())})
 	benchKeyrings(b, map[string]keyring.Keyring{"SoftHSM2": hsm, "Go": raw})
 }
 

@@ -40,7 +40,8 @@ type Config struct {
 	KeyID    []byte
 
 	// KeyType, when set, is the RFC 7512 object type the key must have:
-	// "secret-key" for the AES keyring, "private" for the RSA keyring.
+	// "secret-key" for the AES keyring, "private" for the RSA and ECDH
+	// keyrings.
 	KeyType string
 
 	// MaxSessions bounds the sessions the keyring opens, and so the number

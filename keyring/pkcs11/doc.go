@@ -16,11 +16,35 @@
 // [keyring.RawRSA]. A padding the token cannot do is an error when the
 // keyring is made, never a fallback to another padding.
 //
+// [NewECDHKeyring] wraps data keys with a key agreed with elliptic-curve
+// Diffie-Hellman (P-256, P-384, P-521) whose private key is in the HSM:
+// the token computes each shared secret with CKM_ECDH1_DERIVE (into a
+// session object it destroys at once, see [ECDHKey] for why and how), and
+// the rest is the raw ECDH keyring's wire format, through
+// keyring.WrapECDH and keyring.UnwrapECDH. The token's key is the static
+// sender's, talking with one recipient ([HSMPrivateKeyToStaticPublicKey]),
+// or the recipient's, reading any sender's messages
+// ([HSMPublicKeyDiscovery]); a [keyring.RawECDH] with the matching keys
+// reads what it encrypts, and the reverse. No other ESDK has this keyring.
+//
 // A [Config] names the module, the token, the PIN and the key; [ParseURI]
 // reads the same from an RFC 7512 "pkcs11:" URI. The keyrings' options
 // carry it as their Config field, in the shape of the Conventions section
 // of package keyring. Each keyring logs in once, keeps a bounded pool of
 // sessions that are opened when needed, and is safe for concurrent use.
+//
+// A login is shared by the whole process: when other code of the process
+// logs out (C_Logout in any session ends the login of every session),
+// some tokens, SoftHSM2 among them, drop the handles of private objects.
+// Operations on a key then fail with an error matching [ErrLoginLost],
+// which a keyring reports as a failure of the token (a
+// *keyring.UnwrapError), never as a message that is not for its keys.
+// The package keeps no PIN to log in again behind the back of the code
+// that logged out; the next key opened on the token with its PIN logs in,
+// and the keys opened before find their objects again, once, by label and
+// id. A key found so is used only when it is the key that was opened (the
+// same public key; for AES the same CKA_CHECK_VALUE): a key deleted and
+// made again under the same label and id is an error, not a replacement.
 //
 // Shutdown(ctx) closes a keyring or key: it refuses new operations, waits
 // for those in progress until ctx ends, then releases the sessions, logs

@@ -5,6 +5,7 @@ package pkcs11
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	p11 "github.com/miekg/pkcs11"
 )
@@ -64,6 +65,39 @@ func ckrErr(fn string, err error) error {
 		return &Error{Func: fn, Code: code}
 	}
 	return fmt.Errorf("esdk/pkcs11: %s: %w", fn, err)
+}
+
+// failureCodes are the codes of a lost or broken session, login, token,
+// module or key object, and of an operation that may still be active:
+// whichever function returns them, they say nothing of the data it was
+// given.
+var failureCodes = []uint{
+	p11.CKR_HOST_MEMORY, p11.CKR_DEVICE_MEMORY, p11.CKR_DEVICE_ERROR, p11.CKR_DEVICE_REMOVED,
+	p11.CKR_SESSION_CLOSED, p11.CKR_SESSION_HANDLE_INVALID, p11.CKR_SESSION_COUNT,
+	p11.CKR_TOKEN_NOT_PRESENT, p11.CKR_TOKEN_NOT_RECOGNIZED, p11.CKR_SLOT_ID_INVALID,
+	p11.CKR_USER_NOT_LOGGED_IN, p11.CKR_CRYPTOKI_NOT_INITIALIZED, p11.CKR_FUNCTION_CANCELED,
+	p11.CKR_KEY_HANDLE_INVALID, p11.CKR_OBJECT_HANDLE_INVALID,
+	p11.CKR_OPERATION_ACTIVE, p11.CKR_OPERATION_NOT_INITIALIZED, p11.CKR_BUFFER_TOO_SMALL,
+}
+
+// refused reports whether err is the token refusing the data given to a
+// single-part C_Decrypt or C_Encrypt (a ciphertext that does not
+// authenticate or decrypt, a length out of range), rather than the
+// session, login, token, module or key failing. It is the package's one
+// classification of errors: the pool keeps a session after a refusal
+// only (see pool.finished), and a keyring reports every other error of
+// its token as a *keyring.UnwrapError (see tokenFailed), never as an
+// encrypted data key that is not its own. Tokens differ in the code they
+// give for bad data (SoftHSM2 gives CKR_GENERAL_ERROR for an AES-GCM tag
+// or an RSA padding that does not verify), so every code but
+// failureCodes counts as a refusal; an error of another function, or one
+// without a code, never does.
+func refused(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) || e.Func != "C_Decrypt" && e.Func != "C_Encrypt" {
+		return false
+	}
+	return !slices.Contains(failureCodes, uint(e.Code))
 }
 
 // hasCode reports whether err is a PKCS #11 error with one of codes.
@@ -133,6 +167,9 @@ var ckrNames = map[uint]string{
 	p11.CKR_CRYPTOKI_NOT_INITIALIZED:       "CKR_CRYPTOKI_NOT_INITIALIZED",
 	p11.CKR_CRYPTOKI_ALREADY_INITIALIZED:   "CKR_CRYPTOKI_ALREADY_INITIALIZED",
 	p11.CKR_FUNCTION_REJECTED:              "CKR_FUNCTION_REJECTED",
+	p11.CKR_FUNCTION_CANCELED:              "CKR_FUNCTION_CANCELED",
+	p11.CKR_DOMAIN_PARAMS_INVALID:          "CKR_DOMAIN_PARAMS_INVALID",
+	p11.CKR_CURVE_NOT_SUPPORTED:            "CKR_CURVE_NOT_SUPPORTED",
 }
 
 // ckrMeanings says in words what the codes a keyring user meets mean.
@@ -155,7 +192,7 @@ var ckrMeanings = map[uint]string{
 	p11.CKR_SESSION_COUNT:                  "the token allows no more sessions; lower MaxSessions",
 	p11.CKR_MECHANISM_INVALID:              "the token does not support this mechanism",
 	p11.CKR_MECHANISM_PARAM_INVALID:        "the token does not support these mechanism parameters",
-	p11.CKR_KEY_FUNCTION_NOT_PERMITTED:     "the key's attributes do not allow this use (CKA_ENCRYPT, CKA_DECRYPT)",
+	p11.CKR_KEY_FUNCTION_NOT_PERMITTED:     "the key's attributes do not allow this use (CKA_ENCRYPT, CKA_DECRYPT, CKA_DERIVE)",
 	p11.CKR_KEY_TYPE_INCONSISTENT:          "the key's type does not fit the mechanism",
 	p11.CKR_KEY_HANDLE_INVALID:             "the key no longer exists",
 	p11.CKR_OBJECT_HANDLE_INVALID:          "the object no longer exists",
@@ -163,6 +200,12 @@ var ckrMeanings = map[uint]string{
 	p11.CKR_ENCRYPTED_DATA_LEN_RANGE:       "the ciphertext has the wrong length for this key",
 	p11.CKR_DATA_LEN_RANGE:                 "the data has the wrong length for this key",
 	p11.CKR_ATTRIBUTE_SENSITIVE:            "the attribute is sensitive and cannot be read",
+	p11.CKR_ATTRIBUTE_TYPE_INVALID:         "the token does not know this attribute for this object",
+	p11.CKR_ATTRIBUTE_VALUE_INVALID:        "the token does not accept a value of the template",
+	p11.CKR_TEMPLATE_INCONSISTENT:          "the token does not accept the template's attributes together",
+	p11.CKR_TEMPLATE_INCOMPLETE:            "the template lacks an attribute the token needs",
+	p11.CKR_DOMAIN_PARAMS_INVALID:          "the token does not support these curve parameters",
+	p11.CKR_CURVE_NOT_SUPPORTED:            "the token does not support this curve",
 	p11.CKR_CRYPTOKI_NOT_INITIALIZED:       "the module is not initialized (was the keyring closed?)",
 	p11.CKR_FUNCTION_NOT_SUPPORTED:         "the module does not implement this function",
 }

@@ -192,7 +192,8 @@ func TestLoginByOthers(t *testing.T) {
 	}
 	// The next key's PIN is checked: a wrong one is refused, the right
 	// one logs in and is remembered. (SoftHSM2 forgets the handles of
-	// private objects at a logout, so the first key stays unusable.)
+	// private objects at a logout: the first key finds its key again
+	// once the process is logged in again.)
 	if k, err := OpenAESKey(wrong); !errors.Is(err, ErrPINIncorrect) {
 		if k != nil {
 			k.Close()
@@ -205,6 +206,7 @@ func TestLoginByOthers(t *testing.T) {
 	}
 	closeAtEnd(t, k2)
 	seal("the key that logged in", k2)
+	seal("the key opened before the logout", k1)
 	if k, err := OpenAESKey(wrong); !errors.Is(err, ErrPINIncorrect) {
 		if k != nil {
 			k.Close()

@@ -3,6 +3,8 @@
 package pkcs11
 
 import (
+	"context"
+	"crypto/ecdh"
 	"errors"
 	"fmt"
 
@@ -79,6 +81,44 @@ func GenerateRSAKey(cfg Config, bits int) error {
 	})
 }
 
+// GenerateECKey makes a new elliptic-curve key pair on curve (ecdh.P256(),
+// ecdh.P384() or ecdh.P521()) in the token cfg names, both halves
+// labelled cfg.KeyLabel with id cfg.KeyID, for [OpenECDHKey] and
+// [NewECDHKeyring]. The private key is a private token object, sensitive
+// and not extractable, that may only derive (CKA_DERIVE: ECDH); the
+// public key, which holds the curve and the point, may do nothing.
+func GenerateECKey(cfg Config, curve ecdh.Curve) error {
+	c := lookupCurve(curve)
+	if c == nil {
+		return fmt.Errorf("esdk/pkcs11: EC key curve %v, want ecdh.P256(), ecdh.P384() or ecdh.P521()", curve)
+	}
+	pub := append(keyTemplate(cfg),
+		p11.NewAttribute(p11.CKA_CLASS, p11.CKO_PUBLIC_KEY),
+		p11.NewAttribute(p11.CKA_KEY_TYPE, p11.CKK_EC),
+		p11.NewAttribute(p11.CKA_PRIVATE, false),
+		p11.NewAttribute(p11.CKA_EC_PARAMS, c.ecParams()),
+		p11.NewAttribute(p11.CKA_VERIFY, false),
+		p11.NewAttribute(p11.CKA_DERIVE, false),
+	)
+	priv := append(keyTemplate(cfg), secretTemplate()...)
+	priv = append(priv,
+		p11.NewAttribute(p11.CKA_CLASS, p11.CKO_PRIVATE_KEY),
+		p11.NewAttribute(p11.CKA_KEY_TYPE, p11.CKK_EC),
+		p11.NewAttribute(p11.CKA_DERIVE, true),
+		p11.NewAttribute(p11.CKA_SIGN, false),
+		p11.NewAttribute(p11.CKA_DECRYPT, false),
+		p11.NewAttribute(p11.CKA_UNWRAP, false),
+	)
+	return withAdminSession(cfg, "private", p11.CKO_PRIVATE_KEY, p11.CKK_EC, func(t *token, s p11.SessionHandle) error {
+		if err := t.requireMechanism(p11.CKM_EC_KEY_PAIR_GEN, "CKM_EC_KEY_PAIR_GEN"); err != nil {
+			return err
+		}
+		mech := []*p11.Mechanism{p11.NewMechanism(p11.CKM_EC_KEY_PAIR_GEN, nil)}
+		_, _, err := t.mod.ctx.GenerateKeyPair(s, mech, pub, priv)
+		return ckrErr("C_GenerateKeyPair", err)
+	})
+}
+
 // keyTemplate is the label and id of a new token object.
 func keyTemplate(cfg Config) []*p11.Attribute {
 	t := []*p11.Attribute{p11.NewAttribute(p11.CKA_TOKEN, true)}
@@ -114,8 +154,8 @@ func withAdminSession(cfg Config, kind string, class, keyType uint, f func(*toke
 		return err
 	}
 	defer t.close()
-	if _, err := t.findKey(cfg, class, keyType); err == nil {
-		return fmt.Errorf("esdk/pkcs11: token %q already has a %s %s", t.label, className(class, keyType), cfg.keyString())
+	if _, err := t.findKey(context.Background(), cfg, class, keyType); err == nil {
+		return fmt.Errorf("esdk/pkcs11: token %q already has an %s", t.label, objectName(class, keyType, cfg))
 	} else if !errors.Is(err, ErrKeyNotFound) {
 		return err
 	}
@@ -125,7 +165,7 @@ func withAdminSession(cfg Config, kind string, class, keyType uint, f func(*toke
 	}
 	defer t.mod.ctx.CloseSession(s)
 	if err := f(t, s); err != nil {
-		return fmt.Errorf("%w (making %s %s on token %q)", err, className(class, keyType), cfg.keyString(), t.label)
+		return fmt.Errorf("%w (making an %s on token %q)", err, objectName(class, keyType, cfg), t.label)
 	}
 	return nil
 }

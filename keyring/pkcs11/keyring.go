@@ -246,26 +246,26 @@ func tokenFailure(err error) error {
 }
 
 // tokenFailed reports whether err, the cause of a data key not
-// unwrapping, was the token failing rather than refusing the data key. An
-// AES-GCM decryption that fails is a refusal whatever the code; so is an
-// RSA decryption that fails with a code other than those of a lost
-// session, login or token.
+// unwrapping, was the token failing rather than refusing the data key:
+// ErrClosed, or a PKCS #11 error that refused does not count as a
+// refusal (a failed C_DecryptInit, a lost session, login, token or key).
+// An error without a PKCS #11 code (an AES-GCM tag too short, a data key
+// of the wrong length) is the data key's fault.
 func tokenFailed(err error) bool {
 	if errors.Is(err, ErrClosed) {
 		return true
 	}
-	if errors.Is(err, ErrAuthentication) {
-		return false
-	}
 	var e *Error
-	if !errors.As(err, &e) {
-		return false
-	}
-	return !decryptRefused(err)
+	return errors.As(err, &e) && !refused(err)
 }
 
-// rootFailure returns the PKCS #11 error in err, or err.
+// rootFailure returns the error of a lost key handle in err, or else the
+// PKCS #11 error in err, or err.
 func rootFailure(err error) error {
+	var he *handleError
+	if errors.As(err, &he) {
+		return he
+	}
 	var e *Error
 	if errors.As(err, &e) {
 		return e

@@ -187,6 +187,11 @@ func (m *module) login(slot uint, ti p11.TokenInfo, pin string) error {
 	modules.Lock()
 	defer modules.Unlock()
 	if l := m.logins[slot]; l != nil {
+		if pin != "" {
+			if err := m.checkLogin(slot, l, ti); err != nil {
+				return err
+			}
+		}
 		if l.verified {
 			h := sha256.Sum256([]byte(pin))
 			if subtle.ConstantTimeCompare(h[:], l.pinHash[:]) != 1 {
@@ -208,6 +213,30 @@ func (m *module) login(slot uint, ti p11.TokenInfo, pin string) error {
 		return err
 	}
 	m.logins[slot] = l
+	return nil
+}
+
+// checkLogin finds out whether the process is still logged in to the
+// token of l: other code of the process may have logged out (C_Logout in
+// any session ends the login of all of them) or closed every session
+// (C_CloseAllSessions), which logs out too. Then the next keyring to open
+// logs in again, with its own PIN, which the token checks: the hash of
+// the PIN of the lost login is forgotten. The keys opened before are
+// looked up again once they are needed (see object).
+func (m *module) checkLogin(slot uint, l *login, ti p11.TokenInfo) error {
+	info, err := m.ctx.GetSessionInfo(l.session)
+	if err == nil && info.State != p11.CKS_RO_PUBLIC_SESSION && info.State != p11.CKS_RW_PUBLIC_SESSION {
+		return nil
+	}
+	if err != nil {
+		// The session that held the login is gone: hold it in a new one.
+		s, err := m.ctx.OpenSession(slot, p11.CKF_SERIAL_SESSION)
+		if err != nil {
+			return fmt.Errorf("%w (token %q)", ckrErr("C_OpenSession", err), tokenLabel(ti))
+		}
+		l.session = s
+	}
+	l.logout, l.verified, l.pinHash = false, false, [32]byte{}
 	return nil
 }
 

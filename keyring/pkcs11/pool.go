@@ -135,35 +135,24 @@ func (p *pool) do(ctx context.Context, f func(p11.SessionHandle) error) error {
 	return err
 }
 
-// sessionFailures are the codes of a lost or broken session, login, token
-// or module, and of an operation that may still be active: after them a
-// session is closed.
-var sessionFailures = []uint{
-	p11.CKR_HOST_MEMORY, p11.CKR_DEVICE_MEMORY, p11.CKR_DEVICE_ERROR, p11.CKR_DEVICE_REMOVED,
-	p11.CKR_SESSION_CLOSED, p11.CKR_SESSION_HANDLE_INVALID, p11.CKR_SESSION_COUNT,
-	p11.CKR_TOKEN_NOT_PRESENT, p11.CKR_TOKEN_NOT_RECOGNIZED, p11.CKR_SLOT_ID_INVALID,
-	p11.CKR_USER_NOT_LOGGED_IN, p11.CKR_CRYPTOKI_NOT_INITIALIZED, p11.CKR_FUNCTION_CANCELED,
-	p11.CKR_OPERATION_ACTIVE, p11.CKR_OPERATION_NOT_INITIALIZED, p11.CKR_BUFFER_TOO_SMALL,
-}
-
 // finished reports whether err, from an operation in session s, is the
 // token refusing the data of a single-part C_Encrypt or C_Decrypt (a
 // ciphertext that does not authenticate or decrypt, a length out of
 // range) and s is left with no operation active, so that it can serve
 // the next caller.
 //
-// PKCS #11 says that C_Encrypt and C_Decrypt end the operation whatever
-// they return except CKR_BUFFER_TOO_SMALL (or CKR_OK to a length query).
-// Tokens give many codes for a refusal (SoftHSM2 gives CKR_GENERAL_ERROR
-// for an AES-GCM tag that does not match), so every code but those of
-// sessionFailures counts as one; and rather than trust the token to have
-// ended the operation, finished asks it: the same function called again
-// must say CKR_OPERATION_NOT_INITIALIZED. That call costs no
-// cryptography, and less than the C_OpenSession that closing the session
-// would cost the next caller.
+// Whether err is a refusal is decided by refused, which the keyrings use
+// too to tell a message that is not theirs from a token that fails: a
+// session is closed exactly after the errors that a keyring reports as a
+// failure. PKCS #11 says that C_Encrypt and C_Decrypt end the operation
+// whatever they return except CKR_BUFFER_TOO_SMALL (or CKR_OK to a length
+// query); rather than trust the token with that, finished asks it: the
+// same function called again must say CKR_OPERATION_NOT_INITIALIZED. That
+// call costs no cryptography, and less than the C_OpenSession that
+// closing the session would cost the next caller.
 func (p *pool) finished(s p11.SessionHandle, err error) bool {
 	var e *Error
-	if !errors.As(err, &e) || hasCode(err, sessionFailures...) {
+	if !refused(err) || !errors.As(err, &e) {
 		return false
 	}
 	var probe error

@@ -387,7 +387,7 @@ func TestRefusalWithOperationActive(t *testing.T) {
 	decrypt := func(s p11.SessionHandle, ct []byte) error {
 		params := p11.NewGCMParams(randBytes(12), nil, 128)
 		defer params.Free()
-		if err := k.tok.mod.ctx.DecryptInit(s, []*p11.Mechanism{p11.NewMechanism(p11.CKM_AES_GCM, params)}, k.obj); err != nil {
+		if err := k.tok.mod.ctx.DecryptInit(s, []*p11.Mechanism{p11.NewMechanism(p11.CKM_AES_GCM, params)}, k.obj.handle()); err != nil {
 			t.Fatal(err)
 		}
 		if ct == nil {
@@ -399,7 +399,7 @@ func TestRefusalWithOperationActive(t *testing.T) {
 	encrypt := func(s p11.SessionHandle, finish bool) {
 		params := p11.NewGCMParams(randBytes(12), nil, 128)
 		defer params.Free()
-		if err := k.tok.mod.ctx.EncryptInit(s, []*p11.Mechanism{p11.NewMechanism(p11.CKM_AES_GCM, params)}, k.obj); err != nil {
+		if err := k.tok.mod.ctx.EncryptInit(s, []*p11.Mechanism{p11.NewMechanism(p11.CKM_AES_GCM, params)}, k.obj.handle()); err != nil {
 			t.Fatal(err)
 		}
 		if finish {

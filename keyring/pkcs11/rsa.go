@@ -25,7 +25,8 @@ import (
 // and is safe for concurrent use.
 type RSAKey struct {
 	tok  *token
-	obj  p11.ObjectHandle
+	obj  *object
+	cfg  Config // the key's label and id, to find its public key object
 	pub  *rsa.PublicKey
 	desc string
 }
@@ -36,6 +37,12 @@ type RSAKey struct {
 // CKA_MODULUS and CKA_PUBLIC_EXPONENT, or, where the token does not show
 // them there, from the public key object with the same label and id.
 // Close releases it.
+//
+// When the token later drops the key's handle while the process is still
+// logged in, the key is looked up again once, and used only if its public
+// key is the one read here. When the login itself was lost, operations
+// fail with an error matching ErrLoginLost until the process logs in
+// again.
 func OpenRSAKey(cfg Config) (*RSAKey, error) {
 	if err := cfg.check("private"); err != nil {
 		return nil, err
@@ -53,39 +60,65 @@ func OpenRSAKey(cfg Config) (*RSAKey, error) {
 }
 
 func openRSAKey(tok *token, cfg Config) (*RSAKey, error) {
-	obj, err := tok.findKey(cfg, p11.CKO_PRIVATE_KEY, p11.CKK_RSA)
+	ctx := context.Background()
+	h, err := tok.findKey(ctx, cfg, p11.CKO_PRIVATE_KEY, p11.CKK_RSA)
 	if err != nil {
 		return nil, err
 	}
-	k := &RSAKey{tok: tok, obj: obj, desc: fmt.Sprintf("RSA %s on token %q", cfg.keyString(), tok.label)}
-	a, err := tok.attrs(obj, p11.CKA_DECRYPT)
+	k := &RSAKey{tok: tok, cfg: Config{KeyLabel: cfg.KeyLabel, KeyID: cfg.KeyID}, desc: fmt.Sprintf("RSA %s on token %q", cfg.keyString(), tok.label)}
+	if k.pub, err = k.inspect(ctx, h); err != nil {
+		return nil, err
+	}
+	if k.pub.N.BitLen() < 1024 {
+		return nil, fmt.Errorf("esdk/pkcs11: %s is a %d-bit key; at least 1024 bits are needed, 2048 or more advised", k.desc, k.pub.N.BitLen())
+	}
+	k.obj = newObject(tok, cfg, p11.CKO_PRIVATE_KEY, p11.CKK_RSA, h, k.desc)
+	k.obj.same = k.same
+	return k, nil
+}
+
+// inspect checks that the RSA private key h may decrypt and returns its
+// public key.
+func (k *RSAKey) inspect(ctx context.Context, h p11.ObjectHandle) (*rsa.PublicKey, error) {
+	a, err := k.tok.attrs(ctx, h, p11.CKA_DECRYPT)
 	if err != nil {
 		return nil, fmt.Errorf("%w (%s)", err, k.desc)
 	}
 	if !attrBool(a[0]) {
 		return nil, fmt.Errorf("esdk/pkcs11: %s does not allow decryption (CKA_DECRYPT is false)", k.desc)
 	}
-	k.pub, err = tok.rsaPublic(obj)
+	pub, err := k.tok.rsaPublic(ctx, h)
+	if err == nil {
+		return pub, nil
+	}
+	// Not shown on the private key: look for the public key object.
+	pubObj, err2 := k.tok.findKey(ctx, k.cfg, p11.CKO_PUBLIC_KEY, p11.CKK_RSA)
+	if err2 != nil {
+		return nil, fmt.Errorf("esdk/pkcs11: %s: the token shows no public key for it (%v; %w)", k.desc, err, err2)
+	}
+	if pub, err = k.tok.rsaPublic(ctx, pubObj); err != nil {
+		return nil, fmt.Errorf("%w (public half of %s)", err, k.desc)
+	}
+	return pub, nil
+}
+
+// same reports why h, the RSA private key found again, may not be the key
+// opened.
+func (k *RSAKey) same(ctx context.Context, h p11.ObjectHandle) error {
+	pub, err := k.inspect(ctx, h)
 	if err != nil {
-		// Not shown on the private key: look for the public key object.
-		pubObj, err2 := tok.findKey(cfg, p11.CKO_PUBLIC_KEY, p11.CKK_RSA)
-		if err2 != nil {
-			return nil, fmt.Errorf("esdk/pkcs11: %s: the token shows no public key for it (%v; %w)", k.desc, err, err2)
-		}
-		if k.pub, err = tok.rsaPublic(pubObj); err != nil {
-			return nil, fmt.Errorf("%w (public half of %s)", err, k.desc)
-		}
+		return err
 	}
-	if k.pub.N.BitLen() < 1024 {
-		return nil, fmt.Errorf("esdk/pkcs11: %s is a %d-bit key; at least 1024 bits are needed, 2048 or more advised", k.desc, k.pub.N.BitLen())
+	if !pub.Equal(k.pub) {
+		return errors.New("its public key differs")
 	}
-	return k, nil
+	return nil
 }
 
 // rsaPublic reads the public key from the modulus and public exponent of
 // obj.
-func (t *token) rsaPublic(obj p11.ObjectHandle) (*rsa.PublicKey, error) {
-	a, err := t.attrs(obj, p11.CKA_MODULUS, p11.CKA_PUBLIC_EXPONENT)
+func (t *token) rsaPublic(ctx context.Context, obj p11.ObjectHandle) (*rsa.PublicKey, error) {
+	a, err := t.attrs(ctx, obj, p11.CKA_MODULUS, p11.CKA_PUBLIC_EXPONENT)
 	if err != nil {
 		return nil, err
 	}
@@ -113,8 +146,10 @@ func (k *RSAKey) Decrypt(rand io.Reader, msg []byte, opts crypto.DecrypterOpts) 
 // CKM_RSA_PKCS when opts is nil or an *rsa.PKCS1v15DecryptOptions. As with
 // an *rsa.PrivateKey, PKCS #1 v1.5 options with a SessionKeyLen give that
 // many random bytes, not an error, when the padding or the length is
-// wrong. ctx bounds the wait for a session; rand is not used. A mechanism
-// or hash the token lacks is an error matching ErrMechanismNotSupported.
+// wrong; a failure of the session, login, token or key is an error
+// whatever the options. ctx bounds the wait for a session; rand is not
+// used. A mechanism or hash the token lacks is an error matching
+// ErrMechanismNotSupported.
 func (k *RSAKey) DecryptContext(ctx context.Context, _ io.Reader, msg []byte, opts crypto.DecrypterOpts) ([]byte, error) {
 	mech, sessionKeyLen, err := k.mechanism(opts)
 	if err != nil {
@@ -124,15 +159,15 @@ func (k *RSAKey) DecryptContext(ctx context.Context, _ io.Reader, msg []byte, op
 		return k.pkcs1Fallback(sessionKeyLen, fmt.Errorf("esdk/pkcs11: RSA ciphertext is %d bytes, %s needs %d", len(msg), k.desc, k.pub.Size()))
 	}
 	var out []byte
-	err = k.tok.pool.do(ctx, func(s p11.SessionHandle) error {
-		if err := k.tok.mod.ctx.DecryptInit(s, mech, k.obj); err != nil {
+	err = k.obj.do(ctx, func(s p11.SessionHandle, h p11.ObjectHandle) error {
+		if err := k.tok.decryptInit(s, mech, h); err != nil {
 			err = ckrErr("C_DecryptInit", err)
 			if hasCode(err, p11.CKR_ARGUMENTS_BAD, p11.CKR_MECHANISM_PARAM_INVALID, p11.CKR_MECHANISM_INVALID) {
 				return fmt.Errorf("%w: %s cannot decrypt with %s: %w", ErrMechanismNotSupported, k.desc, mechString(opts), err)
 			}
 			return fmt.Errorf("%w (%s)", err, k.desc)
 		}
-		pt, err := k.tok.mod.ctx.Decrypt(s, msg)
+		pt, err := k.tok.decrypt(s, msg)
 		if err != nil {
 			return fmt.Errorf("%w (%s)", ckrErr("C_Decrypt", err), k.desc)
 		}
@@ -140,7 +175,7 @@ func (k *RSAKey) DecryptContext(ctx context.Context, _ io.Reader, msg []byte, op
 		return nil
 	})
 	if err != nil {
-		if sessionKeyLen > 0 && decryptRefused(err) {
+		if sessionKeyLen > 0 && refused(err) {
 			return k.pkcs1Fallback(sessionKeyLen, err)
 		}
 		return nil, err
@@ -150,21 +185,6 @@ func (k *RSAKey) DecryptContext(ctx context.Context, _ io.Reader, msg []byte, op
 		return k.pkcs1Fallback(sessionKeyLen, nil)
 	}
 	return out, nil
-}
-
-// decryptRefused reports whether err is C_Decrypt refusing the
-// ciphertext, as opposed to the session, token or module failing. Tokens
-// differ in the code they give for bad padding (SoftHSM2 gives
-// CKR_GENERAL_ERROR), so every other code counts.
-func decryptRefused(err error) bool {
-	var e *Error
-	if !errors.As(err, &e) || e.Func != "C_Decrypt" {
-		return false
-	}
-	return !hasCode(err, p11.CKR_HOST_MEMORY, p11.CKR_DEVICE_MEMORY, p11.CKR_DEVICE_REMOVED,
-		p11.CKR_SESSION_CLOSED, p11.CKR_SESSION_HANDLE_INVALID, p11.CKR_TOKEN_NOT_PRESENT,
-		p11.CKR_USER_NOT_LOGGED_IN, p11.CKR_CRYPTOKI_NOT_INITIALIZED, p11.CKR_KEY_HANDLE_INVALID,
-		p11.CKR_OPERATION_NOT_INITIALIZED, p11.CKR_FUNCTION_CANCELED)
 }
 
 // pkcs1Fallback returns n random bytes when n > 0, as crypto/rsa does for

@@ -21,6 +21,11 @@ var (
 	// ErrAuthentication: an AES-GCM decryption in the token failed, which
 	// means the ciphertext, IV, AAD or key is not the one that sealed it.
 	ErrAuthentication = errors.New("esdk/pkcs11: AES-GCM message authentication failed")
+	// ErrLoginLost: the token no longer knows the key because the
+	// process is no longer logged in to it (other code of the process
+	// logged out, which ends the login of every session, or the token
+	// was reset). The key works again once the process logs in again.
+	ErrLoginLost = errors.New("esdk/pkcs11: the login to the token was lost")
 	// ErrClosed: the keyring or key was used after Close.
 	ErrClosed = errors.New("esdk/pkcs11: used after Close")
 )

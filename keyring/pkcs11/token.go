@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	p11 "github.com/miekg/pkcs11"
@@ -20,6 +21,13 @@ type token struct {
 	label string
 	pool  *pool
 	mechs map[uint]bool
+	// login says that the keys need the user login: a PIN was given.
+	login bool
+
+	// fault, when set (by tests), is given the result of each PKCS #11
+	// call of the keys' operations, and returns the error to report in
+	// its place.
+	fault func(fn string, err error) error
 
 	// released is closed once release has run; closeErr is its result.
 	released  chan struct{}
@@ -43,7 +51,7 @@ func openToken(cfg Config) (*token, error) {
 		mod.close()
 		return nil, err
 	}
-	t := &token{mod: mod, slot: slot, label: tokenLabel(ti), pool: newPool(mod.ctx, slot, cfg.maxSessions()), released: make(chan struct{})}
+	t := &token{mod: mod, slot: slot, label: tokenLabel(ti), login: cfg.PIN != "", pool: newPool(mod.ctx, slot, cfg.maxSessions()), released: make(chan struct{})}
 	t.pool.onDrained = t.release
 	list, err := mod.ctx.GetMechanismList(slot)
 	if err != nil {
@@ -109,7 +117,7 @@ func (t *token) requireMechanism(mech uint, name string) error {
 
 // findKey returns the one object of class class (and key type keyType)
 // that has cfg's label and id.
-func (t *token) findKey(cfg Config, class, keyType uint) (p11.ObjectHandle, error) {
+func (t *token) findKey(ctx context.Context, cfg Config, class, keyType uint) (p11.ObjectHandle, error) {
 	tmpl := []*p11.Attribute{
 		p11.NewAttribute(p11.CKA_CLASS, class),
 		p11.NewAttribute(p11.CKA_KEY_TYPE, keyType),
@@ -121,7 +129,7 @@ func (t *token) findKey(cfg Config, class, keyType uint) (p11.ObjectHandle, erro
 		tmpl = append(tmpl, p11.NewAttribute(p11.CKA_ID, cfg.KeyID))
 	}
 	var found []p11.ObjectHandle
-	err := t.pool.do(context.Background(), func(s p11.SessionHandle) error {
+	err := t.pool.do(ctx, func(s p11.SessionHandle) error {
 		if err := t.mod.ctx.FindObjectsInit(s, tmpl); err != nil {
 			return ckrErr("C_FindObjectsInit", err)
 		}
@@ -138,22 +146,22 @@ func (t *token) findKey(cfg Config, class, keyType uint) (p11.ObjectHandle, erro
 	}
 	switch len(found) {
 	case 0:
-		return 0, fmt.Errorf("%w: token %q has no %s %s", ErrKeyNotFound, t.label, className(class, keyType), cfg.keyString())
+		return 0, fmt.Errorf("%w: token %q has no %s", ErrKeyNotFound, t.label, objectName(class, keyType, cfg))
 	case 1:
 		return found[0], nil
 	default:
-		return 0, fmt.Errorf("esdk/pkcs11: token %q has more than one %s %s; give both a label and an id, or make them unique", t.label, className(class, keyType), cfg.keyString())
+		return 0, fmt.Errorf("esdk/pkcs11: token %q has more than one %s; give both a label and an id, or make them unique", t.label, objectName(class, keyType, cfg))
 	}
 }
 
 // attrs reads attributes of obj.
-func (t *token) attrs(obj p11.ObjectHandle, types ...uint) ([]*p11.Attribute, error) {
+func (t *token) attrs(ctx context.Context, obj p11.ObjectHandle, types ...uint) ([]*p11.Attribute, error) {
 	tmpl := make([]*p11.Attribute, len(types))
 	for i, typ := range types {
 		tmpl[i] = p11.NewAttribute(typ, nil)
 	}
 	var out []*p11.Attribute
-	err := t.pool.do(context.Background(), func(s p11.SessionHandle) error {
+	err := t.pool.do(ctx, func(s p11.SessionHandle) error {
 		var err error
 		out, err = t.mod.ctx.GetAttributeValue(s, obj, tmpl)
 		return ckrErr("C_GetAttributeValue", err)
@@ -169,8 +177,18 @@ func className(class, keyType uint) string {
 		return "RSA private key"
 	case class == p11.CKO_PUBLIC_KEY && keyType == p11.CKK_RSA:
 		return "RSA public key"
+	case class == p11.CKO_PRIVATE_KEY && keyType == p11.CKK_EC:
+		return "EC private key"
+	case class == p11.CKO_PUBLIC_KEY && keyType == p11.CKK_EC:
+		return "EC public key"
 	}
 	return "object"
+}
+
+// objectName names the object of class and keyType that cfg selects,
+// such as `AES secret key label "k"`.
+func objectName(class, keyType uint, cfg Config) string {
+	return className(class, keyType) + " " + strings.TrimPrefix(cfg.keyString(), "key ")
 }
 
 // attrBool reads a CK_BBOOL attribute value.
@@ -187,4 +205,67 @@ func attrUint(a *p11.Attribute) (uint, bool) {
 		return uint(binary.NativeEndian.Uint32(a.Value)), true
 	}
 	return 0, false
+}
+
+// The PKCS #11 calls of the keys' operations go through these methods, so
+// that tests can change what the token answers.
+
+// faulted returns what the test hook makes of err, the result of the
+// call fn; err itself when there is no hook.
+func (t *token) faulted(fn string, err error) error {
+	if t.fault == nil {
+		return err
+	}
+	return t.fault(fn, err)
+}
+
+func (t *token) encryptInit(s p11.SessionHandle, m []*p11.Mechanism, key p11.ObjectHandle) error {
+	return t.faulted("C_EncryptInit", t.mod.ctx.EncryptInit(s, m, key))
+}
+
+func (t *token) encrypt(s p11.SessionHandle, data []byte) ([]byte, error) {
+	out, err := t.mod.ctx.Encrypt(s, data)
+	if ferr := t.faulted("C_Encrypt", err); ferr != err {
+		return nil, ferr
+	}
+	return out, err
+}
+
+func (t *token) decryptInit(s p11.SessionHandle, m []*p11.Mechanism, key p11.ObjectHandle) error {
+	return t.faulted("C_DecryptInit", t.mod.ctx.DecryptInit(s, m, key))
+}
+
+func (t *token) decrypt(s p11.SessionHandle, data []byte) ([]byte, error) {
+	out, err := t.mod.ctx.Decrypt(s, data)
+	if ferr := t.faulted("C_Decrypt", err); ferr != err {
+		clear(out)
+		return nil, ferr
+	}
+	return out, err
+}
+
+func (t *token) deriveKey(s p11.SessionHandle, m []*p11.Mechanism, base p11.ObjectHandle, tmpl []*p11.Attribute) (p11.ObjectHandle, error) {
+	h, err := t.mod.ctx.DeriveKey(s, m, base, tmpl)
+	if ferr := t.faulted("C_DeriveKey", err); ferr != err {
+		if err == nil {
+			t.mod.ctx.DestroyObject(s, h)
+		}
+		return 0, ferr
+	}
+	return h, err
+}
+
+func (t *token) getAttributeValue(s p11.SessionHandle, obj p11.ObjectHandle, tmpl []*p11.Attribute) ([]*p11.Attribute, error) {
+	a, err := t.mod.ctx.GetAttributeValue(s, obj, tmpl)
+	if ferr := t.faulted("C_GetAttributeValue", err); ferr != err {
+		for _, at := range a {
+			clear(at.Value)
+		}
+		return nil, ferr
+	}
+	return a, err
+}
+
+func (t *token) destroyObject(s p11.SessionHandle, obj p11.ObjectHandle) error {
+	return t.faulted("C_DestroyObject", t.mod.ctx.DestroyObject(s, obj))
 }
