@@ -37,10 +37,10 @@ func TestNewStoreOptions(t *testing.T) {
 		"no KMS config":   {func(o *keystore.StoreOptions) { o.KMS = keystore.KMSConfiguration{} }, "exactly one"},
 		"two KMS configs": {func(o *keystore.StoreOptions) { o.KMS.Discovery = true }, "exactly one"},
 		"alias":           {func(o *keystore.StoreOptions) { o.KMS.KeyARN = "arn:aws:kms:us-west-2:111122223333:alias/x" }, "alias"},
-		"not an ARN":      {func(o *keystore.StoreOptions) { o.KMS.KeyARN = "1234abcd" }, "not an AWS KMS key ARN"},
+		"not an ARN":      {func(o *keystore.StoreOptions) { o.KMS.KeyARN = "1234abcd" }, "StoreOptions.KMS.KeyARN must be an AWS KMS key ARN"},
 		"MRK alias": {func(o *keystore.StoreOptions) {
 			o.KMS = keystore.KMSConfiguration{MRKKeyARN: "arn:aws:kms:us-west-2:111122223333:alias/mrk-x"}
-		}, "alias"},
+		}, "StoreOptions.KMS.MRKKeyARN must be an AWS KMS key ARN, never an alias: \"arn:aws:kms:us-west-2:111122223333:alias/mrk-x\" is an alias ARN"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := keystore.NewStore(good, tc.fn)
