@@ -172,7 +172,7 @@ func NewStore(o StoreOptions, optFns ...func(*StoreOptions)) (*Store, error) {
 			if o.KMS.MRKKeyARN != "" {
 				field = "MRKKeyARN"
 			}
-			return nil, fmt.Errorf("esdk/keystore: StoreOptions.KMS.%s must be an AWS KMS key ARN, never an alias: %w", field, err)
+			return nil, errorf("StoreOptions.KMS.%s must be an AWS KMS key ARN, never an alias: %w", field, err)
 		}
 		s.configured, s.strict, s.mrk = a, true, o.KMS.MRKKeyARN != ""
 	}
