@@ -7,9 +7,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"maps"
 	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -92,6 +94,11 @@ type Call struct {
 	// destination key, or the source key when decrypting failed); when the
 	// key did not resolve, the identifier as sent.
 	KeyID string
+	// GrantTokens are the request's grant tokens, as sent.
+	GrantTokens []string
+	// EncryptionContext is the request's encryption context, as sent (for
+	// ReEncrypt its DestinationEncryptionContext); nil when it had none.
+	EncryptionContext map[string]string
 	// Error is the KMS error type of the response ("ThrottlingException",
 	// "NotFoundException", ...), "RequestCanceled" when the client went away
 	// (or the server closed) during injected latency, and empty on success.
@@ -263,7 +270,13 @@ func (s *Server) keyFaultLocked(k *key) *apiError {
 func (s *Server) Calls() []Call {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Call(nil), s.calls...)
+	out := make([]Call, len(s.calls))
+	for i, c := range s.calls {
+		c.GrantTokens = slices.Clone(c.GrantTokens)
+		c.EncryptionContext = maps.Clone(c.EncryptionContext)
+		out[i] = c
+	}
+	return out
 }
 
 // Count returns how many requests for an operation (e.g. "GenerateDataKey")
@@ -376,11 +389,19 @@ func (s *Server) handle(r *http.Request, call *Call) (any, *apiError) {
 	}
 	sc.action = "kms:" + op
 	call.Region, call.Account, call.Principal = sc.region, sc.account, sc.principal
-	var named struct{ KeyId, DestinationKeyId string }
+	var named struct {
+		KeyId, DestinationKeyId                         string
+		GrantTokens                                     []string
+		EncryptionContext, DestinationEncryptionContext map[string]string
+	}
 	json.Unmarshal(body, &named) // for the log only; bad JSON is reported below
 	call.KeyID = named.KeyId
 	if named.DestinationKeyId != "" {
 		call.KeyID = named.DestinationKeyId
+	}
+	call.GrantTokens, call.EncryptionContext = named.GrantTokens, named.EncryptionContext
+	if op == "ReEncrypt" {
+		call.EncryptionContext = named.DestinationEncryptionContext
 	}
 
 	s.mu.Lock()
