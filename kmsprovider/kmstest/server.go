@@ -167,7 +167,7 @@ func (s *Server) Close() {
 func (s *Server) Credentials(identity string) aws.Credentials {
 	id, ok := parseIdentity(identity)
 	if !ok {
-		panic("kmstest: identity " + identity + " is not an account id or an IAM user or role ARN")
+		panic("esdk/kmstest: identity " + identity + " is not an account id or an IAM user or role ARN")
 	}
 	akid := id.accessKeyID()
 	if id.principal != "" {
@@ -259,7 +259,7 @@ func (s *Server) keyFaultLocked(k *key) *apiError {
 	if !ok {
 		return nil
 	}
-	msg := "kmstest: injected fault for " + k.arn
+	msg := "esdk/kmstest: injected fault for " + k.arn
 	if typ == "AccessDeniedException" {
 		msg = "User is not authorized to perform this operation on " + k.arn + " (injected by kmstest)"
 	}
@@ -367,21 +367,21 @@ func (s *Server) handle(r *http.Request, call *Call) (any, *apiError) {
 	op, ok := strings.CutPrefix(target, "TrentService.")
 	call.Operation = op
 	if r.Method != http.MethodPost {
-		return nil, &apiError{typ: "UnknownOperationException", msg: "kmstest: method " + r.Method + " is not POST"}
+		return nil, &apiError{typ: "UnknownOperationException", msg: "esdk/kmstest: method " + r.Method + " is not POST"}
 	}
 	if !ok {
-		return nil, &apiError{typ: "UnknownOperationException", msg: "kmstest: X-Amz-Target " + target + " is not TrentService.<Operation>"}
+		return nil, &apiError{typ: "UnknownOperationException", msg: "esdk/kmstest: X-Amz-Target " + target + " is not TrentService.<Operation>"}
 	}
 	ct := r.Header.Get("Content-Type")
 	if mt, _, _ := strings.Cut(ct, ";"); strings.TrimSpace(mt) != "application/x-amz-json-1.1" {
-		return nil, &apiError{typ: "SerializationException", msg: "kmstest: Content-Type " + ct + " is not application/x-amz-json-1.1"}
+		return nil, &apiError{typ: "SerializationException", msg: "esdk/kmstest: Content-Type " + ct + " is not application/x-amz-json-1.1"}
 	}
 	body, rerr := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if rerr != nil {
-		return nil, &apiError{typ: "SerializationException", msg: "kmstest: reading the request: " + rerr.Error()}
+		return nil, &apiError{typ: "SerializationException", msg: "esdk/kmstest: reading the request: " + rerr.Error()}
 	}
 	if len(body) > maxBody {
-		return nil, &apiError{typ: "SerializationException", msg: "kmstest: request body is larger than 1 MiB"}
+		return nil, &apiError{typ: "SerializationException", msg: "esdk/kmstest: request body is larger than 1 MiB"}
 	}
 	sc, err := s.authenticate(r, body)
 	if err != nil {
@@ -425,7 +425,7 @@ func (s *Server) handle(r *http.Request, call *Call) (any, *apiError) {
 
 	fn, ok := operations[op]
 	if !ok {
-		return nil, &apiError{typ: "UnknownOperationException", msg: "kmstest: operation " + op + " is not implemented"}
+		return nil, &apiError{typ: "UnknownOperationException", msg: "esdk/kmstest: operation " + op + " is not implemented"}
 	}
 	return fn(&request{s: s, sc: sc, body: body, call: call})
 }
