@@ -62,7 +62,7 @@ func Parse(s string) (ARN, error) {
 	}
 	typ, id, ok := strings.Cut(parts[5], "/")
 	if !ok || (typ != "key" && typ != "alias") {
-		return ARN{}, fmt.Errorf("%q is not an AWS KMS ARN: its resource %q is neither key/... nor alias/...", s, parts[5])
+		return ARN{}, fmt.Errorf("%q is not an AWS KMS ARN: its resource %q is neither key/ID nor alias/NAME", s, parts[5])
 	}
 	if id == "" {
 		return ARN{}, fmt.Errorf("%q is not an AWS KMS ARN: its resource id is empty", s)
