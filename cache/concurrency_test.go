@@ -39,19 +39,6 @@ func run(t *testing.T, n int, f func(i int) error) {
 	}
 }
 
-// until polls cond for up to a minute; it guards against a hang, it does
-// not time anything.
-func until(cond func() bool) error {
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			return errors.New("timed out waiting")
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
-	return nil
-}
-
 type usage struct{ messages, bytes int }
 
 // tally reads back the data key of every message and sums its use.
@@ -162,10 +149,10 @@ func TestConcurrentByteLimit(t *testing.T) {
 // manager: the first request calls, the other 63 wait for it.
 func TestConcurrentMissesShareOneCall(t *testing.T) {
 	inner := newCounting(t)
-	mm := newManager(t, inner, newCache(t, 10, nil), cache.ManagerOptions{})
-	inner.before = func(context.Context) error {
-		return until(func() bool { return mm.Stats().Waits == goroutines-1 })
-	}
+	c := newCache(t, 10, nil)
+	w := watchWaits(c)
+	mm := newManager(t, inner, c, cache.ManagerOptions{})
+	inner.before = func(context.Context) error { return w.reach(goroutines - 1) }
 	client := newClient(t, format.AES256GCMHKDFSHA512CommitKey)
 	cts := make([][]byte, goroutines)
 	run(t, goroutines, func(i int) error {
@@ -181,9 +168,7 @@ func TestConcurrentMissesShareOneCall(t *testing.T) {
 	}
 
 	// Decryption: 64 goroutines decrypt one message with one call.
-	inner.before = func(context.Context) error {
-		return until(func() bool { return mm.Stats().Waits == 2*(goroutines-1) })
-	}
+	inner.before = func(context.Context) error { return w.reach(2 * (goroutines - 1)) }
 	run(t, goroutines, func(i int) error {
 		pt, _, err := client.DecryptBytes(bg, cts[i%4], mm, nil)
 		if err == nil && string(pt) != "same context" {
@@ -217,7 +202,9 @@ func TestConcurrentDistinctIDs(t *testing.T) {
 // A waiter whose own context ends stops waiting.
 func TestWaiterContextCanceled(t *testing.T) {
 	inner := newCounting(t)
-	mm := newManager(t, inner, newCache(t, 10, nil), cache.ManagerOptions{})
+	c := newCache(t, 10, nil)
+	w := watchWaits(c)
+	mm := newManager(t, inner, c, cache.ManagerOptions{})
 	entered, release := make(chan struct{}), make(chan struct{})
 	inner.before = func(context.Context) error {
 		close(entered)
@@ -237,7 +224,7 @@ func TestWaiterContextCanceled(t *testing.T) {
 		_, err := mm.GetEncryptionMaterials(ctx, req)
 		waiterErr <- err
 	}()
-	if err := until(func() bool { return mm.Stats().Waits == 1 }); err != nil {
+	if err := w.reach(1); err != nil {
 		t.Fatal(err)
 	}
 	cancel()
@@ -254,12 +241,14 @@ func TestWaiterContextCanceled(t *testing.T) {
 // and later requests call again.
 func TestInnerPanic(t *testing.T) {
 	inner := newCounting(t)
-	mm := newManager(t, inner, newCache(t, 10, nil), cache.ManagerOptions{})
+	c := newCache(t, 10, nil)
+	w := watchWaits(c)
+	mm := newManager(t, inner, c, cache.ManagerOptions{})
 	entered := make(chan struct{})
 	inner.before = func(context.Context) error {
 		if inner.encCalls.Load() == 1 {
 			close(entered)
-			if err := until(func() bool { return mm.Stats().Waits == 1 }); err != nil {
+			if err := w.reach(1); err != nil {
 				return err
 			}
 			panic("inner manager bug")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,35 +16,7 @@ import (
 // The tests of this file are about requests that wait for another
 // request's call to the inner manager: which of them take its error and
 // which ask again. They know that their waiters wait through the cache's
-// wait hook, not by sleeping.
-
-// waits counts the requests that began to wait for a flight under a cache.
-type waits struct {
-	n  atomic.Int64
-	ch chan struct{}
-}
-
-func watchWaits(c *cache.Cache) *waits {
-	w := &waits{ch: make(chan struct{}, 1024)}
-	cache.SetWaitHook(c, func() {
-		w.n.Add(1)
-		w.ch <- struct{}{}
-	})
-	return w
-}
-
-// reach blocks until n waits in all have begun. The minute is a guard
-// against a hang, not a timing.
-func (w *waits) reach(n int64) error {
-	for w.n.Load() < n {
-		select {
-		case <-w.ch:
-		case <-time.After(time.Minute):
-			return fmt.Errorf("%d requests wait, not %d", w.n.Load(), n)
-		}
-	}
-	return nil
-}
+// wait hook (watchWaits), not by sleeping.
 
 // A direction makes requests of one direction for one cache id, which
 // differ only in their commitment policy. Both policies used here allow

@@ -3,6 +3,7 @@ package cache_test
 import (
 	"context"
 	"crypto/rand"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -180,4 +181,32 @@ func isZero(b []byte) bool {
 		}
 	}
 	return len(b) > 0
+}
+
+// waits counts the requests that began to wait for a flight under a cache.
+type waits struct {
+	n  atomic.Int64
+	ch chan struct{}
+}
+
+func watchWaits(c *cache.Cache) *waits {
+	w := &waits{ch: make(chan struct{}, 1024)}
+	cache.SetWaitHook(c, func() {
+		w.n.Add(1)
+		w.ch <- struct{}{}
+	})
+	return w
+}
+
+// reach blocks until n waits in all have begun. The minute is a guard
+// against a hang, not a timing.
+func (w *waits) reach(n int64) error {
+	for w.n.Load() < n {
+		select {
+		case <-w.ch:
+		case <-time.After(time.Minute):
+			return fmt.Errorf("%d requests wait, not %d", w.n.Load(), n)
+		}
+	}
+	return nil
 }

@@ -121,7 +121,8 @@ func failures(errs []error) []error {
 
 // writeCauses appends to b ": " and the texts of causes, separated by
 // "; ", each after its index in brackets when numbered; nothing when
-// there are none.
+// there are none. The texts leave out this package's prefix, which b
+// already starts with.
 func writeCauses(b *strings.Builder, causes []error, numbered bool) {
 	for i, c := range causes {
 		if i == 0 {
@@ -135,7 +136,29 @@ func writeCauses(b *strings.Builder, causes []error, numbered bool) {
 		if c == nil {
 			b.WriteString("<nil>")
 		} else {
-			b.WriteString(c.Error())
+			b.WriteString(unprefixed{c}.Error())
 		}
 	}
 }
+
+// errPrefix starts every error string of this package.
+const errPrefix = "esdk/keyring: "
+
+// errorf is fmt.Errorf with errPrefix in front of format, except that the
+// text of an error operand shows without this package's prefix, which
+// the result already starts with: a keyring error wrapping another says
+// "esdk/keyring:" once. errors.Is and errors.As still find the operand.
+func errorf(format string, args ...any) error {
+	for i, a := range args {
+		if err, ok := a.(error); ok && strings.Contains(err.Error(), errPrefix) {
+			args[i] = unprefixed{err}
+		}
+	}
+	return fmt.Errorf(errPrefix+format, args...)
+}
+
+// unprefixed is an error shown without this package's prefix.
+type unprefixed struct{ err error }
+
+func (u unprefixed) Error() string { return strings.ReplaceAll(u.err.Error(), errPrefix, "") }
+func (u unprefixed) Unwrap() error { return u.err }

@@ -57,7 +57,7 @@ func TestUnwrapError(t *testing.T) {
 	}{
 		{&keyring.UnwrapError{}, "esdk/keyring: a keyring: the key provider failed to unwrap a data key"},
 		{&keyring.UnwrapError{Keyring: "kms k", Causes: []error{refused, down}}, "esdk/keyring: kms k: the key provider failed to unwrap a data key: encrypted data key 0: wrong key; throttled"},
-		{&keyring.UnwrapError{Keyring: "kms k", Causes: []error{down, &keyring.NoMatchingKeyError{Keyring: "inner"}}}, "esdk/keyring: kms k: the key provider failed to unwrap a data key: throttled; esdk/keyring: no encrypted data key could be unwrapped by inner"},
+		{&keyring.UnwrapError{Keyring: "kms k", Causes: []error{down, &keyring.NoMatchingKeyError{Keyring: "inner"}}}, "esdk/keyring: kms k: the key provider failed to unwrap a data key: throttled; no encrypted data key could be unwrapped by inner"},
 	}
 	for _, tc := range tests {
 		if got := tc.err.Error(); got != tc.want {
@@ -163,6 +163,8 @@ func TestMaterialsWithoutSuite(t *testing.T) {
 	for _, kr := range []keyring.Keyring{aesKr, rsaKr, multi} {
 		if err := kr.OnEncrypt(context.Background(), &keyring.EncryptionMaterials{}); err == nil {
 			t.Errorf("%T.OnEncrypt: no error", kr)
+		} else {
+			checkErrText(t, err)
 		}
 		if err := kr.OnEncrypt(context.Background(), &keyring.EncryptionMaterials{PlaintextDataKey: randBytes(32)}); err == nil {
 			t.Errorf("%T.OnEncrypt with a data key: no error", kr)
@@ -213,7 +215,7 @@ func TestMultiErrorMatchesNoMatchingKey(t *testing.T) {
 	}
 	// The text still says why every keyring failed, the no-matches too.
 	err := &keyring.MultiError{Errors: []error{noMatch, down}}
-	want := "esdk/keyring: no keyring of the multi-keyring could unwrap a data key: [0] esdk/keyring: no encrypted data key could be unwrapped by a; [1] key service unavailable"
+	want := "esdk/keyring: no keyring of the multi-keyring could unwrap a data key: [0] no encrypted data key could be unwrapped by a; [1] key service unavailable"
 	if got := err.Error(); got != want {
 		t.Errorf("Error() = %q, want %q", got, want)
 	}

@@ -48,13 +48,16 @@ func decrypt(kr keyring.Keyring, s *format.Suite, ec map[string]string, edks []f
 	return m.PlaintextDataKey, err
 }
 
-// checkErrText checks the package prefix and that none of the secrets
-// appears in the message, raw or in hex.
+// checkErrText checks the package prefix, said once, and that none of
+// the secrets appears in the message, raw or in hex.
 func checkErrText(t *testing.T, err error, secrets ...[]byte) {
 	t.Helper()
 	msg := err.Error()
 	if !strings.HasPrefix(msg, "esdk/keyring: ") {
 		t.Errorf("error %q lacks the package prefix", msg)
+	}
+	if strings.Count(msg, "esdk/keyring: ") > 1 {
+		t.Errorf("error %q repeats the package prefix", msg)
 	}
 	for _, s := range secrets {
 		if len(s) == 0 {

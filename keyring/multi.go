@@ -62,7 +62,7 @@ func (k *Multi) OnEncrypt(ctx context.Context, m *EncryptionMaterials) error {
 			return fmt.Errorf("%w: a multi-keyring with a generator makes the data key itself", ErrDataKeyAlreadySet)
 		}
 		if err := k.generator.OnEncrypt(ctx, m); err != nil {
-			return fmt.Errorf("esdk/keyring: multi-keyring generator: %w", err)
+			return errorf("multi-keyring generator: %w", err)
 		}
 		if m.PlaintextDataKey == nil {
 			return errors.New("esdk/keyring: multi-keyring generator made no data key")
@@ -75,7 +75,7 @@ func (k *Multi) OnEncrypt(ctx context.Context, m *EncryptionMaterials) error {
 			return fmt.Errorf("esdk/keyring: multi-keyring: %w", err)
 		}
 		if err := c.OnEncrypt(ctx, m); err != nil {
-			return fmt.Errorf("esdk/keyring: multi-keyring child %d: %w", i, err)
+			return errorf("multi-keyring child %d: %w", i, err)
 		}
 	}
 	return nil

@@ -211,6 +211,35 @@ func TestMultiEncryptFailures(t *testing.T) {
 			t.Fatalf("got %v, want errBroken naming child 0", err)
 		}
 	})
+	t.Run("failing nested multi-keyring", func(t *testing.T) {
+		inner, err := keyring.NewMulti(keyring.MultiOptions{Children: []keyring.Keyring{broken}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		multi, err := keyring.NewMulti(keyring.MultiOptions{Generator: newAES(t, "gen"), Children: []keyring.Keyring{inner}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = multi.OnEncrypt(context.Background(), &keyring.EncryptionMaterials{Suite: suite256})
+		if !errors.Is(err, errBroken) {
+			t.Fatalf("got %v, want errBroken", err)
+		}
+		if want := "esdk/keyring: multi-keyring child 0: multi-keyring child 0: broken"; err.Error() != want {
+			t.Errorf("got %q, want %q", err, want)
+		}
+		inner, err = keyring.NewMulti(keyring.MultiOptions{Generator: broken})
+		if err != nil {
+			t.Fatal(err)
+		}
+		multi, err = keyring.NewMulti(keyring.MultiOptions{Generator: inner})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = multi.OnEncrypt(context.Background(), &keyring.EncryptionMaterials{Suite: suite256})
+		if want := "esdk/keyring: multi-keyring generator: multi-keyring generator: broken"; err == nil || err.Error() != want {
+			t.Errorf("got %v, want %q", err, want)
+		}
+	})
 	t.Run("failing generator", func(t *testing.T) {
 		multi, err := keyring.NewMulti(keyring.MultiOptions{Generator: broken, Children: []keyring.Keyring{newAES(t, "child")}})
 		if err != nil {

@@ -3,89 +3,22 @@ package kmsprovider
 import (
 	"fmt"
 	"strings"
+
+	"github.com/go-esdk/esdk/internal/kmsarn"
 )
-
-// arn is an AWS KMS ARN: arn:partition:kms:region:account:type/id.
-type arn struct {
-	partition    string
-	region       string
-	account      string
-	resourceType string // "key" or "alias"
-	resourceID   string
-}
-
-func (a arn) String() string {
-	return "arn:" + a.partition + ":kms:" + a.region + ":" + a.account + ":" + a.resourceType + "/" + a.resourceID
-}
-
-// isMRK reports whether a names a multi-Region key: a key (not an alias)
-// whose id starts with "mrk-".
-func (a arn) isMRK() bool {
-	return a.resourceType == "key" && strings.HasPrefix(a.resourceID, "mrk-")
-}
-
-// withRegion returns a with its region replaced.
-func (a arn) withRegion(region string) arn {
-	a.region = region
-	return a
-}
-
-// parseARN parses a valid AWS KMS ARN: six parts separated by ':', the
-// first "arn", the third "kms", none empty; the last is a resource type
-// ("key" or "alias") and a non-empty resource id, split at the first '/'.
-func parseARN(s string) (arn, error) {
-	parts := strings.Split(s, ":")
-	if len(parts) != 6 {
-		return arn{}, fmt.Errorf("%q is not an AWS KMS ARN: want arn:partition:kms:region:account:key/id", s)
-	}
-	if parts[0] != "arn" {
-		return arn{}, fmt.Errorf("%q is not an AWS KMS ARN: it does not start with \"arn:\"", s)
-	}
-	if parts[2] != "kms" {
-		return arn{}, fmt.Errorf("%q is not an AWS KMS ARN: its service is %q, not \"kms\"", s, parts[2])
-	}
-	for _, f := range []struct {
-		i    int
-		name string
-	}{{1, "partition"}, {3, "region"}, {4, "account"}, {5, "resource"}} {
-		if parts[f.i] == "" {
-			return arn{}, fmt.Errorf("%q is not an AWS KMS ARN: its %s is empty", s, f.name)
-		}
-	}
-	typ, id, ok := strings.Cut(parts[5], "/")
-	if !ok || (typ != "key" && typ != "alias") {
-		return arn{}, fmt.Errorf("%q is not an AWS KMS ARN: its resource %q is neither key/... nor alias/...", s, parts[5])
-	}
-	if id == "" {
-		return arn{}, fmt.Errorf("%q is not an AWS KMS ARN: its resource id is empty", s)
-	}
-	return arn{partition: parts[1], region: parts[3], account: parts[4], resourceType: typ, resourceID: id}, nil
-}
-
-// parseKeyARN parses a valid AWS KMS ARN of resource type "key".
-func parseKeyARN(s string) (arn, error) {
-	a, err := parseARN(s)
-	if err != nil {
-		return arn{}, err
-	}
-	if a.resourceType != "key" {
-		return arn{}, fmt.Errorf("%q is an alias ARN, not a key ARN", s)
-	}
-	return a, nil
-}
 
 // identifier is a valid AWS KMS key identifier: a key or alias ARN, an
 // alias name ("alias/..."), or a bare key id.
 type identifier struct {
 	raw   string
-	arn   arn
+	arn   kmsarn.ARN
 	isARN bool
 }
 
 // kind names what the identifier is, for messages.
 func (id identifier) kind() string {
 	switch {
-	case id.isARN && id.arn.resourceType == "alias":
+	case id.isARN && id.arn.ResourceType == "alias":
 		return "an alias ARN"
 	case id.isARN:
 		return "a key ARN"
@@ -97,14 +30,14 @@ func (id identifier) kind() string {
 
 // isKeyARN reports whether the identifier is a key ARN, the only kind that
 // can match the key ARN stored in a message's encrypted data key.
-func (id identifier) isKeyARN() bool { return id.isARN && id.arn.resourceType == "key" }
+func (id identifier) isKeyARN() bool { return id.isARN && id.arn.ResourceType == "key" }
 
 // isMRK reports whether the identifier names a multi-Region key: an MRK
 // key ARN or a bare key id starting with "mrk-". Aliases never do, even
 // when their name starts with "mrk-".
 func (id identifier) isMRK() bool {
 	if id.isARN {
-		return id.arn.isMRK()
+		return id.arn.IsMRK()
 	}
 	return strings.HasPrefix(id.raw, "mrk-")
 }
@@ -112,7 +45,7 @@ func (id identifier) isMRK() bool {
 // region is the region of an ARN, or "" for other identifiers.
 func (id identifier) region() string {
 	if id.isARN {
-		return id.arn.region
+		return id.arn.Region
 	}
 	return ""
 }
@@ -121,7 +54,7 @@ func (id identifier) region() string {
 // alias identifier.
 func (id identifier) resourceID() string {
 	if id.isARN {
-		return id.arn.resourceID
+		return id.arn.ResourceID
 	}
 	if name, ok := strings.CutPrefix(id.raw, "alias/"); ok {
 		return name
@@ -135,7 +68,7 @@ func parseIdentifier(s string) (identifier, error) {
 	case s == "":
 		return identifier{}, fmt.Errorf("the AWS KMS key identifier is empty")
 	case strings.HasPrefix(s, "arn:"):
-		a, err := parseARN(s)
+		a, err := kmsarn.Parse(s)
 		if err != nil {
 			return identifier{}, err
 		}
@@ -153,17 +86,10 @@ func parseIdentifier(s string) (identifier, error) {
 
 // mrkMatch is the specification's "AWS KMS MRK match for decrypt": the
 // identifiers are equal, or both are multi-Region key ARNs that differ at
-// most in their region.
-func mrkMatch(configured identifier, stored arn) bool {
-	if configured.raw == stored.String() {
-		return true
-	}
-	if !configured.isMRK() || !stored.isMRK() || !configured.isARN {
-		return false
-	}
-	c := configured.arn
-	return c.partition == stored.partition && c.account == stored.account &&
-		c.resourceType == stored.resourceType && c.resourceID == stored.resourceID
+// most in their region. An identifier that is not an ARN never equals a
+// stored key ARN.
+func mrkMatch(configured identifier, stored kmsarn.ARN) bool {
+	return configured.isARN && kmsarn.MRKMatch(configured.arn, stored)
 }
 
 // checkMRKsUnique is the specification's "assert AWS KMS MRK are unique":

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/go-esdk/esdk/format"
+	"github.com/go-esdk/esdk/internal/kmsarn"
 	"github.com/go-esdk/esdk/keyring"
 )
 
@@ -160,12 +161,12 @@ func (k *DiscoveryKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionM
 	if err != nil {
 		return err
 	}
-	pick := func(a arn) (string, string) {
+	pick := func(a kmsarn.ARN) (string, string) {
 		if skip := k.skip(a); skip != "" {
 			return "", skip
 		}
-		if k.region != "" && a.isMRK() {
-			return a.withRegion(k.region).String(), ""
+		if k.region != "" && a.IsMRK() {
+			return a.WithRegion(k.region).String(), ""
 		}
 		return a.String(), ""
 	}
@@ -180,17 +181,17 @@ func (k *DiscoveryKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionM
 }
 
 // skip says why the keyring does not try a key, or "" when it does.
-func (k *DiscoveryKeyring) skip(a arn) string {
+func (k *DiscoveryKeyring) skip(a kmsarn.ARN) string {
 	if f := k.filter; f != nil {
-		if a.partition != f.Partition {
-			return fmt.Sprintf("its partition %s is not the discovery filter's %s", a.partition, f.Partition)
+		if a.Partition != f.Partition {
+			return fmt.Sprintf("its partition %s is not the discovery filter's %s", a.Partition, f.Partition)
 		}
-		if !slices.Contains(f.AccountIDs, a.account) {
-			return fmt.Sprintf("its account %s is not in the discovery filter's accounts %s", a.account, strings.Join(f.AccountIDs, ", "))
+		if !slices.Contains(f.AccountIDs, a.Account) {
+			return fmt.Sprintf("its account %s is not in the discovery filter's accounts %s", a.Account, strings.Join(f.AccountIDs, ", "))
 		}
 	}
-	if k.region != "" && !a.isMRK() && a.region != k.region {
-		return fmt.Sprintf("a single-Region key of region %s, and this keyring calls region %s", a.region, k.region)
+	if k.region != "" && !a.IsMRK() && a.Region != k.region {
+		return fmt.Sprintf("a single-Region key of region %s, and this keyring calls region %s", a.Region, k.region)
 	}
 	return ""
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/go-esdk/esdk/format"
+	"github.com/go-esdk/esdk/internal/kmsarn"
 	"github.com/go-esdk/esdk/keyring"
 )
 
@@ -125,7 +126,7 @@ func NewECDHKeyring(o ECDHKeyringOptions, optFns ...func(*ECDHKeyringOptions)) (
 	if err != nil {
 		return nil, fmt.Errorf("esdk/kmsprovider: ECDHKeyringOptions.KeyID: %w", err)
 	}
-	if (id.isARN && id.arn.resourceType != "key") || (!id.isARN && id.raw != id.resourceID()) {
+	if (id.isARN && id.arn.ResourceType != "key") || (!id.isARN && id.raw != id.resourceID()) {
 		return nil, fmt.Errorf("esdk/kmsprovider: the AWS KMS ECDH keyring needs a key ARN or key id in ECDHKeyringOptions.KeyID, not %s (%q): the key must not change under its public key", id.kind(), o.KeyID)
 	}
 	k := &ECDHKeyring{
@@ -309,6 +310,6 @@ func (k *ECDHKeyring) isKey(got string) bool {
 	if k.id.isARN {
 		return got == k.id.raw
 	}
-	a, err := parseKeyARN(got)
-	return err == nil && a.resourceID == k.id.raw
+	a, err := kmsarn.ParseKey(got)
+	return err == nil && a.ResourceID == k.id.raw
 }

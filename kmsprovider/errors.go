@@ -13,22 +13,22 @@ import (
 	"github.com/go-esdk/esdk/keyring"
 )
 
-// ErrCannotMatchKeyARN: a keyring configured with an alias or a bare
-// key id was asked to decrypt. A message names the KMS key of each of
-// its encrypted data keys by key ARN, and such an identifier can never
-// be compared with one; configure the key ARN (or use a discovery
-// keyring) to decrypt. It is a configuration error, so it does not
-// match keyring.ErrNoMatchingKey.
+// ErrCannotMatchKeyARN says a keyring configured with an alias or a bare
+// key id was asked to decrypt. A message names the KMS key of each of its
+// encrypted data keys by key ARN, and such an identifier can never be
+// compared with one; configure the key ARN (or use a discovery keyring) to
+// decrypt. It is a configuration error, so it does not match
+// keyring.ErrNoMatchingKey.
 var ErrCannotMatchKeyARN = errors.New("esdk/kmsprovider: a keyring configured with an alias or a bare key id cannot decrypt")
 
-// ErrSignedSuite: the AWS KMS RSA keyring was asked to encrypt or decrypt
-// under an algorithm suite with an asymmetric signature. Its wrapping key
-// is public, so anyone can write a message for it and a signature proves
-// nothing about who did; the specification has the keyring refuse such
-// suites both ways, as the other AWS Encryption SDKs do. Encrypt with an
-// unsigned suite, such as 0x0478 (envelope.Options.Suite =
-// format.AES256GCMHKDFSHA512CommitKey). It is a configuration error, so
-// it does not match keyring.ErrNoMatchingKey.
+// ErrSignedSuite says the AWS KMS RSA keyring was asked to encrypt or
+// decrypt under an algorithm suite with an asymmetric signature. Its
+// wrapping key is public, so anyone can write a message for it and a
+// signature proves nothing about who did; the specification has the
+// keyring refuse such suites both ways, as the other AWS Encryption SDKs
+// do. Encrypt with an unsigned suite, such as 0x0478
+// (envelope.Options.Suite = format.AES256GCMHKDFSHA512CommitKey). It is a
+// configuration error, so it does not match keyring.ErrNoMatchingKey.
 var ErrSignedSuite = errors.New("esdk/kmsprovider: the AWS KMS RSA keyring cannot be used with an algorithm suite with an asymmetric signature")
 
 // noMatchingKey returns the error of a keyring none of whose encrypted

@@ -14,41 +14,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-esdk/esdk/format"
+	"github.com/go-esdk/esdk/internal/kmsarn"
 	"github.com/go-esdk/esdk/keyring"
 )
-
-func TestParseARN(t *testing.T) {
-	a, err := parseARN("arn:aws:kms:us-west-2:111122223333:key/mrk-1234")
-	require.NoError(t, err)
-	require.Equal(t, arn{"aws", "us-west-2", "111122223333", "key", "mrk-1234"}, a)
-	require.True(t, a.isMRK())
-	require.Equal(t, "arn:aws:kms:us-west-2:111122223333:key/mrk-1234", a.String())
-
-	a, err = parseARN("arn:aws-cn:kms:cn-north-1:111122223333:alias/mrk-a/b")
-	require.NoError(t, err)
-	require.Equal(t, "mrk-a/b", a.resourceID, "a resource id keeps further slashes")
-	require.False(t, a.isMRK(), "an alias is never a multi-Region key")
-
-	for _, s := range []string{
-		"",
-		"arn:aws:kms:us-west-2:111122223333",
-		"arn:aws:kms:us-west-2:111122223333:key/x:y",
-		"arx:aws:kms:us-west-2:111122223333:key/x",
-		"arn::kms:us-west-2:111122223333:key/x",
-		"arn:aws:s3:us-west-2:111122223333:key/x",
-		"arn:aws:kms::111122223333:key/x",
-		"arn:aws:kms:us-west-2::key/x",
-		"arn:aws:kms:us-west-2:111122223333:",
-		"arn:aws:kms:us-west-2:111122223333:key",
-		"arn:aws:kms:us-west-2:111122223333:key/",
-		"arn:aws:kms:us-west-2:111122223333:grant/x",
-	} {
-		_, err := parseARN(s)
-		require.Error(t, err, "%q", s)
-	}
-	_, err = parseKeyARN("arn:aws:kms:us-west-2:111122223333:alias/x")
-	require.Error(t, err)
-}
 
 func TestIdentifiers(t *testing.T) {
 	for _, c := range []struct {
@@ -78,6 +46,8 @@ func TestIdentifiers(t *testing.T) {
 	}
 }
 
+// TestMRKMatch matches configured identifiers, ARNs or not, against
+// stored key ARNs (internal/kmsarn tests the ARN pairs).
 func TestMRKMatch(t *testing.T) {
 	const (
 		mrkWest  = "arn:aws:kms:us-west-2:111122223333:key/mrk-1"
@@ -104,7 +74,7 @@ func TestMRKMatch(t *testing.T) {
 	} {
 		id, err := parseIdentifier(c.configured)
 		require.NoError(t, err)
-		stored, err := parseKeyARN(c.stored)
+		stored, err := kmsarn.ParseKey(c.stored)
 		require.NoError(t, err)
 		require.Equal(t, c.want, mrkMatch(id, stored), "%s vs %s", c.configured, c.stored)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/go-esdk/esdk/format"
+	"github.com/go-esdk/esdk/internal/kmsarn"
 	"github.com/go-esdk/esdk/keyring"
 )
 
@@ -125,7 +126,7 @@ func onEncrypt(ctx context.Context, client Client, keyID string, grantTokens []s
 			clear(out.Plaintext)
 			return fmt.Errorf("esdk/kmsprovider: %s: GenerateDataKey returned a %d-byte data key, suite %s needs %d", desc, len(out.Plaintext), m.Suite.ID(), n)
 		}
-		a, err := parseKeyARN(aws.ToString(out.KeyId))
+		a, err := kmsarn.ParseKey(aws.ToString(out.KeyId))
 		if err != nil {
 			clear(out.Plaintext)
 			return fmt.Errorf("esdk/kmsprovider: %s: GenerateDataKey answered with KeyId %w", desc, err)
@@ -146,7 +147,7 @@ func onEncrypt(ctx context.Context, client Client, keyID string, grantTokens []s
 	if err != nil {
 		return callError(ctx, desc, "Encrypt", err)
 	}
-	a, err := parseKeyARN(aws.ToString(out.KeyId))
+	a, err := kmsarn.ParseKey(aws.ToString(out.KeyId))
 	if err != nil {
 		return fmt.Errorf("esdk/kmsprovider: %s: Encrypt answered with KeyId %w", desc, err)
 	}
@@ -171,7 +172,7 @@ func (k *Keyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials,
 	if err != nil {
 		return err
 	}
-	pick := func(a arn) (string, string) {
+	pick := func(a kmsarn.ARN) (string, string) {
 		if k.id.raw != a.String() && !(k.mrk && mrkMatch(k.id, a)) {
 			return "", ""
 		}
@@ -193,7 +194,7 @@ func (k *Keyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMaterials,
 // candidate, or why the keyring skips it, or neither when the key is not
 // the keyring's at all. Every failure and skip is collected for the
 // error; when the context ends, tryKeys returns at once.
-func tryKeys(ctx context.Context, desc string, cands []*arn, stored []string, pick func(arn) (keyID, skip string), try func(i int, keyID string) error) error {
+func tryKeys(ctx context.Context, desc string, cands []*kmsarn.ARN, stored []string, pick func(kmsarn.ARN) (keyID, skip string), try func(i int, keyID string) error) error {
 	var causes []error
 	for i, a := range cands {
 		if a == nil {
@@ -254,13 +255,13 @@ func decryptOne(ctx context.Context, client DecryptAPI, desc string, in *kms.Dec
 // given provider id: cands[i] is its key ARN, nil for the other keys.
 // A provider info that is not a key ARN fails the whole decryption, as the
 // specification requires. stored lists the ARNs, for messages.
-func filterKMS(edks []format.EncryptedDataKey, providerID, desc string) (cands []*arn, stored []string, err error) {
-	cands = make([]*arn, len(edks))
+func filterKMS(edks []format.EncryptedDataKey, providerID, desc string) (cands []*kmsarn.ARN, stored []string, err error) {
+	cands = make([]*kmsarn.ARN, len(edks))
 	for i, e := range edks {
 		if e.ProviderID != providerID {
 			continue
 		}
-		a, err := parseKeyARN(string(e.ProviderInfo))
+		a, err := kmsarn.ParseKey(string(e.ProviderInfo))
 		if err != nil {
 			return nil, nil, noMatchingKey(desc, []error{fmt.Errorf("encrypted data key %d has provider id %q and a provider info that is not a key ARN: %w", i, providerID, err)})
 		}
@@ -288,7 +289,7 @@ func noCandidates(stored []string) error {
 	return fmt.Errorf("no encrypted data key is for this keyring's key; the message's AWS KMS keys are %s", strings.Join(stored, ", "))
 }
 
-func edk(a arn, ciphertext []byte) format.EncryptedDataKey {
+func edk(a kmsarn.ARN, ciphertext []byte) format.EncryptedDataKey {
 	return format.EncryptedDataKey{ProviderID: ProviderID, ProviderInfo: []byte(a.String()), Ciphertext: ciphertext}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms/types"
 
 	"github.com/go-esdk/esdk/format"
+	"github.com/go-esdk/esdk/internal/kmsarn"
 	"github.com/go-esdk/esdk/keyring"
 )
 
@@ -257,7 +258,7 @@ func (k *RSAKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMateria
 	if err != nil {
 		return fmt.Errorf("esdk/kmsprovider: %s: %w", k.desc, err)
 	}
-	pick := func(a arn) (string, string) {
+	pick := func(a kmsarn.ARN) (string, string) {
 		if !mrkMatch(k.id, a) {
 			return "", ""
 		}

@@ -14,23 +14,27 @@ import (
 	"testing"
 )
 
-// prefixes are the error prefixes of the library packages, by directory
-// from the module root. The engine's errors reach callers through package
-// envelope, so they speak as it does.
+// prefixes are the error prefixes of the library packages and the test
+// endpoints, by directory from the module root. The engine's errors reach
+// callers through package envelope, so they speak as it does.
 var prefixes = map[string]string{
-	"format":               "esdk/format: ",
-	"keyring":              "esdk/keyring: ",
-	"keyring/pkcs11":       "esdk/pkcs11: ",
-	"kmsprovider":          "esdk/kmsprovider: ",
-	"kmsprovider/keystore": "esdk/keystore: ",
-	"cache":                "esdk/cache: ",
-	"envelope":             "esdk: ",
-	"internal/engine":      "esdk: ",
+	"format":                       "esdk/format: ",
+	"keyring":                      "esdk/keyring: ",
+	"keyring/pkcs11":               "esdk/pkcs11: ",
+	"kmsprovider":                  "esdk/kmsprovider: ",
+	"kmsprovider/keystore":         "esdk/keystore: ",
+	"kmsprovider/kmstest":          "esdk/kmstest: ",
+	"kmsprovider/ddbtest":          "esdk/ddbtest: ",
+	"kmsprovider/ddbtest/dynalite": "esdk/dynalite: ",
+	"cache":                        "esdk/cache: ",
+	"envelope":                     "esdk: ",
+	"internal/engine":              "esdk: ",
 }
 
 // TestErrorPrefixes checks that every string of a package's code that
 // starts like an error of this module ("esdk/..." or "esdk:") starts with
-// that package's own prefix.
+// that package's own prefix, and that none starts with the package's bare
+// name ("kmstest: " for "esdk/kmstest: ").
 func TestErrorPrefixes(t *testing.T) {
 	for dir, prefix := range prefixes {
 		files, err := filepath.Glob(filepath.Join("..", "..", filepath.FromSlash(dir), "*.go"))
@@ -72,6 +76,9 @@ func checkFile(t *testing.T, dir, name, prefix string) {
 		}
 		if (strings.HasPrefix(s, "esdk/") || strings.HasPrefix(s, "esdk:")) && !strings.HasPrefix(s, prefix) {
 			t.Errorf("%s: %q does not start with %q, the prefix of package %s", fset.Position(lit.Pos()), s, prefix, dir)
+		}
+		if bare, ok := strings.CutPrefix(prefix, "esdk/"); ok && strings.HasPrefix(s, bare) {
+			t.Errorf("%s: %q starts with %q, not %q", fset.Position(lit.Pos()), s, bare, prefix)
 		}
 		return true
 	})

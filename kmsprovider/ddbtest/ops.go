@@ -55,7 +55,7 @@ func (s *Server) opCreateTable(sc scope, body []byte, out *any) *apiError {
 		return validation("1 validation error detected: Value at 'keySchema' failed to satisfy constraint: Member must have length less than or equal to 2 and greater than or equal to 1")
 	}
 	if len(in.GlobalSecondaryIndexes) > 0 || len(in.LocalSecondaryIndexes) > 0 {
-		return validation("ddbtest: secondary indexes are not supported")
+		return validation("esdk/ddbtest: secondary indexes are not supported")
 	}
 	t := &table{
 		ref:                tableRef{sc.region, sc.account, name},
@@ -134,7 +134,7 @@ func (s *Server) opCreateTable(sc scope, body []byte, out *any) *apiError {
 		}
 	}
 	if n >= maxTables {
-		return &apiError{typ: "LimitExceededException", msg: "ddbtest: at most " + strconv.Itoa(maxTables) + " tables per region and account"}
+		return &apiError{typ: "LimitExceededException", msg: "esdk/ddbtest: at most " + strconv.Itoa(maxTables) + " tables per region and account"}
 	}
 	s.tables[t.ref] = t
 	// The table is ACTIVE at once; the response, as DynamoDB's, says
@@ -293,7 +293,7 @@ func returnValuesOnFailure(rv string) (allOld bool, err *apiError) {
 // legacy refuses the parameters that expressions replaced.
 func legacy(expected map[string]any, conditionalOperator *string) *apiError {
 	if expected != nil || conditionalOperator != nil {
-		return validation("ddbtest: the legacy parameters Expected and ConditionalOperator are not supported; use ConditionExpression")
+		return validation("esdk/ddbtest: the legacy parameters Expected and ConditionalOperator are not supported; use ConditionExpression")
 	}
 	return nil
 }
@@ -439,7 +439,7 @@ type readParams struct {
 
 func (r *readParams) compile(keyCond *string, used *usage) (filter *cond, proj *projection, err *apiError) {
 	if r.ScanFilter != nil || r.QueryFilter != nil || r.ConditionalOperator != nil {
-		return nil, nil, validation("ddbtest: the legacy parameters ScanFilter, QueryFilter and ConditionalOperator are not supported; use FilterExpression")
+		return nil, nil, validation("esdk/ddbtest: the legacy parameters ScanFilter, QueryFilter and ConditionalOperator are not supported; use FilterExpression")
 	}
 	if err := r.check(keyCond != nil || r.FilterExpression != nil || r.ProjectionExpression != nil); err != nil {
 		return nil, nil, err
@@ -546,7 +546,7 @@ func (s *Server) opQuery(sc scope, body []byte, out *any) *apiError {
 		return err
 	}
 	if in.KeyConditions != nil {
-		return validation("ddbtest: the legacy parameter KeyConditions is not supported; use KeyConditionExpression")
+		return validation("esdk/ddbtest: the legacy parameter KeyConditions is not supported; use KeyConditionExpression")
 	}
 	if in.KeyConditionExpression == nil {
 		return validation("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.")
@@ -674,7 +674,7 @@ func (s *Server) opScan(sc scope, body []byte, out *any) *apiError {
 		return err
 	}
 	if in.Segment != nil || in.TotalSegments != nil {
-		return validation("ddbtest: parallel scans (Segment, TotalSegments) are not supported")
+		return validation("esdk/ddbtest: parallel scans (Segment, TotalSegments) are not supported")
 	}
 	used := newUsage()
 	filter, proj, err := in.compile(nil, used)
@@ -777,7 +777,7 @@ func (s *Server) opTransactWriteItems(sc scope, body []byte, out *any) *apiError
 		a := p.a
 		switch p.kind {
 		case "Update":
-			return validation("ddbtest: Update actions in TransactWriteItems are not supported; use Put")
+			return validation("esdk/ddbtest: Update actions in TransactWriteItems are not supported; use Put")
 		case "ConditionCheck":
 			if a.ConditionExpression == nil {
 				return validation("The ConditionExpression is required for a ConditionCheck")
@@ -832,7 +832,7 @@ func (s *Server) opTransactWriteItems(sc scope, body []byte, out *any) *apiError
 		}
 		if u, ok := s.tokens[tokenKey]; ok {
 			if u.request != reqHash {
-				return &apiError{typ: "IdempotentParameterMismatchException", msg: "ddbtest: the ClientRequestToken was used for a different transaction in the last 10 minutes"}
+				return &apiError{typ: "IdempotentParameterMismatchException", msg: "esdk/ddbtest: the ClientRequestToken was used for a different transaction in the last 10 minutes"}
 			}
 			*out = struct{}{} // the same transaction again: it succeeded already
 			return nil

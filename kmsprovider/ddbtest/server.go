@@ -301,7 +301,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		var err error
 		if body, err = json.Marshal(out); err != nil {
 			status = http.StatusInternalServerError
-			body, _ = json.Marshal(map[string]string{"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "ddbtest: " + err.Error()})
+			body, _ = json.Marshal(map[string]string{"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "esdk/ddbtest: " + err.Error()})
 		}
 	}
 	var id [16]byte
@@ -348,14 +348,14 @@ func (s *Server) handle(r *http.Request, call *Call, out *any) *apiError {
 	op, ok := strings.CutPrefix(target, "DynamoDB_20120810.")
 	call.Operation = op
 	if r.Method != http.MethodPost {
-		return &apiError{typ: "UnknownOperationException", msg: "ddbtest: method " + r.Method + " is not POST"}
+		return &apiError{typ: "UnknownOperationException", msg: "esdk/ddbtest: method " + r.Method + " is not POST"}
 	}
 	if !ok {
-		return &apiError{typ: "UnknownOperationException", msg: "ddbtest: X-Amz-Target " + quote(target) + " is not DynamoDB_20120810.<Operation>"}
+		return &apiError{typ: "UnknownOperationException", msg: "esdk/ddbtest: X-Amz-Target " + quote(target) + " is not DynamoDB_20120810.<Operation>"}
 	}
 	ct := r.Header.Get("Content-Type")
 	if mt, _, _ := strings.Cut(ct, ";"); strings.TrimSpace(mt) != "application/x-amz-json-1.0" {
-		return serialization("ddbtest: Content-Type " + quote(ct) + " is not application/x-amz-json-1.0")
+		return serialization("esdk/ddbtest: Content-Type " + quote(ct) + " is not application/x-amz-json-1.0")
 	}
 	sc, aerr := credentialScope(r.Header.Get("Authorization"))
 	if aerr != nil {
@@ -364,7 +364,7 @@ func (s *Server) handle(r *http.Request, call *Call, out *any) *apiError {
 	call.Region, call.Account = sc.region, sc.account
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
-		return serialization("ddbtest: reading the request: " + err.Error())
+		return serialization("esdk/ddbtest: reading the request: " + err.Error())
 	}
 	if len(body) > maxBody {
 		return &apiError{typ: "RequestEntityTooLarge", msg: "Request size exceeded " + strconv.Itoa(maxBody) + " bytes"}
@@ -400,7 +400,7 @@ func (s *Server) handle(r *http.Request, call *Call, out *any) *apiError {
 func (s *Server) dispatch(sc scope, op string, body []byte, out *any) *apiError {
 	fn, ok := operations[op]
 	if !ok {
-		return &apiError{typ: "UnknownOperationException", msg: "ddbtest: operation " + quote(op) + " is not implemented"}
+		return &apiError{typ: "UnknownOperationException", msg: "esdk/ddbtest: operation " + quote(op) + " is not implemented"}
 	}
 	if jsonDepth(body) > maxJSONDepth {
 		return validation("Nesting Levels have exceeded supported limits")
@@ -418,7 +418,7 @@ func (s *Server) fault(tables []string) *apiError {
 	}
 	for _, t := range tables {
 		if typ, ok := s.tableFaults[t]; ok {
-			return &apiError{typ: typ, msg: "ddbtest: injected fault for table " + t}
+			return &apiError{typ: typ, msg: "esdk/ddbtest: injected fault for table " + t}
 		}
 	}
 	return nil
@@ -453,7 +453,7 @@ type scope struct {
 // credentialScope reads region and account from a SigV4 Authorization
 // header: "AWS4-HMAC-SHA256 Credential=AKID/DATE/REGION/dynamodb/aws4_request, ...".
 func credentialScope(auth string) (scope, *apiError) {
-	missing := &apiError{typ: "MissingAuthenticationTokenException", msg: "ddbtest: the request has no SigV4 Authorization header (use credentials, not anonymous ones)"}
+	missing := &apiError{typ: "MissingAuthenticationTokenException", msg: "esdk/ddbtest: the request has no SigV4 Authorization header (use credentials, not anonymous ones)"}
 	rest, ok := strings.CutPrefix(auth, "AWS4-HMAC-SHA256 ")
 	if !ok {
 		return scope{}, missing
@@ -465,7 +465,7 @@ func credentialScope(auth string) (scope, *apiError) {
 		}
 		f := strings.Split(cred, "/")
 		if len(f) != 5 || f[2] == "" || f[3] != "dynamodb" {
-			return scope{}, &apiError{typ: "IncompleteSignatureException", msg: "ddbtest: malformed credential scope " + quote(cred)}
+			return scope{}, &apiError{typ: "IncompleteSignatureException", msg: "esdk/ddbtest: malformed credential scope " + quote(cred)}
 		}
 		account := f[0]
 		if !isAccount(account) {

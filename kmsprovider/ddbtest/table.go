@@ -462,7 +462,7 @@ func decode(body []byte, v any) *apiError {
 		if errors.As(err, &ae) {
 			return ae
 		}
-		return serialization("ddbtest: malformed request: " + err.Error())
+		return serialization("esdk/ddbtest: malformed request: " + err.Error())
 	}
 	return nil
 }

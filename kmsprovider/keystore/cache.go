@@ -89,7 +89,7 @@ func NewCache(o CacheOptions, optFns ...func(*CacheOptions)) (*Cache, error) {
 	c := &Cache{now: o.Now, flights: map[cacheID]*flight{}}
 	l, err := simplelru.NewLRU(o.Capacity, c.onRemove)
 	if err != nil {
-		return nil, fmt.Errorf("esdk/keystore: %w", err)
+		return nil, errorf("%w", err)
 	}
 	c.lru = l
 	return c, nil

@@ -2,6 +2,7 @@ package keystore
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -66,7 +67,7 @@ type Error struct {
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString("esdk/keystore: ")
+	b.WriteString(prefix)
 	b.WriteString(e.Op)
 	if e.BranchKeyID != "" {
 		b.WriteString(" branch key ")
@@ -78,7 +79,7 @@ func (e *Error) Error() string {
 	}
 	b.WriteString(": ")
 	if e.Kind != nil {
-		b.WriteString(strings.TrimPrefix(e.Kind.Error(), "esdk/keystore: "))
+		b.WriteString(strings.TrimPrefix(e.Kind.Error(), prefix))
 	}
 	if e.Detail != "" {
 		b.WriteString(": ")
@@ -86,7 +87,7 @@ func (e *Error) Error() string {
 	}
 	if e.Err != nil {
 		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
+		b.WriteString(unprefixed{e.Err}.Error())
 	}
 	return b.String()
 }
@@ -98,3 +99,25 @@ func (e *Error) Unwrap() []error {
 	}
 	return []error{e.Kind, e.Err}
 }
+
+// prefix starts every error string of this package.
+const prefix = "esdk/keystore: "
+
+// errorf is fmt.Errorf with prefix in front of format, except that the
+// text of an error operand shows without this package's prefix, which
+// the result already starts with: a keystore error wrapping another says
+// "esdk/keystore:" once. errors.Is and errors.As still find the operand.
+func errorf(format string, args ...any) error {
+	for i, a := range args {
+		if err, ok := a.(error); ok && strings.Contains(err.Error(), prefix) {
+			args[i] = unprefixed{err}
+		}
+	}
+	return fmt.Errorf(prefix+format, args...)
+}
+
+// unprefixed is an error shown without this package's prefix.
+type unprefixed struct{ err error }
+
+func (u unprefixed) Error() string { return strings.ReplaceAll(u.err.Error(), prefix, "") }
+func (u unprefixed) Unwrap() error { return u.err }

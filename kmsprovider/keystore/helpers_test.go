@@ -103,13 +103,17 @@ type countingStore struct {
 	version int
 	gate    chan struct{} // when not nil, every call waits for it to close
 	err     error         // when not nil, every call fails with it
+	hook    func()        // when not nil, every call calls it first
 }
 
 func (s *countingStore) GetActiveBranchKey(ctx context.Context, id string) (*keystore.BranchKeyMaterials, error) {
 	s.mu.Lock()
 	s.active++
-	gate, err := s.gate, s.err
+	gate, err, hook := s.gate, s.err, s.hook
 	s.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	if gate != nil {
 		<-gate
 	}
@@ -122,8 +126,11 @@ func (s *countingStore) GetActiveBranchKey(ctx context.Context, id string) (*key
 func (s *countingStore) GetBranchKeyVersion(ctx context.Context, id, version string) (*keystore.BranchKeyMaterials, error) {
 	s.mu.Lock()
 	s.version++
-	gate, err := s.gate, s.err
+	gate, err, hook := s.gate, s.err, s.hook
 	s.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	if gate != nil {
 		<-gate
 	}

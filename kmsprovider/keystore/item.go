@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/go-esdk/esdk/internal/kmsarn"
 )
 
 // The attributes and constants of the table's items (the specification's
@@ -52,7 +54,7 @@ const (
 type checkedItem struct {
 	context map[string]string // the KMS encryption context: every attribute but enc, plus tablename
 	enc     []byte
-	kmsARN  kmsARN
+	kmsARN  kmsarn.ARN
 	version string // the branch key version (UUID), "" for a beacon item
 }
 
@@ -107,7 +109,7 @@ func checkItem(item map[string]types.AttributeValue, kind itemKind, wantID, want
 	case len(ec[attrKMSARN]) > maxKeyIDLength:
 		return nil, fmt.Sprintf("its %s is longer than %d characters", attrKMSARN, maxKeyIDLength)
 	}
-	a, err := parseKeyARN(ec[attrKMSARN])
+	a, err := kmsarn.ParseKey(ec[attrKMSARN])
 	if err != nil {
 		return nil, "its " + attrKMSARN + ": " + err.Error()
 	}

@@ -188,7 +188,7 @@ func (k *HierarchicalKeyring) branchKeyIDFor(ctx context.Context, ec map[string]
 	}
 	id, err := k.supplier.BranchKeyID(ctx, ec)
 	if err != nil {
-		return "", fmt.Errorf("esdk/keystore: %s: the branch key id supplier failed: %w", k.desc, err)
+		return "", errorf("%s: the branch key id supplier failed: %w", k.desc, err)
 	}
 	if id == "" || !utf8.ValidString(id) {
 		return "", fmt.Errorf("esdk/keystore: %s: the branch key id supplier returned %q, not a branch key id", k.desc, id)
@@ -315,28 +315,28 @@ func (k *HierarchicalKeyring) OnEncrypt(ctx context.Context, m *keyring.Encrypti
 	}
 	ec, err := format.MarshalEncryptionContext(m.EncryptionContext)
 	if err != nil {
-		return fmt.Errorf("esdk/keystore: %s: %w", k.desc, err)
+		return errorf("%s: %w", k.desc, err)
 	}
 	var bk branchKey
 	defer clear(bk.key[:])
 	if err := k.activeKey(ctx, id, &bk); err != nil {
-		return fmt.Errorf("esdk/keystore: %s: getting the active branch key %s: %w", k.desc, id, err)
+		return errorf("%s: getting the active branch key %s: %w", k.desc, id, err)
 	}
 	generated := pdk == nil
 	if generated {
 		pdk = make([]byte, m.Suite.KeyLength())
 		if _, err := rand.Read(pdk); err != nil {
-			return fmt.Errorf("esdk/keystore: %s: generating a data key: %w", k.desc, err)
+			return errorf("%s: generating a data key: %w", k.desc, err)
 		}
 	}
 	ct := make([]byte, saltLength+ivLength+versionLength, edkOverhead+len(pdk))
 	if _, err := rand.Read(ct[:saltLength+ivLength]); err != nil {
-		return fmt.Errorf("esdk/keystore: %s: generating a salt and an IV: %w", k.desc, err)
+		return errorf("%s: generating a salt and an IV: %w", k.desc, err)
 	}
 	copy(ct[saltLength+ivLength:], bk.versionBytes[:])
 	aead, err := gcm(&bk, ct[:saltLength])
 	if err != nil {
-		return fmt.Errorf("esdk/keystore: %s: %w", k.desc, err)
+		return errorf("%s: %w", k.desc, err)
 	}
 	ct = aead.Seal(ct, ct[saltLength:saltLength+ivLength], pdk, wrappingAAD(id, &bk.versionBytes, ec))
 	if generated {
@@ -372,7 +372,7 @@ func (k *HierarchicalKeyring) OnDecrypt(ctx context.Context, m *keyring.Decrypti
 	}
 	ec, err := format.MarshalEncryptionContext(m.EncryptionContext)
 	if err != nil {
-		return fmt.Errorf("esdk/keystore: %s: %w", k.desc, err)
+		return errorf("%s: %w", k.desc, err)
 	}
 	var causes []error
 	var others []string
@@ -393,7 +393,7 @@ func (k *HierarchicalKeyring) OnDecrypt(ctx context.Context, m *keyring.Decrypti
 			return nil
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("esdk/keystore: %s: %w (%w)", k.desc, ctx.Err(), err)
+			return errorf("%s: %w (%w)", k.desc, ctx.Err(), err)
 		}
 		if errors.As(err, new(*storeError)) {
 			storeFailed = true

@@ -216,6 +216,40 @@ func TestFailingStore(t *testing.T) {
 	require.NotErrorIs(t, err, keyring.ErrNoMatchingKey)
 }
 
+// TestErrorPrefixOnce: an error of the keyring or the store that holds
+// another of this package says "esdk/keystore:" once, and still matches
+// it.
+func TestErrorPrefixOnce(t *testing.T) {
+	once := func(t *testing.T, err error) {
+		t.Helper()
+		require.Error(t, err)
+		require.True(t, strings.HasPrefix(err.Error(), "esdk/keystore: "), err.Error())
+		require.Equal(t, 1, strings.Count(err.Error(), "esdk/keystore: "), err.Error())
+	}
+	bk := randomBranchKey(t, "bk", version1)
+	kr := newKeyring(t, staticStore(t, bk), func(o *keystore.HierarchicalKeyringOptions) { o.BranchKeyID = "nobody" })
+	err := kr.OnEncrypt(ctx, &keyring.EncryptionMaterials{Suite: suite})
+	once(t, err)
+	require.ErrorIs(t, err, keystore.ErrBranchKeyNotFound)
+	require.ErrorContains(t, err, "getting the active branch key nobody: GetActiveBranchKey branch key nobody version "+version1+": no such branch key")
+
+	// The context ends while the store fails.
+	down := &keystore.Error{Op: "GetBranchKeyVersion", Kind: keystore.ErrDynamoDB, Err: errors.New("DynamoDB is down")}
+	e := encryptWith(t, newKeyring(t, staticStore(t, bk), nil), nil)
+	c, cancel := context.WithCancel(ctx)
+	s := &countingStore{BranchKeyStore: staticStore(t, bk), err: down}
+	s.hook = cancel
+	m := &keyring.DecryptionMaterials{Suite: suite, EncryptionContext: e.ec}
+	err = newKeyring(t, s, nil).OnDecrypt(c, m, e.edks)
+	once(t, err)
+	require.ErrorIs(t, err, context.Canceled)
+	require.ErrorIs(t, err, keystore.ErrDynamoDB)
+
+	nested := &keystore.Error{Op: "CreateKey", Kind: keystore.ErrKMS, Err: down}
+	once(t, nested)
+	require.ErrorIs(t, nested, keystore.ErrDynamoDB)
+}
+
 // TestCacheCalls: with a warm cache, one store call per branch key
 // version per TTL.
 func TestCacheCalls(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/go-esdk/esdk/internal/kmsarn"
 	"github.com/go-esdk/esdk/kmsprovider"
 )
 
@@ -118,7 +119,7 @@ type StoreOptions struct {
 type Store struct {
 	table, logicalName, id string
 	kmsConfig              KMSConfiguration
-	configured             kmsARN // the configured key ARN (strict configurations)
+	configured             kmsarn.ARN // the configured key ARN (strict configurations)
 	strict, mrk            bool
 	ddb                    DynamoDBAPI
 	kms                    KMSAPI
@@ -165,9 +166,13 @@ func NewStore(o StoreOptions, optFns ...func(*StoreOptions)) (*Store, error) {
 		return nil, fmt.Errorf("esdk/keystore: StoreOptions.KMS needs exactly one of KeyARN, MRKKeyARN, Discovery and MRDiscoveryRegion; %d are set", set)
 	}
 	if arn := o.KMS.KeyARN + o.KMS.MRKKeyARN; arn != "" {
-		a, err := parseKeyARN(arn)
+		a, err := kmsarn.ParseKey(arn)
 		if err != nil {
-			return nil, fmt.Errorf("esdk/keystore: StoreOptions.KMS: %w", err)
+			field := "KeyARN"
+			if o.KMS.MRKKeyARN != "" {
+				field = "MRKKeyARN"
+			}
+			return nil, errorf("StoreOptions.KMS.%s must be an AWS KMS key ARN, never an alias: %w", field, err)
 		}
 		s.configured, s.strict, s.mrk = a, true, o.KMS.MRKKeyARN != ""
 	}
@@ -596,7 +601,7 @@ func (s *Store) getItem(ctx context.Context, op, id, version string, kind itemKi
 	if s.strict {
 		ok := it.kmsARN == s.configured
 		if s.mrk {
-			ok = mrkMatch(s.configured, it.kmsARN)
+			ok = kmsarn.MRKMatch(s.configured, it.kmsARN)
 		}
 		if !ok {
 			return nil, &Error{Op: op, BranchKeyID: id, Version: it.version, Kind: ErrKMSARNMismatch, Detail: fmt.Sprintf("the item's kms-arn is %s; the store is configured with %s", it.kmsARN, s.kmsConfig)}
@@ -613,8 +618,8 @@ func (s *Store) decrypt(ctx context.Context, op, id, version string, it *checked
 		keyID = it.kmsARN
 	case s.kmsConfig.MRDiscoveryRegion != "":
 		keyID = it.kmsARN
-		if keyID.isMRK() {
-			keyID.region = s.kmsConfig.MRDiscoveryRegion
+		if keyID.IsMRK() {
+			keyID = keyID.WithRegion(s.kmsConfig.MRDiscoveryRegion)
 		}
 	}
 	out, err := s.kms.Decrypt(ctx, &kms.DecryptInput{

@@ -37,10 +37,10 @@ func TestNewStoreOptions(t *testing.T) {
 		"no KMS config":   {func(o *keystore.StoreOptions) { o.KMS = keystore.KMSConfiguration{} }, "exactly one"},
 		"two KMS configs": {func(o *keystore.StoreOptions) { o.KMS.Discovery = true }, "exactly one"},
 		"alias":           {func(o *keystore.StoreOptions) { o.KMS.KeyARN = "arn:aws:kms:us-west-2:111122223333:alias/x" }, "alias"},
-		"not an ARN":      {func(o *keystore.StoreOptions) { o.KMS.KeyARN = "1234abcd" }, "not an AWS KMS key ARN"},
+		"not an ARN":      {func(o *keystore.StoreOptions) { o.KMS.KeyARN = "1234abcd" }, "StoreOptions.KMS.KeyARN must be an AWS KMS key ARN"},
 		"MRK alias": {func(o *keystore.StoreOptions) {
 			o.KMS = keystore.KMSConfiguration{MRKKeyARN: "arn:aws:kms:us-west-2:111122223333:alias/mrk-x"}
-		}, "alias"},
+		}, "StoreOptions.KMS.MRKKeyARN must be an AWS KMS key ARN, never an alias: \"arn:aws:kms:us-west-2:111122223333:alias/mrk-x\" is an alias ARN"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := keystore.NewStore(good, tc.fn)
@@ -525,41 +525,13 @@ func TestErrorStrings(t *testing.T) {
 	require.Equal(t, "esdk/keystore: GetActiveBranchKey branch key b: no such branch key: d: cause", err.Error())
 }
 
-// recordingKMS records the grant tokens of every KMS call.
-type recordingKMS struct {
-	keystore.KMSAPI
-	mu     sync.Mutex
-	tokens map[string][][]string
-}
-
-func (k *recordingKMS) note(op string, t []string) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	k.tokens[op] = append(k.tokens[op], t)
-}
-
-func (k *recordingKMS) Decrypt(ctx context.Context, in *kms.DecryptInput, optFns ...func(*kms.Options)) (*kms.DecryptOutput, error) {
-	k.note("Decrypt", in.GrantTokens)
-	return k.KMSAPI.Decrypt(ctx, in, optFns...)
-}
-
-func (k *recordingKMS) GenerateDataKeyWithoutPlaintext(ctx context.Context, in *kms.GenerateDataKeyWithoutPlaintextInput, optFns ...func(*kms.Options)) (*kms.GenerateDataKeyWithoutPlaintextOutput, error) {
-	k.note("GenerateDataKeyWithoutPlaintext", in.GrantTokens)
-	return k.KMSAPI.GenerateDataKeyWithoutPlaintext(ctx, in, optFns...)
-}
-
-func (k *recordingKMS) ReEncrypt(ctx context.Context, in *kms.ReEncryptInput, optFns ...func(*kms.Options)) (*kms.ReEncryptOutput, error) {
-	k.note("ReEncrypt", in.GrantTokens)
-	return k.KMSAPI.ReEncrypt(ctx, in, optFns...)
-}
-
 // TestGrantTokens: every KMS call carries the store's grant tokens.
 func TestGrantTokens(t *testing.T) {
 	e := newEnv(t)
-	rec := &recordingKMS{KMSAPI: e.kmsc, tokens: map[string][][]string{}}
 	tokens := []string{"grant-1", "grant-2"}
-	s := e.newStore(t, keystore.KMSConfiguration{KeyARN: e.keyARN}, func(o *keystore.StoreOptions) { o.KMSClient = rec; o.GrantTokens = tokens })
+	s := e.newStore(t, keystore.KMSConfiguration{KeyARN: e.keyARN}, func(o *keystore.StoreOptions) { o.GrantTokens = tokens })
 	tokens[0] = "changed" // the store keeps its own copy
+	e.kms.ResetCalls()
 	id, err := s.CreateKey(ctx)
 	require.NoError(t, err)
 	require.NoError(t, s.VersionKey(ctx, id))
@@ -567,11 +539,14 @@ func TestGrantTokens(t *testing.T) {
 	require.NoError(t, err)
 	_, err = s.GetBeaconKey(ctx, id)
 	require.NoError(t, err)
+	ops := map[string]int{}
+	for _, c := range e.kms.Calls() {
+		ops[c.Operation]++
+		require.Equal(t, []string{"grant-1", "grant-2"}, c.GrantTokens, c.Operation)
+		require.Equal(t, id, c.EncryptionContext["branch-key-id"], c.Operation)
+	}
 	for _, op := range []string{"Decrypt", "GenerateDataKeyWithoutPlaintext", "ReEncrypt"} {
-		require.NotEmpty(t, rec.tokens[op], op)
-		for _, got := range rec.tokens[op] {
-			require.Equal(t, []string{"grant-1", "grant-2"}, got, op)
-		}
+		require.NotZero(t, ops[op], op)
 	}
 	require.Equal(t, []string{"grant-1", "grant-2"}, s.Info().GrantTokens)
 }

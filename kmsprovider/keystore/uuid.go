@@ -4,14 +4,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 )
 
 // newUUID returns a random (version 4) UUID in its canonical form.
 func newUUID() (string, error) {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
-		return "", fmt.Errorf("esdk/keystore: generating a UUID: %w", err)
+		return "", errorf("generating a UUID: %w", err)
 	}
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80

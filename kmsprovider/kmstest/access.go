@@ -139,7 +139,7 @@ func normalizePrincipals(method string, principals []string) []string {
 		}
 		id, ok := parseIdentity(p)
 		if !ok || p == "" {
-			panic("kmstest: " + method + ": principal " + p + " is not an account id, an IAM principal ARN or \"*\"")
+			panic("esdk/kmstest: " + method + ": principal " + p + " is not an account id, an IAM principal ARN or \"*\"")
 		}
 		if id.principal == "" {
 			out = append(out, id.account)

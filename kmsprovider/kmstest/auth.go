@@ -30,7 +30,7 @@ type sigV4 struct {
 func parseAuthorization(auth string) (sigV4, *apiError) {
 	rest, ok := strings.CutPrefix(auth, "AWS4-HMAC-SHA256 ")
 	if !ok {
-		return sigV4{}, &apiError{typ: "MissingAuthenticationTokenException", msg: "Missing Authentication Token (kmstest: the request has no AWS4-HMAC-SHA256 Authorization header; use credentials, not anonymous ones)"}
+		return sigV4{}, &apiError{typ: "MissingAuthenticationTokenException", msg: "Missing Authentication Token (esdk/kmstest: the request has no AWS4-HMAC-SHA256 Authorization header; use credentials, not anonymous ones)"}
 	}
 	var a sigV4
 	var cred string
@@ -50,7 +50,7 @@ func parseAuthorization(auth string) (sigV4, *apiError) {
 	}
 	f := strings.Split(cred, "/")
 	if len(f) != 5 || f[0] == "" || f[2] == "" || f[3] != "kms" || f[4] != "aws4_request" {
-		return sigV4{}, &apiError{typ: "IncompleteSignatureException", msg: "kmstest: malformed credential scope " + cred}
+		return sigV4{}, &apiError{typ: "IncompleteSignatureException", msg: "esdk/kmstest: malformed credential scope " + cred}
 	}
 	a.accessKeyID, a.date, a.region, a.service = f[0], f[1], f[2], f[3]
 	return a, nil

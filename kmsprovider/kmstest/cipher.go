@@ -50,11 +50,11 @@ func canonicalContext(dst []byte, ec map[string]string) []byte {
 func gcm(m *material) cipher.AEAD {
 	b, err := aes.NewCipher(m.aes)
 	if err != nil {
-		panic("kmstest: " + err.Error()) // material is always 32 bytes
+		panic("esdk/kmstest: " + err.Error()) // material is always 32 bytes
 	}
 	a, err := cipher.NewGCM(b)
 	if err != nil {
-		panic("kmstest: " + err.Error())
+		panic("esdk/kmstest: " + err.Error())
 	}
 	return a
 }

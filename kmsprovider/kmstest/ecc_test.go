@@ -165,7 +165,7 @@ func TestECCKeyAgreementErrors(t *testing.T) {
 	} {
 		err := derive(p256.KeyId, pub)
 		requireCode(t, err, "ValidationException")
-		require.NotContains(t, err.Error(), "kmstest: ", name) // KMS-shaped messages
+		require.NotContains(t, err.Error(), "esdk/kmstest: ", name) // KMS-shaped messages
 	}
 	requireCode(t, derive(p256.KeyId, peerDER, func(in *kms.DeriveSharedSecretInput) { in.KeyAgreementAlgorithm = "ECDHE" }), "ValidationException")
 	requireCode(t, derive(p256.KeyId, peerDER, func(in *kms.DeriveSharedSecretInput) { in.GrantTokens = make([]string, 11) }), "ValidationException")

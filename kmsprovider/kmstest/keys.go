@@ -115,16 +115,16 @@ func newMaterial(spec types.KeySpec, usage types.KeyUsageType) (*material, error
 	case types.KeySpecEccNistP256, types.KeySpecEccNistP384, types.KeySpecEccNistP521:
 		k, err := eccCurves[spec].GenerateKey(rand.Reader)
 		if err != nil {
-			return nil, fmt.Errorf("kmstest: generating %s key: %w", spec, err)
+			return nil, fmt.Errorf("esdk/kmstest: generating %s key: %w", spec, err)
 		}
 		m.ecdh = k
 		return m, nil
 	default:
-		return nil, fmt.Errorf("kmstest: key spec %q is not supported", spec)
+		return nil, fmt.Errorf("esdk/kmstest: key spec %q is not supported", spec)
 	}
 	k, err := rsa.GenerateKey(rand.Reader, bits)
 	if err != nil {
-		return nil, fmt.Errorf("kmstest: generating %s key: %w", spec, err)
+		return nil, fmt.Errorf("esdk/kmstest: generating %s key: %w", spec, err)
 	}
 	m.rsa = k
 	return m, nil

@@ -99,7 +99,7 @@ func (w *withRecipient) recipient() json.RawMessage { return w.Recipient }
 // GrantTokens.
 func (r *request) decode(v any) *apiError {
 	if err := json.Unmarshal(r.body, v); err != nil {
-		return &apiError{typ: "SerializationException", msg: "kmstest: malformed request: " + err.Error()}
+		return &apiError{typ: "SerializationException", msg: "esdk/kmstest: malformed request: " + err.Error()}
 	}
 	if w, ok := v.(interface{ recipient() json.RawMessage }); ok {
 		if rc := w.recipient(); len(rc) > 0 && string(rc) != "null" {
@@ -160,7 +160,7 @@ func checkAlgorithm(alg *string) *apiError {
 
 var dryRun = &apiError{typ: "DryRunOperationException", msg: "The request would have succeeded, but the DryRun option is set."}
 
-var unsupportedRecipient = &apiError{typ: "UnsupportedOperationException", msg: "kmstest: Recipient (attested enclaves) is not supported"}
+var unsupportedRecipient = &apiError{typ: "UnsupportedOperationException", msg: "esdk/kmstest: Recipient (attested enclaves) is not supported"}
 
 func (r *request) opCreateKey() (any, *apiError) {
 	var in struct {
@@ -193,10 +193,10 @@ func (r *request) opCreateKey() (any, *apiError) {
 		return nil, err
 	}
 	if in.Origin != "" && in.Origin != "AWS_KMS" {
-		return nil, &apiError{typ: "UnsupportedOperationException", msg: "kmstest: Origin " + in.Origin + " is not supported; only AWS_KMS"}
+		return nil, &apiError{typ: "UnsupportedOperationException", msg: "esdk/kmstest: Origin " + in.Origin + " is not supported; only AWS_KMS"}
 	}
 	if in.CustomKeyStoreId != "" || in.XksKeyId != "" {
-		return nil, &apiError{typ: "UnsupportedOperationException", msg: "kmstest: custom key stores are not supported"}
+		return nil, &apiError{typ: "UnsupportedOperationException", msg: "esdk/kmstest: custom key stores are not supported"}
 	}
 	if len(in.Description) > 8192 {
 		return nil, validation("description", "Member must have length less than or equal to 8192")
@@ -245,7 +245,7 @@ func keyUsage(spec types.KeySpec, usage types.KeyUsageType) (types.KeyUsageType,
 		return "", &apiError{typ: "ValidationException", msg: "KeyUsage " + string(usage) + " is not compatible with KeySpec " + string(spec) + "; it takes " + strings.Join(enumStrings(valid), " or ")}
 	}
 	if usage == types.KeyUsageTypeSignVerify {
-		return "", &apiError{typ: "UnsupportedOperationException", msg: "kmstest: KeyUsage SIGN_VERIFY is not supported (signing is not implemented)"}
+		return "", &apiError{typ: "UnsupportedOperationException", msg: "esdk/kmstest: KeyUsage SIGN_VERIFY is not supported (signing is not implemented)"}
 	}
 	return usage, nil
 }
@@ -609,7 +609,7 @@ func encryptWith(k *key, pt []byte, ec map[string]string, alg string, dry bool) 
 		}
 		ct, err := rsa.EncryptOAEP(h, rand.Reader, &k.mat.rsa.PublicKey, pt, nil)
 		if err != nil {
-			return nil, &apiError{typ: "KMSInternalException", msg: "kmstest: " + err.Error()}
+			return nil, &apiError{typ: "KMSInternalException", msg: "esdk/kmstest: " + err.Error()}
 		}
 		return ct, nil
 	}
@@ -800,7 +800,7 @@ func (r *request) opGetPublicKey() (any, *apiError) {
 	}
 	der, merr := x509.MarshalPKIXPublicKey(pub)
 	if merr != nil {
-		return nil, &apiError{typ: "KMSInternalException", msg: "kmstest: " + merr.Error()}
+		return nil, &apiError{typ: "KMSInternalException", msg: "esdk/kmstest: " + merr.Error()}
 	}
 	return struct {
 		KeyId                  string
@@ -823,7 +823,7 @@ func (r *request) opGenerateRandom() (any, *apiError) {
 		return nil, err
 	}
 	if in.CustomKeyStoreId != "" {
-		return nil, &apiError{typ: "UnsupportedOperationException", msg: "kmstest: custom key stores are not supported"}
+		return nil, &apiError{typ: "UnsupportedOperationException", msg: "esdk/kmstest: custom key stores are not supported"}
 	}
 	if in.NumberOfBytes == nil || *in.NumberOfBytes < 1 || *in.NumberOfBytes > 1024 {
 		return nil, validation("numberOfBytes", "Member must have value between 1 and 1024")

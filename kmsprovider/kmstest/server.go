@@ -7,9 +7,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
+	"maps"
 	mrand "math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -92,6 +94,11 @@ type Call struct {
 	// destination key, or the source key when decrypting failed); when the
 	// key did not resolve, the identifier as sent.
 	KeyID string
+	// GrantTokens are the request's grant tokens, as sent.
+	GrantTokens []string
+	// EncryptionContext is the request's encryption context, as sent (for
+	// ReEncrypt its DestinationEncryptionContext); nil when it had none.
+	EncryptionContext map[string]string
 	// Error is the KMS error type of the response ("ThrottlingException",
 	// "NotFoundException", ...), "RequestCanceled" when the client went away
 	// (or the server closed) during injected latency, and empty on success.
@@ -160,7 +167,7 @@ func (s *Server) Close() {
 func (s *Server) Credentials(identity string) aws.Credentials {
 	id, ok := parseIdentity(identity)
 	if !ok {
-		panic("kmstest: identity " + identity + " is not an account id or an IAM user or role ARN")
+		panic("esdk/kmstest: identity " + identity + " is not an account id or an IAM user or role ARN")
 	}
 	akid := id.accessKeyID()
 	if id.principal != "" {
@@ -252,7 +259,7 @@ func (s *Server) keyFaultLocked(k *key) *apiError {
 	if !ok {
 		return nil
 	}
-	msg := "kmstest: injected fault for " + k.arn
+	msg := "esdk/kmstest: injected fault for " + k.arn
 	if typ == "AccessDeniedException" {
 		msg = "User is not authorized to perform this operation on " + k.arn + " (injected by kmstest)"
 	}
@@ -263,7 +270,13 @@ func (s *Server) keyFaultLocked(k *key) *apiError {
 func (s *Server) Calls() []Call {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]Call(nil), s.calls...)
+	out := make([]Call, len(s.calls))
+	for i, c := range s.calls {
+		c.GrantTokens = slices.Clone(c.GrantTokens)
+		c.EncryptionContext = maps.Clone(c.EncryptionContext)
+		out[i] = c
+	}
+	return out
 }
 
 // Count returns how many requests for an operation (e.g. "GenerateDataKey")
@@ -354,21 +367,21 @@ func (s *Server) handle(r *http.Request, call *Call) (any, *apiError) {
 	op, ok := strings.CutPrefix(target, "TrentService.")
 	call.Operation = op
 	if r.Method != http.MethodPost {
-		return nil, &apiError{typ: "UnknownOperationException", msg: "kmstest: method " + r.Method + " is not POST"}
+		return nil, &apiError{typ: "UnknownOperationException", msg: "esdk/kmstest: method " + r.Method + " is not POST"}
 	}
 	if !ok {
-		return nil, &apiError{typ: "UnknownOperationException", msg: "kmstest: X-Amz-Target " + target + " is not TrentService.<Operation>"}
+		return nil, &apiError{typ: "UnknownOperationException", msg: "esdk/kmstest: X-Amz-Target " + target + " is not TrentService.<Operation>"}
 	}
 	ct := r.Header.Get("Content-Type")
 	if mt, _, _ := strings.Cut(ct, ";"); strings.TrimSpace(mt) != "application/x-amz-json-1.1" {
-		return nil, &apiError{typ: "SerializationException", msg: "kmstest: Content-Type " + ct + " is not application/x-amz-json-1.1"}
+		return nil, &apiError{typ: "SerializationException", msg: "esdk/kmstest: Content-Type " + ct + " is not application/x-amz-json-1.1"}
 	}
 	body, rerr := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if rerr != nil {
-		return nil, &apiError{typ: "SerializationException", msg: "kmstest: reading the request: " + rerr.Error()}
+		return nil, &apiError{typ: "SerializationException", msg: "esdk/kmstest: reading the request: " + rerr.Error()}
 	}
 	if len(body) > maxBody {
-		return nil, &apiError{typ: "SerializationException", msg: "kmstest: request body is larger than 1 MiB"}
+		return nil, &apiError{typ: "SerializationException", msg: "esdk/kmstest: request body is larger than 1 MiB"}
 	}
 	sc, err := s.authenticate(r, body)
 	if err != nil {
@@ -376,11 +389,19 @@ func (s *Server) handle(r *http.Request, call *Call) (any, *apiError) {
 	}
 	sc.action = "kms:" + op
 	call.Region, call.Account, call.Principal = sc.region, sc.account, sc.principal
-	var named struct{ KeyId, DestinationKeyId string }
+	var named struct {
+		KeyId, DestinationKeyId                         string
+		GrantTokens                                     []string
+		EncryptionContext, DestinationEncryptionContext map[string]string
+	}
 	json.Unmarshal(body, &named) // for the log only; bad JSON is reported below
 	call.KeyID = named.KeyId
 	if named.DestinationKeyId != "" {
 		call.KeyID = named.DestinationKeyId
+	}
+	call.GrantTokens, call.EncryptionContext = named.GrantTokens, named.EncryptionContext
+	if op == "ReEncrypt" {
+		call.EncryptionContext = named.DestinationEncryptionContext
 	}
 
 	s.mu.Lock()
@@ -404,7 +425,7 @@ func (s *Server) handle(r *http.Request, call *Call) (any, *apiError) {
 
 	fn, ok := operations[op]
 	if !ok {
-		return nil, &apiError{typ: "UnknownOperationException", msg: "kmstest: operation " + op + " is not implemented"}
+		return nil, &apiError{typ: "UnknownOperationException", msg: "esdk/kmstest: operation " + op + " is not implemented"}
 	}
 	return fn(&request{s: s, sc: sc, body: body, call: call})
 }

@@ -384,3 +384,42 @@ func TestUnsupportedCreateKey(t *testing.T) {
 	_, err := c.CreateKey(ctx, &kms.CreateKeyInput{KeySpec: "AES_999"})
 	requireCode(t, err, "ValidationException")
 }
+
+// TestCallRequest: the log holds each request's grant tokens and
+// encryption context (ReEncrypt's destination context), failed requests
+// too, and Calls returns copies.
+func TestCallRequest(t *testing.T) {
+	s := newServer(t)
+	c := s.Client(west, account)
+	ctx := context.Background()
+	a, b := createKey(t, c, nil), createKey(t, c, nil)
+	s.ResetCalls()
+
+	ec := map[string]string{"purpose": "test"}
+	gt := []string{"grant-1", "grant-2"}
+	enc, err := c.Encrypt(ctx, &kms.EncryptInput{KeyId: a.Arn, Plaintext: []byte("x"), EncryptionContext: ec, GrantTokens: gt})
+	require.NoError(t, err)
+	_, err = c.ReEncrypt(ctx, &kms.ReEncryptInput{CiphertextBlob: enc.CiphertextBlob, SourceEncryptionContext: ec, DestinationKeyId: b.Arn, DestinationEncryptionContext: map[string]string{"purpose": "other"}, GrantTokens: gt[:1]})
+	require.NoError(t, err)
+	_, err = c.Decrypt(ctx, &kms.DecryptInput{CiphertextBlob: enc.CiphertextBlob, GrantTokens: gt})
+	requireCode(t, err, "InvalidCiphertextException")
+	_, err = c.DescribeKey(ctx, &kms.DescribeKeyInput{KeyId: a.Arn})
+	require.NoError(t, err)
+
+	calls := s.Calls()
+	require.Len(t, calls, 4)
+	require.Equal(t, Call{Operation: "Encrypt", Region: west, Account: account, Principal: root, KeyID: *a.Arn, GrantTokens: gt, EncryptionContext: ec}, calls[0])
+	require.Equal(t, []string{"grant-1"}, calls[1].GrantTokens)
+	require.Equal(t, map[string]string{"purpose": "other"}, calls[1].EncryptionContext)
+	require.Equal(t, *b.Arn, calls[1].KeyID)
+	require.Equal(t, gt, calls[2].GrantTokens)
+	require.Nil(t, calls[2].EncryptionContext)
+	require.Equal(t, "InvalidCiphertextException", calls[2].Error)
+	require.Nil(t, calls[3].GrantTokens)
+	require.Nil(t, calls[3].EncryptionContext)
+
+	calls[0].GrantTokens[0] = "changed"
+	calls[0].EncryptionContext["purpose"] = "changed"
+	require.Equal(t, gt, s.Calls()[0].GrantTokens)
+	require.Equal(t, ec, s.Calls()[0].EncryptionContext)
+}

@@ -91,7 +91,7 @@ func NewServer(t testing.TB, optFns ...func(*Options)) *Server {
 	if o.Dir == "" {
 		_, file, _, ok := runtime.Caller(0)
 		if !ok {
-			t.Fatal("dynalite: cannot find the package's folder; set Options.Dir")
+			t.Fatal("esdk/dynalite: cannot find the package's folder; set Options.Dir")
 		}
 		o.Dir = filepath.Dir(file)
 	}
@@ -108,12 +108,12 @@ func NewServer(t testing.TB, optFns ...func(*Options)) *Server {
 	if o.Node == "" {
 		node, err := exec.LookPath("node")
 		if err != nil {
-			skip("dynalite: node not found on PATH: install Node.js 20 or later to run the tests against dynalite")
+			skip("esdk/dynalite: node not found on PATH: install Node.js 20 or later to run the tests against dynalite")
 		}
 		o.Node = node
 	}
 	if _, err := os.Stat(filepath.Join(o.Dir, "node_modules", "dynalite", "package.json")); err != nil {
-		skip("dynalite: %s has no node_modules/dynalite: run npm ci --prefix %s", o.Dir, o.Dir)
+		skip("esdk/dynalite: %s has no node_modules/dynalite: run npm ci --prefix %s", o.Dir, o.Dir)
 	}
 
 	s, err := start(o)
@@ -138,7 +138,7 @@ func start(o Options) (*Server, error) {
 	s := &Server{cmd: cmd, stdin: stdin, stderr: &lockedBuffer{}, done: make(chan struct{})}
 	cmd.Stderr = s.stderr
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("dynalite: starting %s: %w", o.Node, err)
+		return nil, fmt.Errorf("esdk/dynalite: starting %s: %w", o.Node, err)
 	}
 	go func() {
 		cmd.Wait()
@@ -163,10 +163,10 @@ func start(o Options) (*Server, error) {
 		s.URL = "http://127.0.0.1:" + p
 		return s, nil
 	case <-s.done:
-		return nil, fmt.Errorf("dynalite: exited before listening: %s", s.stderr.String())
+		return nil, fmt.Errorf("esdk/dynalite: exited before listening: %s", s.stderr.String())
 	case <-timer.C:
 		s.stop()
-		return nil, fmt.Errorf("dynalite: not listening after %v: %s", o.StartTimeout, s.stderr.String())
+		return nil, fmt.Errorf("esdk/dynalite: not listening after %v: %s", o.StartTimeout, s.stderr.String())
 	}
 }
 
