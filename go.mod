@@ -3,6 +3,7 @@ module github.com/go-esdk/esdk
 go 1.24.0
 
 require (
+	filippo.io/nistec v0.0.4 // indirect
 	github.com/aws/aws-sdk-go-v2 v1.48.0 // indirect
 	github.com/aws/aws-sdk-go-v2/config v1.33.19 // indirect
 	github.com/aws/aws-sdk-go-v2/credentials v1.21.1 // indirect

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ecdh"
 	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha512"
@@ -14,6 +13,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
+
+	"filippo.io/nistec"
 
 	"github.com/go-esdk/esdk/format"
 )
@@ -64,8 +66,13 @@ type ecdhCurve struct {
 	name  string // for people: "P-256"
 	spec  string // in the fixed info: "p256"
 	size  int    // field size in bytes: the shared secret and the x-coordinate
-	ec    elliptic.Curve
+	// uncompress returns the uncompressed encoding of a compressed point,
+	// or an error when it is not one of a point of the curve.
+	uncompress func(compressed []byte) ([]byte, error)
 }
+
+// maxCompressedLen is the length of the longest compressed point, P-521's.
+const maxCompressedLen = 1 + 66
 
 // compressedLen is the length of a compressed point.
 func (c *ecdhCurve) compressedLen() int { return 1 + c.size }
@@ -74,9 +81,34 @@ func (c *ecdhCurve) compressedLen() int { return 1 + c.size }
 func (c *ecdhCurve) infoLen() int { return 1 + 2*(4+c.compressedLen()) }
 
 var ecdhCurves = []*ecdhCurve{
-	{ecdh.P256(), "P-256", "p256", 32, elliptic.P256()},
-	{ecdh.P384(), "P-384", "p384", 48, elliptic.P384()},
-	{ecdh.P521(), "P-521", "p521", 66, elliptic.P521()},
+	{ecdh.P256(), "P-256", "p256", 32, uncompressWith(nistec.NewP256Point)},
+	{ecdh.P384(), "P-384", "p384", 48, uncompressWith(nistec.NewP384Point)},
+	{ecdh.P521(), "P-521", "p521", 66, uncompressWith(nistec.NewP521Point)},
+}
+
+// uncompressWith returns the uncompress function of the curve of the
+// points newPoint makes.
+//
+// The wire format stores public keys compressed, and crypto/ecdh takes
+// them uncompressed only. filippo.io/nistec is the exported copy of the
+// standard library's own NIST curves (those behind crypto/ecdh and
+// crypto/elliptic), whose SetBytes takes compressed points: a
+// constant-time square root in the field, then one inversion to encode
+// the point. crypto/elliptic.UnmarshalCompressed runs the same code inside
+// and converts the coordinates through math/big, which costs six
+// allocations more a key and nothing else; the ECDH itself stays in
+// crypto/ecdh, within Go's FIPS 140-3 module.
+func uncompressWith[P interface {
+	SetBytes([]byte) (P, error)
+	Bytes() []byte
+}](newPoint func() P) func([]byte) ([]byte, error) {
+	return func(b []byte) ([]byte, error) {
+		p, err := newPoint().SetBytes(b)
+		if err != nil {
+			return nil, err
+		}
+		return p.Bytes(), nil
+	}
 }
 
 // lookupCurve returns the description of c, which must be P-256, P-384 or
@@ -101,13 +133,11 @@ func curveOf(pub *ecdh.PublicKey) (*ecdhCurve, error) {
 	return lookupCurve(pub.Curve())
 }
 
-// compress returns the SEC 1 compressed encoding of pub.
-func (c *ecdhCurve) compress(pub *ecdh.PublicKey) []byte {
+// appendCompressed appends the SEC 1 compressed encoding of pub to dst.
+func (c *ecdhCurve) appendCompressed(dst []byte, pub *ecdh.PublicKey) []byte {
 	u := pub.Bytes() // 0x04 ‖ X ‖ Y
-	out := make([]byte, c.compressedLen())
-	out[0] = 2 | u[len(u)-1]&1
-	copy(out[1:], u[1:1+c.size])
-	return out
+	dst = append(dst, 2|u[len(u)-1]&1)
+	return append(dst, u[1:1+c.size]...)
 }
 
 // decompress parses a SEC 1 compressed point of the curve. It fails for
@@ -116,14 +146,10 @@ func (c *ecdhCurve) decompress(b []byte) (*ecdh.PublicKey, error) {
 	if len(b) != c.compressedLen() || (b[0] != 2 && b[0] != 3) {
 		return nil, fmt.Errorf("not a compressed %s point", c.name)
 	}
-	x, y := elliptic.UnmarshalCompressed(c.ec, b)
-	if x == nil {
+	u, err := c.uncompress(b)
+	if err != nil {
 		return nil, fmt.Errorf("not a point of %s", c.name)
 	}
-	u := make([]byte, 1+2*c.size)
-	u[0] = 4
-	x.FillBytes(u[1 : 1+c.size])
-	y.FillBytes(u[1+c.size:])
 	return c.curve.NewPublicKey(u)
 }
 
@@ -178,81 +204,115 @@ func curveName(c ecdh.Curve) string {
 	return fmt.Sprint(c)
 }
 
-// ecdhFixedInfo returns the KDF fixed info, which is also the AAD of the
-// wrapping. sender and recipient are compressed points.
-func (c *ecdhCurve) fixedInfo(sender, recipient, ec []byte) []byte {
-	n := len(ecdhKDFLabel) + 1 + len(c.spec) + 1 + len(ecdhKDFPRF) + 1 + len(sender) + len(recipient) + 1 + 1 + 1 + len(ec)
-	b := make([]byte, 0, n)
+// kdfInput is the PRF input of the KDF for one curve and encryption
+// context, counter first: i (4) ‖ fixed info ‖ 0 ‖ salt ‖ L (4), where
+// the fixed info is also the AAD of the wrapping. The sender and
+// recipient keys (a curve's compressed points have one length) and the
+// salt sit at fixed offsets and are set for each encrypted data key, so
+// one allocation serves every key a call tries; the PRF's output goes in
+// the spare capacity after it.
+type kdfInput struct {
+	b     []byte
+	keys  int // offset of the sender key, followed by the recipient key
+	n     int // compressed point length
+	fixed int // end of the fixed info
+}
+
+// newKDFInput returns the PRF input for ec, with zero keys and salt.
+func (c *ecdhCurve) newKDFInput(ec map[string]string) (kdfInput, error) {
+	n := c.compressedLen()
+	ecLen := 2 // the serialized context's length, or an upper bound for an empty one
+	for k, v := range ec {
+		ecLen += 4 + len(k) + len(v)
+	}
+	size := 4 + len(ecdhKDFLabel) + 1 + len(c.spec) + 1 + len(ecdhKDFPRF) + 1 + 2*n + 3 + ecLen + 1 + ecdhSaltLen + 4
+	b := make([]byte, 4, size+2*sha512.Size384)
 	b = append(b, ecdhKDFLabel...)
 	b = append(b, 0)
 	b = append(b, c.spec...)
 	b = append(b, 0)
 	b = append(b, ecdhKDFPRF...)
 	b = append(b, 0)
-	b = append(b, sender...)
-	b = append(b, recipient...)
+	keys := len(b)
+	b = append(b, make([]byte, 2*n)...)
 	b = append(b, 0, ecdhVersion, 0)
-	return append(b, ec...)
+	b, err := format.AppendEncryptionContext(b, ec)
+	if err != nil {
+		return kdfInput{}, err
+	}
+	fixed := len(b)
+	b = append(b, 0)
+	b = append(b, make([]byte, ecdhSaltLen)...)
+	b = binary.BigEndian.AppendUint32(b, ecdhKDFLen*8)
+	return kdfInput{b: slices.Grow(b, 2*sha512.Size384), keys: keys, n: n, fixed: fixed}, nil
 }
 
-// ecdhKDF derives the commitment key and the wrapping key from the shared
+// setKeys sets the compressed sender and recipient public keys.
+func (in *kdfInput) setKeys(sender, recipient []byte) {
+	copy(in.b[in.keys:in.keys+in.n], sender)
+	copy(in.b[in.keys+in.n:in.keys+2*in.n], recipient)
+}
+
+// setSalt sets the KDF salt.
+func (in *kdfInput) setSalt(salt []byte) {
+	copy(in.b[in.fixed+1:in.fixed+1+ecdhSaltLen], salt)
+}
+
+// fixedInfo returns the KDF fixed info, the AAD of the wrapping.
+func (in *kdfInput) fixedInfo() []byte { return in.b[4:in.fixed] }
+
+// derive derives the commitment key and the wrapping key from the shared
 // secret z into k, in the counter-mode KDF of NIST SP 800-108 with
 // HMAC-SHA384.
-func ecdhKDF(k *[ecdhKDFLen]byte, z, fixedInfo, salt []byte) {
-	// The PRF input, counter first: i (4) ‖ fixed info ‖ 0 ‖ salt ‖ L (4).
-	in := make([]byte, 4, 4+len(fixedInfo)+1+len(salt)+4)
-	in = append(in, fixedInfo...)
-	in = append(in, 0)
-	in = append(in, salt...)
-	in = binary.BigEndian.AppendUint32(in, ecdhKDFLen*8)
-	var buf [2 * sha512.Size384]byte
-	out := buf[:0]
+func (in *kdfInput) derive(k *[ecdhKDFLen]byte, z []byte) {
+	out := in.b[len(in.b):len(in.b)] // room for two outputs
 	mac := hmac.New(sha512.New384, z)
 	for i := uint32(1); len(out) < ecdhKDFLen; i++ {
 		if i > 1 {
 			mac.Reset()
 		}
-		binary.BigEndian.PutUint32(in, i)
-		mac.Write(in)
+		binary.BigEndian.PutUint32(in.b, i)
+		mac.Write(in.b)
 		out = mac.Sum(out)
 	}
 	copy(k[:], out)
-	clear(buf[:])
+	clear(out)
 }
 
-// ecdhSeal wraps dataKey under the wrapping key derived from z and returns
-// the encrypted data key's ciphertext. It clears what it derives.
-func (c *ecdhCurve) seal(z, fixedInfo, dataKey []byte) ([]byte, error) {
+// ecdhIV is the IV of every wrapping: 12 zero bytes, since each wrapping
+// key is derived with a fresh salt and used once. Never written.
+var ecdhIV [rawAESIVLength]byte
+
+// seal wraps dataKey under the wrapping key derived from z with a fresh
+// salt and returns the encrypted data key's ciphertext. It clears what it
+// derives.
+func (c *ecdhCurve) seal(z []byte, in *kdfInput, dataKey []byte) ([]byte, error) {
 	out := make([]byte, ecdhSaltLen+ecdhCommitLen, ecdhCiphertextPad+len(dataKey))
 	salt := out[:ecdhSaltLen]
 	if _, err := rand.Read(salt); err != nil {
 		return nil, fmt.Errorf("generating the KDF salt: %w", err)
 	}
+	in.setSalt(salt)
 	var k [ecdhKDFLen]byte
 	defer clear(k[:])
-	ecdhKDF(&k, z, fixedInfo, salt)
+	in.derive(&k, z)
 	copy(out[ecdhSaltLen:], k[:ecdhCommitLen])
 	gcm, err := newGCMKey(k[ecdhCommitLen:])
 	if err != nil {
 		return nil, err
 	}
-	var iv [rawAESIVLength]byte
-	ct, err := gcm.Seal(context.Background(), iv[:], dataKey, fixedInfo)
-	if err != nil {
-		return nil, err
-	}
-	return append(out, ct...), nil
+	return gcm.aead.Seal(out, ecdhIV[:], dataKey, in.fixedInfo()), nil
 }
 
 // open checks the commitment key of ciphertext (an encrypted data key's,
 // of the right length) against the one derived from z and unwraps the data
 // key. It clears what it derives.
-func (c *ecdhCurve) open(z, fixedInfo, ciphertext []byte) ([]byte, error) {
-	salt := ciphertext[:ecdhSaltLen]
+func (c *ecdhCurve) open(z []byte, in *kdfInput, ciphertext []byte) ([]byte, error) {
+	in.setSalt(ciphertext[:ecdhSaltLen])
 	commit := ciphertext[ecdhSaltLen : ecdhSaltLen+ecdhCommitLen]
 	var k [ecdhKDFLen]byte
 	defer clear(k[:])
-	ecdhKDF(&k, z, fixedInfo, salt)
+	in.derive(&k, z)
 	if subtle.ConstantTimeCompare(k[:ecdhCommitLen], commit) != 1 {
 		return nil, errECDHCommitment
 	}
@@ -260,8 +320,7 @@ func (c *ecdhCurve) open(z, fixedInfo, ciphertext []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	var iv [rawAESIVLength]byte
-	key, err := gcm.Open(context.Background(), iv[:], ciphertext[ecdhSaltLen+ecdhCommitLen:], fixedInfo)
+	key, err := gcm.aead.Open(nil, ecdhIV[:], ciphertext[ecdhSaltLen+ecdhCommitLen:], in.fixedInfo())
 	if err != nil {
 		return nil, fmt.Errorf("unwrapping the data key: %w", err)
 	}
@@ -330,7 +389,7 @@ func WrapECDH(m *EncryptionMaterials, providerID string, sender, recipient *ecdh
 	if len(z) != c.size {
 		return fmt.Errorf("esdk/keyring: ECDH shared secret is %d bytes, want %d for %s", len(z), c.size, c.name)
 	}
-	ec, err := format.MarshalEncryptionContext(m.EncryptionContext)
+	in, err := c.newKDFInput(m.EncryptionContext)
 	if err != nil {
 		return fmt.Errorf("esdk/keyring: ECDH: %w", err)
 	}
@@ -342,8 +401,10 @@ func WrapECDH(m *EncryptionMaterials, providerID string, sender, recipient *ecdh
 	if err := CheckDataKey(m.Suite, gen.PlaintextDataKey); err != nil {
 		return err
 	}
-	s, r := c.compress(sender), c.compress(recipient)
-	ct, err := c.seal(z, c.fixedInfo(s, r, ec), gen.PlaintextDataKey)
+	var sb, rb [maxCompressedLen]byte
+	s, r := c.appendCompressed(sb[:0], sender), c.appendCompressed(rb[:0], recipient)
+	in.setKeys(s, r)
+	ct, err := c.seal(z, &in, gen.PlaintextDataKey)
 	if err != nil {
 		return fmt.Errorf("esdk/keyring: ECDH: %w", err)
 	}
@@ -413,14 +474,18 @@ func UnwrapECDH(ctx context.Context, m *DecryptionMaterials, edks []format.Encry
 	if p.SharedSecret == nil {
 		return fmt.Errorf("esdk/keyring: %s: ECDHParty.SharedSecret is required", p.Keyring)
 	}
-	ec, err := format.MarshalEncryptionContext(m.EncryptionContext)
+	in, err := c.newKDFInput(m.EncryptionContext)
 	if err != nil {
 		return fmt.Errorf("esdk/keyring: %s: %w", p.Keyring, err)
 	}
-	own := c.compress(p.Own)
+	// The keys are compared compressed, as the provider info holds them;
+	// the static schemas compute the shared secret with p.Peer as it is,
+	// and only discovery decompresses the sender's key.
+	var ownBuf, peerBuf [maxCompressedLen]byte
+	own := c.appendCompressed(ownBuf[:0], p.Own)
 	var peer []byte
 	if p.Peer != nil {
-		peer = c.compress(p.Peer)
+		peer = c.appendCompressed(peerBuf[:0], p.Peer)
 	}
 	var causes []error
 	others, otherCurves := 0, 0
@@ -470,7 +535,8 @@ func UnwrapECDH(ctx context.Context, m *DecryptionMaterials, edks []format.Encry
 			causes = append(causes, fmt.Errorf("encrypted data key %d: computing the shared secret: %w", i, err))
 			continue
 		}
-		key, err := c.open(z, c.fixedInfo(sender, recipient, ec), edk.Ciphertext)
+		in.setKeys(sender, recipient)
+		key, err := c.open(z, &in, edk.Ciphertext)
 		clear(z)
 		if err == nil && len(key) != m.Suite.KeyLength() {
 			clear(key)

@@ -721,3 +721,77 @@ func FuzzUnwrapECDH(f *testing.F) {
 		}
 	})
 }
+
+// TestRawECDHSecondKeyUnwraps: when the first of the keyring's own
+// encrypted data keys fails, the next one, from another sender with
+// another salt, still unwraps: nothing of the first leaks into the
+// derivation of the second.
+func TestRawECDHSecondKeyUnwraps(t *testing.T) {
+	for _, c := range ecdhCurves {
+		p := newECDHParties(t, c.curve)
+		ec := map[string]string{"purpose": "test", "n": "2"}
+		em := encrypt(t, p.ephemeral, suite256, ec)
+		if err := p.static.OnEncrypt(context.Background(), em); err != nil {
+			t.Fatal(err)
+		}
+		bad := em.EncryptedDataKeys[0]
+		bad.Ciphertext = bytes.Clone(bad.Ciphertext)
+		bad.Ciphertext[len(bad.Ciphertext)-1] ^= 1 // the tag: the commitment still holds
+		edks := []format.EncryptedDataKey{bad, em.EncryptedDataKeys[1]}
+		got, err := decrypt(p.discovery, suite256, ec, edks)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if !bytes.Equal(got, em.PlaintextDataKey) {
+			t.Fatalf("%s: unwrapped data key differs", c.name)
+		}
+	}
+}
+
+// TestRawECDHAllocations guards the allocations of a keyring's own work
+// per data key, apart from the envelope's: an ECDH in crypto/ecdh takes
+// 2, an AES-GCM key 2, the KDF's HMAC-SHA384 7, the KDF input 1; the data
+// key, its ciphertext and provider info and the ephemeral key pair are
+// what is left. Discovery decompresses the sender's key.
+func TestRawECDHAllocations(t *testing.T) {
+	if testing.CoverMode() != "" || raceEnabled {
+		t.Skip("allocations differ under coverage and the race detector")
+	}
+	p := newECDHParties(t, ecdh.P256())
+	ec := map[string]string{"tenant": "acme", "purpose": "test"}
+	ctx := context.Background()
+	static := encrypt(t, p.static, suite256, ec).EncryptedDataKeys
+	ephemeral := encrypt(t, p.ephemeral, suite256, ec).EncryptedDataKeys
+	for _, tc := range []struct {
+		name string
+		max  float64
+		f    func() error
+	}{
+		{"static/encrypt", 16, func() error {
+			return p.static.OnEncrypt(ctx, &keyring.EncryptionMaterials{Suite: suite256, EncryptionContext: ec})
+		}},
+		{"ephemeral/encrypt", 23, func() error {
+			return p.ephemeral.OnEncrypt(ctx, &keyring.EncryptionMaterials{Suite: suite256, EncryptionContext: ec})
+		}},
+		{"static/decrypt", 14, func() error {
+			return p.static.OnDecrypt(ctx, &keyring.DecryptionMaterials{Suite: suite256, EncryptionContext: ec}, static)
+		}},
+		{"discovery/decrypt", 21, func() error {
+			return p.discovery.OnDecrypt(ctx, &keyring.DecryptionMaterials{Suite: suite256, EncryptionContext: ec}, ephemeral)
+		}},
+	} {
+		var err error
+		n := testing.AllocsPerRun(50, func() {
+			if e := tc.f(); e != nil {
+				err = e
+			}
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		t.Logf("%s: %v allocations", tc.name, n)
+		if n > tc.max {
+			t.Errorf("%s: %v allocations, want at most %v", tc.name, n, tc.max)
+		}
+	}
+}

@@ -103,6 +103,8 @@ func describeKeys(h *format.Header) string {
 	var parts []string
 	for _, e := range h.EncryptedDataKeys {
 		switch {
+		case isECDHKey(e):
+			parts = append(parts, describeECDHKey(e))
 		case strings.HasPrefix(e.ProviderID, kmsprovider.ProviderID):
 			parts = append(parts, fmt.Sprintf("AWS KMS key %q", e.ProviderInfo))
 		default:

@@ -37,12 +37,14 @@ const maxDiscoveryRegions = 5
 // keySpec is one parsed --wrapping-key.
 type keySpec struct {
 	text  string // as given, for error messages
-	kind  string // aes, rsa, kms, kms-discovery, hierarchy, pkcs11
+	kind  string // aes, rsa, ecdh, kms, kms-discovery, kms-ecdh, hierarchy, pkcs11
 	value string
 	opts  map[string][]string
 }
 
-var keyKinds = []string{"aes", "rsa", "kms", "kms-discovery", "hierarchy", "pkcs11"}
+var keyKinds = []string{"aes", "rsa", "kms", "kms-discovery", "hierarchy", "pkcs11",
+	"ecdh", "kms-ecdh",
+}
 
 // keyOptions are the options each kind of key takes; required ones first
 // in reqOptions.
@@ -53,6 +55,8 @@ var keyOptions = map[string][]string{
 	"kms-discovery": {"account", "partition", "region", "mrk"},
 	"hierarchy":     {"table", "kms", "logical-name", "ttl", "region"},
 	"pkcs11":        {"namespace", "name", "padding"},
+	"ecdh":          {"peer"},
+	"kms-ecdh":      {"peer", "region"},
 }
 
 var reqOptions = map[string][]string{
@@ -120,7 +124,7 @@ func parseKeySpec(s string) (*keySpec, error) {
 		kind = "kms-discovery"
 	}
 	if !slices.Contains(keyKinds, kind) {
-		return nil, bad("it must start with aes=FILE, rsa=FILE, kms=KEY, kms-discovery, hierarchy=BRANCH_KEY_ID or pkcs11=URI")
+		return nil, bad("it must start with aes=FILE, rsa=FILE, ecdh=FILE, kms=KEY, kms-discovery, kms-ecdh=KEY, hierarchy=BRANCH_KEY_ID or pkcs11=URI")
 	}
 	k.kind = kind
 	switch {
@@ -225,6 +229,9 @@ func parseKeys(list []string, cmd string) (*keys, error) {
 			if _, err := k.padding(); err != nil {
 				return nil, err
 			}
+		}
+		if err := checkECDHSpec(k, cmd); err != nil {
+			return nil, err
 		}
 		ks.specs = append(ks.specs, k)
 	}
@@ -331,6 +338,8 @@ func (ks *keys) build(ctx context.Context, k *keySpec, cmd string) (keyring.Keyr
 		return &regionalDiscovery{clients: clients, filter: filter, regions: k.opts["region"]}, nil
 	case "hierarchy":
 		return ks.hierarchyKeyring(ctx, k)
+	case "ecdh", "kms-ecdh":
+		return ks.buildECDH(ctx, k, cmd)
 	case "pkcs11":
 		if pinFile := pinSourceFile(k.value); pinFile != "" {
 			if fi, err := os.Stat(pinFile); err == nil {

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,11 +64,13 @@ const (
 )
 
 func TestScripts(t *testing.T) {
+	cmds := maps.Clone(scriptCmds)
+	maps.Copy(cmds, ecdhScriptCmds)
 	testscript.Run(t, testscript.Params{
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		Setup:               setupScript,
-		Cmds:                scriptCmds,
+		Cmds:                cmds,
 		Condition:           scriptCondition,
 	})
 }

@@ -200,6 +200,37 @@ A key is a kind and its value, then options, separated by commas:
       (default 10m). The same three values decrypt; the message names the
       version. Branch keys are made with the keystore package's CreateKey.
 
+  ecdh=FILE[,peer=PUBLIC_KEY_FILE]
+      A raw ECDH key (P-256, P-384 or P-521): the data key is wrapped with a
+      key that sender and recipient agree on with elliptic-curve
+      Diffie-Hellman, so the recipient shares only its public key. What the
+      files hold picks the schema:
+        ecdh=RECIPIENT.pub.pem     encrypt only: a fresh key pair for each
+                                   message, to the recipient's public key
+        ecdh=MY.key                decrypt only: your private key, for
+                                   messages to you from any sender
+        ecdh=MY.key,peer=THEIR.pub.pem
+                                   both: your key pair and the other party's
+                                   public key; decrypts what either of you
+                                   wrote to the other with these two keys
+      A private key is PEM, PKCS #8 ("PRIVATE KEY", from openssl genpkey
+      -algorithm EC -pkeyopt ec_paramgen_curve:P-256) or SEC 1 ("EC PRIVATE
+      KEY"); a public key is PEM ("PUBLIC KEY", from openssl pkey -pubout)
+      or DER (as aws kms get-public-key returns it, base64-decoded). The
+      curve is the keys'; both must be on the same one.
+
+  kms-ecdh=KEY[,peer=PUBLIC_KEY_FILE][,region=R]
+      An ECDH key whose private key stays in AWS KMS (a key ARN or key id of
+      key spec ECC_NIST_P256, P384 or P521 and key usage KEY_AGREEMENT):
+        kms-ecdh=KEY,peer=THEIR.pub.pem
+                                   both: the KMS key is yours, the peer's
+                                   public key the other party's (a raw key
+                                   pair's or another KMS key's)
+        kms-ecdh=KEY               decrypt only: messages to the KMS key's
+                                   public key from any sender
+      Its public key, which senders encrypt to (ecdh=FILE), comes from
+      aws kms get-public-key --key-id KEY.
+
   pkcs11=URI,namespace=NS,name=NAME[,padding=P]
       A key in a PKCS #11 token (an HSM), named by an RFC 7512 URI such as
       pkcs11:token=prod;object=esdk-key;type=secret-key?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/hsm-pin
@@ -217,7 +248,7 @@ Several keys: on encrypt the message can be decrypted with any of them and
 the first one makes the data key; on decrypt each is tried in turn.
 
 Key files: a file that holds a secret (an AES key file, an RSA PEM file
-with a private key, a PIN file) should be readable by its owner only
+with a private key, an ECDH private key, a PIN file) should be readable by its owner only
 (chmod 600). esdk warns on standard error when others can read or change
 one, and goes on: unlike ssh it does not refuse, since refusing would
 not undo the exposure and a key may be shared with a group on purpose.
