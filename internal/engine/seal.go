@@ -178,11 +178,24 @@ func (s *Sealer) release() {
 	s.buf = nil
 }
 
+// emit hashes b, for a signed suite, and writes it to dst: the one place
+// the sealer writes. A destination that takes fewer bytes than it is
+// given and reports no error breaks the io.Writer contract; the rest of
+// the message would be lost, so that is io.ErrShortWrite, as io.Copy and
+// bufio.Writer have it.
 func (s *Sealer) emit(b []byte) error {
 	if s.sig != nil {
 		s.sig.Write(b)
 	}
-	if _, err := s.dst.Write(b); err != nil {
+	n, err := s.dst.Write(b)
+	switch {
+	case err != nil:
+	case n < 0 || n > len(b):
+		err = fmt.Errorf("the destination's Write took %d of %d bytes", n, len(b))
+	case n < len(b):
+		err = io.ErrShortWrite
+	}
+	if err != nil {
 		return s.fail(fmt.Errorf("esdk: writing message: %w", err))
 	}
 	return nil
