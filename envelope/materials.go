@@ -143,7 +143,7 @@ func (m *DefaultManager) DecryptMaterials(ctx context.Context, req DecryptionMat
 	if mat.EncryptionContext == nil {
 		mat.EncryptionContext = map[string]string{}
 	}
-	for _, k := range format.SortedKeys(req.ReproducedEncryptionContext) {
+	for _, k := range slices.Sorted(maps.Keys(req.ReproducedEncryptionContext)) {
 		v := req.ReproducedEncryptionContext[k]
 		if hv, ok := req.EncryptionContext[k]; ok {
 			if hv != v {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -115,7 +117,7 @@ func headerAuthFailed(required map[string]string) error {
 	if len(required) == 0 {
 		return fmt.Errorf("%w: header tag does not verify", ErrAuthentication)
 	}
-	keys := format.SortedKeys(required)
+	keys := slices.Sorted(maps.Keys(required))
 	for i, k := range keys {
 		keys[i] = fmt.Sprintf("%q", k)
 	}
