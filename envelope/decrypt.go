@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -150,7 +149,7 @@ func (c *Client) decrypt(ctx context.Context, src io.Reader, h *format.Header, r
 // encrypted with it as a required key.
 func extraKeysHint(given, stored map[string]string) string {
 	var extra []string
-	for _, k := range slices.Sorted(maps.Keys(given)) {
+	for _, k := range sortedKeys(given) {
 		if _, ok := stored[k]; !ok {
 			extra = append(extra, strconv.Quote(k))
 		}
