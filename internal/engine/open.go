@@ -228,9 +228,33 @@ func (o *Opener) parallel(n int) bool {
 // When a frame fails, p is cleared from that frame on and the error is
 // sticky.
 func (o *Opener) readParallel(p []byte) int {
-	fl := o.r.frameLength
-	room := len(p) / fl
+	t := o.parallelTeam()
+	c := openCall{room: len(p) / o.r.frameLength}
+	o.dst = p
+	t.begin()
+	for o.step(&c) {
+	}
+	t.end()
+	o.dst = nil
+	return o.settle(p, &c)
+}
+
+// openCall is where a parallel Read call stands. Jobs below retired are
+// opened and released in order; those from retired to gathered are read
+// and handed to the team.
+type openCall struct {
+	room              int // whole frames that fit in the caller's buffer
+	gathered, retired int
+	final             Frame // the final frame, once read; it ends the call
+	haveFinal         bool
+	readErr, openErr  error // either ends the call
+}
+
+// parallelTeam returns the opener's team, made at its first parallel
+// call with the ring of frames it reads.
+func (o *Opener) parallelTeam() *team {
 	if o.team == nil {
+		fl := o.r.frameLength
 		ring := ringSlots(o.conc, fl)
 		o.jobs = make([]job, ring)
 		if !o.r.stable {
@@ -239,71 +263,85 @@ func (o *Opener) readParallel(p []byte) int {
 		}
 		o.team = newTeam(o.conc, ring, fl, &o.fc, o.openJob)
 	}
+	return o.team
+}
+
+// step does the next thing the caller's goroutine can do for the call:
+// retire the frames opened, read the next frame while the buffer and the
+// ring have room for it, let helpers claim what it has read, or open a
+// frame itself (or wait for the one to retire next). It reports false
+// once the call is over: everything read is retired, or a frame failed.
+func (o *Opener) step(c *openCall) bool {
 	t := o.team
-	o.dst = p
-	t.begin()
-	var (
-		gathered, retired int
-		final             Frame
-		haveFinal         bool
-		readErr, openErr  error
-	)
-	for {
-		for retired < gathered {
-			ok, err := t.isDone(retired)
-			if !ok {
-				break
-			}
-			if err != nil {
-				openErr = err
-				break
-			}
-			retired++
+	if o.retire(c); c.openErr != nil {
+		return false
+	}
+	switch {
+	case c.readErr == nil && !c.haveFinal && c.gathered < c.room && c.gathered < c.retired+t.ring:
+		o.gather(c)
+	case int(t.avail.Load()) < c.gathered:
+		o.publish(c.gathered)
+	case c.retired == c.gathered:
+		return false
+	case !t.tryOne(t.ciphers[0]):
+		t.waitDone(c.retired)
+	}
+	return true
+}
+
+// retire moves retired past the jobs that are done, in order, and stops
+// at the first that failed.
+func (o *Opener) retire(c *openCall) {
+	for c.retired < c.gathered {
+		ok, err := o.team.isDone(c.retired)
+		if !ok {
+			return
 		}
-		if openErr != nil {
-			break
+		if err != nil {
+			c.openErr = err
+			return
 		}
-		if readErr == nil && !haveFinal && gathered < room && gathered < retired+t.ring {
-			f, err := o.r.next(o.ctSlot(gathered), true)
-			switch {
-			case err != nil:
-				readErr = err
-			case f.Kind == FinalFrame:
-				final, haveFinal = f, true
-			default:
-				j := &o.jobs[gathered%t.ring]
-				copy(j.iv[:], f.IV)
-				f.IV = j.iv[:]
-				j.Frame = f
-				gathered++
-				if gathered-int(t.avail.Load()) >= publishEvery {
-					o.publish(gathered)
-				}
-			}
-			continue
-		}
-		if int(t.avail.Load()) < gathered {
-			o.publish(gathered)
-			continue
-		}
-		if retired == gathered {
-			break
-		}
-		if !t.tryOne(t.ciphers[0]) {
-			t.waitDone(retired)
+		c.retired++
+	}
+}
+
+// gather reads the next frame: a regular frame becomes the next job, and
+// every publishEvery of them are handed to the team.
+func (o *Opener) gather(c *openCall) {
+	f, err := o.r.next(o.ctSlot(c.gathered), true)
+	switch {
+	case err != nil:
+		c.readErr = err
+	case f.Kind == FinalFrame:
+		c.final, c.haveFinal = f, true
+	default:
+		t := o.team
+		j := &o.jobs[c.gathered%t.ring]
+		copy(j.iv[:], f.IV)
+		f.IV = j.iv[:]
+		j.Frame = f
+		c.gathered++
+		if c.gathered-int(t.avail.Load()) >= publishEvery {
+			o.publish(c.gathered)
 		}
 	}
-	t.end()
-	o.dst = nil
-	n := retired * fl
+}
+
+// settle ends a call whose team has stopped: it makes an error sticky
+// (clearing what p holds of the frames not released), or opens the final
+// frame and releases it once the message has verified. It returns the
+// bytes of p released.
+func (o *Opener) settle(p []byte, c *openCall) int {
+	fl := o.r.frameLength
+	n := c.retired * fl
 	switch {
-	case openErr != nil:
-		clear(p[n : gathered*fl])
-		o.fail(openErr)
-	case readErr != nil:
-		o.fail(readErr)
-	case haveFinal:
-		pt, err := o.fc.Open(final.Ciphertext[:0], final)
+	case c.openErr != nil:
+		clear(p[n : c.gathered*fl])
+		o.fail(c.openErr)
+	case c.readErr != nil:
+		o.fail(c.readErr)
+	case c.haveFinal:
+		pt, err := o.fc.Open(c.final.Ciphertext[:0], c.final)
 		if err == nil {
 			err = o.finish(pt)
 		}
@@ -311,9 +349,9 @@ func (o *Opener) readParallel(p []byte) int {
 			o.fail(err)
 			break
 		}
-		c := copy(p[n:], o.out)
-		o.out = o.out[c:]
-		n += c
+		k := copy(p[n:], o.out)
+		o.out = o.out[k:]
+		n += k
 		if len(o.out) == 0 {
 			o.r.Wipe()
 		}

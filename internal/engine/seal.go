@@ -52,6 +52,7 @@ type SealParams struct {
 // sticky; on any error the plaintext it holds is wiped.
 type Sealer struct {
 	dst    io.Writer
+	app    Appender // dst, when it has room to seal into
 	header *format.Header
 	fc     FrameCipher
 	fl     int       // frame length; 0 for a non-framed body
@@ -60,16 +61,13 @@ type Sealer struct {
 	// buf is [final-frame header | plaintext frame | tag]; regular frames
 	// use only the tail of the header room, so every frame is sealed in
 	// place and written with one call.
-	buf    []byte  // a framed body's buf is taken at its first use
-	box    *[]byte // buf's pool box, for a framed body
-	n      int     // plaintext bytes held in buf
-	seq    uint32
-	err    error
-	closed bool
-	ended  bool     // the plaintext has ended (WriteFinal)
-	final  bool     // the final frame is written (WriteFinal)
-	app    Appender // dst, when it has room to seal into
-	id     [32]byte // the message id's bytes, when the sealer makes it
+	buf   []byte  // a framed body's buf is taken at its first use
+	box   *[]byte // buf's pool box, for a framed body
+	n     int     // plaintext bytes held in buf
+	seq   uint32
+	state sealState
+	err   error    // why, in state failed
+	id    [32]byte // the message id's bytes, when the sealer makes it
 
 	// Parallel frames (see team.go): conc goroutines at most; the team,
 	// its ring of sealed frames and the call's plaintext, made at the
@@ -80,6 +78,39 @@ type Sealer struct {
 	out   []byte // dst's room for the current call's frames, if any
 	pt    []byte // the plaintext of the current call's frames
 	first uint32 // the sequence number of the call's job 0
+}
+
+// sealState is where a Sealer is in its life:
+//
+//	writing --Write--> writing --Close--> closed
+//	writing --WriteFinal, plaintext held--> ended --Close--> closed
+//	writing --WriteFinal, nothing held--> sealed --Close--> closed
+//	any state but closed --an error--> failed
+//
+// In ended the final frame's plaintext is held for Close to seal; in
+// sealed only the footer is left. Writes fail in every state but writing,
+// with ErrClosed or, in failed, the error; Close returns nil again once
+// closed, and the error once failed.
+type sealState uint8
+
+const (
+	writing sealState = iota
+	ended
+	sealed
+	closed
+	failed
+)
+
+// writable returns nil when the sealer takes plaintext, and otherwise
+// the error a write gets.
+func (s *Sealer) writable() error {
+	switch s.state {
+	case writing:
+		return nil
+	case failed:
+		return s.err
+	}
+	return ErrClosed
 }
 
 // ptOff is the plaintext's offset in buf.
@@ -162,7 +193,7 @@ func (s *Sealer) Err() error { return s.err }
 
 // fail makes err sticky and wipes the plaintext held.
 func (s *Sealer) fail(err error) error {
-	s.err = err
+	s.state, s.err = failed, err
 	s.release()
 	return err
 }
@@ -240,11 +271,8 @@ func (s *Sealer) emitPart(part []byte, direct bool) error {
 // arrives, so that a plaintext of an exact number of frames ends with a
 // full final frame.
 func (s *Sealer) Write(p []byte) (int, error) {
-	if s.err != nil {
-		return 0, s.err
-	}
-	if s.closed || s.ended {
-		return 0, ErrClosed
+	if err := s.writable(); err != nil {
+		return 0, err
 	}
 	if s.fl == 0 {
 		if int64(len(s.buf)-nonFramedHeaderLength)+int64(len(p)) > min(MaxNonFramedLength, math.MaxInt-nonFramedHeaderLength-format.TagLength) {
@@ -272,19 +300,16 @@ func (s *Sealer) Write(p []byte) (int, error) {
 // held, so that Close has only the footer left to write. Writes after it
 // fail.
 func (s *Sealer) WriteFinal(p []byte) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
 	if s.fl == 0 || s.n > 0 {
 		// The rest is held, as Write holds it, for Close to seal.
 		if _, err := s.Write(p); err != nil {
 			return err
 		}
-		s.ended = true
+		s.state = ended
 		return nil
-	}
-	if s.err != nil {
-		return s.err
-	}
-	if s.closed || s.ended {
-		return ErrClosed
 	}
 	p, err := s.sealFrames(p)
 	if err != nil {
@@ -293,7 +318,7 @@ func (s *Sealer) WriteFinal(p []byte) error {
 	if err := s.sealFinal(p); err != nil {
 		return err
 	}
-	s.ended, s.final = true, true
+	s.state = sealed
 	return nil
 }
 
@@ -353,11 +378,10 @@ func (s *Sealer) sealFinal(pt []byte) error {
 // Close seals the final frame (or the non-framed body), writes the footer
 // of a signed suite, wipes the plaintext held, and leaves dst open.
 func (s *Sealer) Close() error {
-	if s.closed {
-		return s.err
-	}
-	s.closed = true
-	if s.err != nil {
+	switch s.state {
+	case closed:
+		return nil
+	case failed:
 		return s.err
 	}
 	switch {
@@ -369,7 +393,7 @@ func (s *Sealer) Close() error {
 		if err := s.emit(s.buf[:nonFramedHeaderLength+len(out)]); err != nil {
 			return err
 		}
-	case !s.final:
+	case s.state != sealed:
 		if err := s.sealFinal(s.frameBuffer()[ptOff : ptOff+s.n]); err != nil {
 			return err
 		}
@@ -385,6 +409,7 @@ func (s *Sealer) Close() error {
 		}
 	}
 	s.release()
+	s.state = closed
 	return nil
 }
 

@@ -11,6 +11,15 @@ import (
 // the call starts and joins before it returns, so no goroutine outlives
 // the call and an abandoned Encryptor or Decryptor leaves none behind.
 //
+// Waking and joining: start runs the helpers once the call has jobs for
+// them. A helper with no job to claim yields a few times (helperSpins),
+// then counts itself in sleepers and blocks on wake; setAvail sends wake
+// a token per sleeper once a quarter of the ring is there to claim. The
+// caller's goroutine, when the job it needs next is a helper's, yields,
+// then sets callerWaits and blocks on callerWake, which every finished
+// job pokes. end sets stop, wakes every sleeper and waits for all the
+// helpers (wg), then drains both channels for the next call.
+//
 // Within a call, frames are jobs numbered from 0. The caller's goroutine
 // decides which jobs may be claimed (avail), keeps the output in order and
 // does the work that must be sequential (reading frames, the signature
