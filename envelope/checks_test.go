@@ -439,9 +439,11 @@ func TestEncryptShortWrites(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, headerN, _ := format.ParseHeader(whole, format.Limits{})
+		// (Signatures vary in length by a few bytes: the last cut is 8
+		// bytes before the end.)
 		const stride = 4 + 12 + 4096 + 16
 		for _, declared := range []bool{false, true} {
-			for _, at := range []int{headerN, headerN + 1, headerN + stride - 1, headerN + 3*stride, headerN + 100*stride + 7, headerN + 1000*stride, len(whole) - 120, len(whole) - 1} {
+			for _, at := range []int{headerN, headerN + 1, headerN + stride - 1, headerN + 3*stride, headerN + 100*stride + 7, headerN + 1000*stride, len(whole) - 120, len(whole) - 8} {
 				if check(fmt.Sprintf("suite %04X, 4 MiB, declared %v, cut at %d", uint16(id), declared, at), c, pt, declared, at) {
 					t.Fatalf("suite %04X: a cut at %d of %d bytes cut nothing", uint16(id), at, len(whole))
 				}
