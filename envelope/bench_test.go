@@ -46,9 +46,10 @@ func benchInput(n int) []byte {
 	return benchInputs[n]
 }
 
-// benchMessage returns a message of suite id holding benchInput(n).
+// benchMessage returns a message of suite id holding benchInput(n),
+// encrypted for mm.
 func benchMessage(b *testing.B, c *envelope.Client, mm envelope.MaterialsManager, id format.SuiteID, n int) []byte {
-	k := fmt.Sprintf("%04X/%d", uint16(id), n)
+	k := fmt.Sprintf("%p/%04X/%d", mm, uint16(id), n)
 	if benchMessages[k] == nil {
 		ct, err := c.EncryptBytes(context.Background(), benchInput(n), mm, testContext)
 		if err != nil {

@@ -193,6 +193,65 @@ func TestNoAllocationsPerFrame(t *testing.T) {
 	}
 }
 
+// TestParallelMessageAllocations guards what a whole message allocates
+// when its frames go parallel: the team, its ring (1 MiB and more) and
+// their state are taken from those of earlier messages, so that a
+// message of 1 MiB or 8 MiB on two goroutines allocates about what one on
+// a single goroutine does (a few KB), where it allocated its ring afresh
+// (1.08 MB for 1 MiB).
+func TestParallelMessageAllocations(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector drops some of what goes into a sync.Pool")
+	}
+	ctx := context.Background()
+	mm := aesManager(t)
+	const limit = 40 << 10
+	for _, id := range []format.SuiteID{format.AES256GCMHKDFSHA512CommitKey, format.AES256GCMHKDFSHA512CommitKeyECDSAP384} {
+		c := parClient(t, id, 2)
+		for _, size := range []int{1 << 20, 8 << 20} {
+			pt := randBytes(size)
+			ct, err := c.EncryptBytes(ctx, pt, mm, testContext)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out := make([]byte, size+1)
+			for name, f := range map[string]func(){
+				"Encrypt": func() {
+					w, err := c.Encrypt(ctx, io.Discard, mm, testContext)
+					if err != nil {
+						t.Fatal(err)
+					}
+					w.Write(pt)
+					if err := w.Close(); err != nil {
+						t.Fatal(err)
+					}
+				},
+				"Decrypt": func() {
+					d, err := c.Decrypt(ctx, bytes.NewBuffer(ct), mm, nil)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if n, err := io.ReadFull(d, out); n != size || err != io.ErrUnexpectedEOF {
+						t.Fatalf("read %d bytes: %v", n, err)
+					}
+				},
+			} {
+				f() // the first message makes the team
+				var before, after runtime.MemStats
+				const rounds = 50 // a sync.Pool misses now and then
+				runtime.ReadMemStats(&before)
+				for range rounds {
+					f()
+				}
+				runtime.ReadMemStats(&after)
+				if per := (after.TotalAlloc - before.TotalAlloc) / rounds; per > limit {
+					t.Errorf("suite %04X, %d bytes, %s: %d bytes allocated per message, want at most %d", uint16(id), size, name, per, limit)
+				}
+			}
+		}
+	}
+}
+
 // TestStreamOneGiBParallel streams 1 GiB through an encryptor into a
 // decryptor, both with concurrency 4 and both in calls of 4 MiB, which go
 // parallel: the heap in use stays under 32 MiB, and the workers that each

@@ -49,10 +49,10 @@ type Opener struct {
 	out []byte // authenticated plaintext not yet returned
 	err error  // sticky; io.EOF once the message is done
 
-	// Parallel frames (see team.go): conc goroutines at most; the team,
-	// its ring of frames read and not yet retired (and their ciphertexts
-	// when the source does not lend stable bytes), and the current call's
-	// buffer. Made at the first parallel call.
+	// Parallel frames (see team.go): conc goroutines at most, on the
+	// team taken at the first parallel call; its ring of frames read and
+	// not yet retired (and their ciphertexts when the source does not
+	// lend stable bytes), and the current call's buffer.
 	conc int
 	team *team
 	jobs []job
@@ -183,6 +183,7 @@ func (o *Opener) fail(err error) {
 	o.out = nil
 	o.r.Wipe()
 	o.r.release()
+	o.dropTeam()
 }
 
 // next reads and opens one body part. A regular frame is opened into p
@@ -255,15 +256,21 @@ type openCall struct {
 func (o *Opener) parallelTeam() *team {
 	if o.team == nil {
 		fl := o.r.frameLength
-		ring := ringSlots(o.conc, fl)
-		o.jobs = make([]job, ring)
+		t := getTeam(o.conc, ringSlots(o.conc, fl), fl, &o.fc, o.openJob)
+		o.team, o.jobs = t, t.jobRing()
 		if !o.r.stable {
-			// Room for the first frames; the rest when helpers start.
-			o.cts = make([]byte, min(minParallelFrames, ring)*(fl+format.TagLength))
+			o.cts = t.ringOf(t.ring * (fl + format.TagLength))
 		}
-		o.team = newTeam(o.conc, ring, fl, &o.fc, o.openJob)
 	}
 	return o.team
+}
+
+// dropTeam gives the team back once the message is over.
+func (o *Opener) dropTeam() {
+	if o.team != nil {
+		putTeam(o.team)
+		o.team, o.jobs, o.cts = nil, nil, nil
+	}
 }
 
 // step does the next thing the caller's goroutine can do for the call:
@@ -388,11 +395,6 @@ func (o *Opener) ctSlot(i int) []byte {
 		return nil
 	}
 	n := o.r.frameLength + format.TagLength
-	if i >= len(o.cts)/n && len(o.cts) < o.team.ring*n {
-		// The ring's whole room, once a message has more frames than the
-		// first few; the frames read so far keep the old array.
-		o.cts = make([]byte, o.team.ring*n)
-	}
 	s := i % o.team.ring
 	return o.cts[s*n : (s+1)*n]
 }
@@ -421,6 +423,7 @@ func (o *Opener) finish(pt []byte) error {
 		return err
 	}
 	o.r.release()
+	o.dropTeam()
 	o.out = pt
 	o.err = io.EOF
 	return nil

@@ -498,3 +498,85 @@ func TestRingBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestTeamGivenBack: a message that ends (closed, read to its end, or
+// failed) gives its team back for the next message, and the team keeps
+// nothing of it: no key, no work, no reference to the caller's bytes.
+func TestTeamGivenBack(t *testing.T) {
+	anyParallel(t)
+	const fl = 64
+	s := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
+	pt := randBytes(50 * fl)
+	kept := func(what string, tm *team) {
+		t.Helper()
+		if tm.work != nil {
+			t.Errorf("%s: the team given back keeps its work", what)
+		}
+		for _, c := range tm.ciphers {
+			if c.aead != nil || c.messageID != nil {
+				t.Errorf("%s: the team given back keeps the message's key", what)
+			}
+		}
+		for _, j := range tm.jobs {
+			if j.Ciphertext != nil || j.IV != nil {
+				t.Fatalf("%s: the team given back keeps frames of the message", what)
+			}
+		}
+	}
+
+	var buf bytes.Buffer
+	sl, m := newSealerN(t, &buf, s, fl, 3)
+	if _, err := sl.Write(pt); err != nil {
+		t.Fatal(err)
+	}
+	tm := sl.team
+	if tm == nil {
+		t.Fatal("no team after a parallel Write")
+	}
+	if err := sl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if sl.team != nil {
+		t.Error("a closed sealer keeps its team")
+	}
+	kept("sealer", tm)
+	m.bytes = buf.Bytes()
+	_, m.headerN, _ = format.ParseHeader(m.bytes, format.Limits{})
+
+	sl, _ = newSealerN(t, &failAfter{n: 2}, s, fl, 3)
+	if _, err := sl.Write(pt); err == nil {
+		t.Fatal("writing to a failing writer succeeded")
+	}
+	if sl.team != nil {
+		t.Error("a failed sealer keeps its team")
+	}
+
+	for _, tamper := range []bool{false, true} {
+		msg := bytes.Clone(m.bytes)
+		if tamper {
+			msg[len(msg)-20] ^= 1 // the final frame
+		}
+		p := m.openParams(t, msg)
+		p.Concurrency = 3
+		o, err := NewOpener(bytes.NewBuffer(msg[m.headerN:]), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([]byte, 10*fl)
+		if _, err := io.ReadFull(o, out); err != nil {
+			t.Fatal(err)
+		}
+		tm := o.team
+		if tm == nil {
+			t.Fatal("no team after a parallel Read")
+		}
+		_, err = io.ReadAll(o)
+		if (err != nil) != tamper {
+			t.Fatalf("tampered %v: %v", tamper, err)
+		}
+		if o.team != nil {
+			t.Errorf("tampered %v: an opener at the end of its message keeps its team", tamper)
+		}
+		kept(fmt.Sprintf("opener, tampered %v", tamper), tm)
+	}
+}

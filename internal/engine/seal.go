@@ -69,15 +69,20 @@ type Sealer struct {
 	err   error    // why, in state failed
 	id    [32]byte // the message id's bytes, when the sealer makes it
 
-	// Parallel frames (see team.go): conc goroutines at most; the team,
-	// its ring of sealed frames and the call's plaintext, made at the
-	// first parallel call.
-	conc  int
-	team  *team
+	// Parallel frames (see team.go): conc goroutines at most, on the
+	// team taken at the first parallel call.
+	conc int
+	team *team
+	call sealCall
+}
+
+// sealCall is what the jobs of a parallel call seal: pt, from sequence
+// number first on, into dst's room (out) or the team's ring.
+type sealCall struct {
+	out   []byte // dst's room for the call's frames, if any
 	ring  []byte
-	out   []byte // dst's room for the current call's frames, if any
-	pt    []byte // the plaintext of the current call's frames
-	first uint32 // the sequence number of the call's job 0
+	pt    []byte
+	first uint32
 }
 
 // sealState is where a Sealer is in its life:
@@ -199,7 +204,8 @@ func (s *Sealer) fail(err error) error {
 }
 
 // release wipes the buffer and, for a framed body, hands it back for
-// reuse; the sealer holds no plaintext after it.
+// reuse; the sealer holds no plaintext after it. The team goes back too,
+// unless a parallel call is using it (which then gives it back itself).
 func (s *Sealer) release() {
 	clear(s.buf[:cap(s.buf)]) // nothing when no buffer was taken
 	if s.box != nil {
@@ -207,6 +213,10 @@ func (s *Sealer) release() {
 		s.box = nil
 	}
 	s.buf = nil
+	if s.team != nil && !s.team.busy {
+		putTeam(s.team)
+		s.team = nil
+	}
 }
 
 // emit hashes b, for a signed suite, and writes it to dst: the one place
@@ -420,19 +430,19 @@ func (s *Sealer) Close() error {
 func (s *Sealer) sealParallel(pt []byte, frames int) error {
 	stride := regularHeaderLength + s.fl + format.TagLength
 	if s.team == nil {
-		s.team = newTeam(s.conc, ringSlots(s.conc, s.fl), s.fl, &s.fc, s.sealJob)
+		s.team = getTeam(s.conc, ringSlots(s.conc, s.fl), s.fl, &s.fc, s.sealJob)
 	}
 	t := s.team
 	// Frames are sealed into the destination's room when it has room
 	// for all of them, or else into the ring and written from there.
-	s.out = nil
+	c := &s.call
+	*c = sealCall{pt: pt, first: s.seq}
 	if s.app != nil {
-		s.out = s.app.Room(frames * stride)
+		c.out = s.app.Room(frames * stride)
 	}
-	if s.out == nil && s.ring == nil {
-		s.ring = make([]byte, t.ring*stride)
+	if c.out == nil {
+		c.ring = t.ringOf(t.ring * stride)
 	}
-	s.pt, s.first = pt, s.seq
 	t.begin()
 	t.setAvail(min(frames, t.ring))
 	t.start()
@@ -450,9 +460,9 @@ func (s *Sealer) sealParallel(pt []byte, frames int) error {
 			}
 		}
 		if k > emitted {
-			if s.out != nil {
-				s.emitPart(s.out[emitted*stride:k*stride], true)
-			} else if err = s.emit(s.ring[emitted%t.ring*stride : ((k-1)%t.ring+1)*stride]); err != nil {
+			if c.out != nil {
+				s.emitPart(c.out[emitted*stride:k*stride], true)
+			} else if err = s.emit(c.ring[emitted%t.ring*stride : ((k-1)%t.ring+1)*stride]); err != nil {
 				break
 			}
 			emitted = k
@@ -464,27 +474,27 @@ func (s *Sealer) sealParallel(pt []byte, frames int) error {
 		}
 	}
 	t.end()
-	s.pt, s.out = nil, nil
+	*c = sealCall{}
 	if err != nil {
-		clear(s.ring)
+		s.release() // the team, which emit's failure could not give back
 		return err
 	}
 	s.seq += uint32(frames)
 	return nil
 }
 
-// sealJob seals job i of a parallel call into its ring slot, header
-// included.
-func (s *Sealer) sealJob(c *FrameCipher, i int) error {
+// sealJob seals job i of a parallel call into its slot, header included.
+func (s *Sealer) sealJob(fc *FrameCipher, i int) error {
+	c := &s.call
 	stride := regularHeaderLength + s.fl + format.TagLength
 	var slot []byte
-	if s.out != nil {
-		slot = s.out[i*stride:][:stride]
+	if c.out != nil {
+		slot = c.out[i*stride:][:stride]
 	} else {
-		slot = s.ring[i%s.team.ring*stride:][:stride]
+		slot = c.ring[i%s.team.ring*stride:][:stride]
 	}
-	seq := s.first + uint32(i)
+	seq := c.first + uint32(i)
 	appendRegularHeader(slot[:0], seq)
-	c.Seal(slot[regularHeaderLength:regularHeaderLength], RegularFrame, seq, s.pt[i*s.fl:(i+1)*s.fl])
+	fc.Seal(slot[regularHeaderLength:regularHeaderLength], RegularFrame, seq, c.pt[i*s.fl:(i+1)*s.fl])
 	return nil
 }
