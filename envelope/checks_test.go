@@ -451,3 +451,46 @@ func TestEncryptShortWrites(t *testing.T) {
 		}
 	}
 }
+
+// TestDecryptBytesWipesOnFailure: when a frame after the first or the
+// signature does not verify, DecryptBytes returns no plaintext and leaves
+// none in its buffer, though the frames before had verified and been
+// opened into it; on one goroutine and with frames on a team.
+func TestDecryptBytesWipesOnFailure(t *testing.T) {
+	ctx := context.Background()
+	mm := aesManager(t)
+	const fl = 4096
+	for _, id := range []format.SuiteID{format.AES256GCMHKDFSHA512CommitKey, format.AES256GCMHKDFSHA512CommitKeyECDSAP384} {
+		for _, conc := range []int{1, 2} {
+			c := newClient(t, func(o *envelope.Options) { o.Suite = id; o.FrameLength = fl; o.Concurrency = conc })
+			pt := bytes.Repeat([]byte{0xA5}, 4<<20+100) // in one call of 4 MiB, frames go parallel
+			msg, err := c.EncryptBytes(ctx, pt, mm, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, headerN, err := format.ParseHeader(msg, format.Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			damage := map[string]int{
+				"a frame near the end": headerN + 1000*(4+12+fl+16) + 100,
+				"the final frame":      headerN + 1024*(4+12+fl+16) + 30,
+			}
+			if id == format.AES256GCMHKDFSHA512CommitKeyECDSAP384 {
+				damage["the signature"] = len(msg) - 10
+			}
+			for what, at := range damage {
+				bad := bytes.Clone(msg)
+				bad[at] ^= 1
+				buf := make([]byte, 0, len(bad))
+				got, err := envelope.DecryptBytesInto(c, ctx, bad, mm, nil, buf)
+				if !errors.Is(err, envelope.ErrAuthentication) || got != nil {
+					t.Fatalf("suite %04X, concurrency %d, %s damaged: %d bytes, %v", uint16(id), conc, what, len(got), err)
+				}
+				if i := bytes.IndexByte(buf[:cap(buf)], 0xA5); i >= 0 {
+					t.Errorf("suite %04X, concurrency %d, %s damaged: plaintext left in the buffer at %d", uint16(id), conc, what, i)
+				}
+			}
+		}
+	}
+}

@@ -315,13 +315,20 @@ func (m *messageBuffer) Write(p []byte) (int, error) {
 // ec is the reproduced encryption context (see Client.Decrypt). Bytes
 // after the message are an error.
 func (c *Client) DecryptBytes(ctx context.Context, ciphertext []byte, mm MaterialsManager, ec map[string]string) ([]byte, *format.Header, error) {
+	return c.decryptBytes(ctx, ciphertext, mm, ec, make([]byte, 0, len(ciphertext)))
+}
+
+// decryptBytes is DecryptBytes with the plaintext appended to pt, which
+// has room for it. When the message fails after some of its frames have
+// verified (a later frame, the signature, bytes after the end), pt's
+// array holds their plaintext: it is cleared before the error returns.
+func (c *Client) decryptBytes(ctx context.Context, ciphertext []byte, mm MaterialsManager, ec map[string]string, pt []byte) ([]byte, *format.Header, error) {
 	// A bytes.Buffer lends its bytes to the decryptor, which then opens
 	// frames straight into pt. The buffer only reads ciphertext.
 	d, err := c.Decrypt(ctx, bytes.NewBuffer(ciphertext), mm, ec)
 	if err != nil {
 		return nil, nil, err
 	}
-	pt := make([]byte, 0, len(ciphertext))
 	for {
 		n, err := d.Read(pt[len(pt):cap(pt)])
 		pt = pt[:len(pt)+n]
@@ -329,10 +336,16 @@ func (c *Client) DecryptBytes(ctx context.Context, ciphertext []byte, mm Materia
 			return pt, d.Header(), nil
 		}
 		if err != nil {
+			clear(pt[:cap(pt)])
 			return nil, nil, err
 		}
 		if len(pt) == cap(pt) {
-			pt = append(pt, 0)[:len(pt)]
+			// Never for a message the decryptor accepts, whose plaintext
+			// is shorter than its ciphertext; the old array is wiped all
+			// the same.
+			grown := append(make([]byte, 0, 2*cap(pt)+1), pt...)
+			clear(pt)
+			pt = grown
 		}
 	}
 }
