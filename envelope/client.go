@@ -146,13 +146,13 @@ type Options struct {
 	// Concurrency is the most goroutines that seal or open the frames of
 	// one message: 0 means runtime.GOMAXPROCS(0) at each Encrypt and
 	// Decrypt, 1 keeps every frame on the caller's goroutine. A Write or
-	// Read call that carries at least 256 KiB of whole frames (three at
-	// least) seals or opens them on that many goroutines, started by the
-	// call and joined before it returns; output stays in order, and a
-	// frame's plaintext is still released only once it and every frame
-	// before it have verified. A message that goes parallel holds a ring
-	// of 4 frames per goroutine, 1 MiB at least and 64 MiB (or two
-	// frames) at most.
+	// Read call of at least 1 MiB (three whole frames at least) seals or
+	// opens its frames on that many goroutines, started by the call and
+	// joined before it returns; output stays in order, and a frame's
+	// plaintext is still released only once it and every frame before it
+	// have verified. A message that goes parallel holds a ring of 4
+	// frames per goroutine, 1 MiB at least and 64 MiB (or two frames) at
+	// most, reused by the messages after it.
 	Concurrency int
 
 	// nonFramed writes non-framed bodies, for the tests of decryption.

@@ -154,7 +154,7 @@ func TestNoAllocationsPerFrame(t *testing.T) {
 			}
 		}
 
-		// Parallel calls of 64 frames, on two goroutines or four.
+		// Parallel calls of 256 frames (1 MiB), on two goroutines or four.
 		for _, n := range []int{2, 4} {
 			c := newClient(t, func(o *envelope.Options) {
 				o.CommitmentPolicy = policyFor(s)
@@ -162,16 +162,16 @@ func TestNoAllocationsPerFrame(t *testing.T) {
 				o.FrameLength = fl
 				o.Concurrency = n
 			})
-			frames := randBytes(64 * fl)
+			frames := randBytes(256 * fl)
 			w, err := c.Encrypt(ctx, io.Discard, mm, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			w.Write(frames) // the first parallel call sets up the goroutines' state
-			if a := testing.AllocsPerRun(50, func() { w.Write(frames) }); a != 0 {
-				t.Errorf("suite %s, concurrency %d: %v allocations per 64 frames written", id, n, a)
+			if a := testing.AllocsPerRun(20, func() { w.Write(frames) }); a != 0 {
+				t.Errorf("suite %s, concurrency %d: %v allocations per 256 frames written", id, n, a)
 			}
-			ct, err := c.EncryptBytes(ctx, randBytes(3300*fl), mm, nil)
+			ct, err := c.EncryptBytes(ctx, randBytes(22*256*fl+100), mm, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -185,8 +185,8 @@ func TestNoAllocationsPerFrame(t *testing.T) {
 					t.Fatal(err)
 				}
 				io.ReadFull(d, frames)
-				if a := testing.AllocsPerRun(50, func() { io.ReadFull(d, frames) }); a != 0 {
-					t.Errorf("suite %s, concurrency %d, lends %v: %v allocations per 64 frames read", id, n, lend, a)
+				if a := testing.AllocsPerRun(20, func() { io.ReadFull(d, frames) }); a != 0 {
+					t.Errorf("suite %s, concurrency %d, lends %v: %v allocations per 256 frames read", id, n, lend, a)
 				}
 			}
 		}

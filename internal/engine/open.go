@@ -218,7 +218,7 @@ func (o *Opener) next(p []byte) (int, error) {
 // on a team.
 func (o *Opener) parallel(n int) bool {
 	fl := o.r.frameLength
-	return o.conc > 1 && !o.r.nonFramed && fl > 0 && goesParallel(o.conc, n/fl, fl)
+	return o.conc > 1 && !o.r.nonFramed && fl > 0 && goesParallel(o.conc, n/fl, n)
 }
 
 // readParallel opens the frames that fit in p on a team, each straight

@@ -349,7 +349,7 @@ func (s *Sealer) sealFrames(p []byte) ([]byte, error) {
 	}
 	// Every whole frame but the last is regular.
 	frames := (len(p) - 1) / fl
-	if goesParallel(s.conc, frames, fl) && uint64(s.seq)+uint64(frames) < FinalFrameMarker {
+	if goesParallel(s.conc, frames, len(p)) && uint64(s.seq)+uint64(frames) < FinalFrameMarker {
 		if err := s.sealParallel(p[:frames*fl], frames); err != nil {
 			return p, err
 		}

@@ -28,11 +28,14 @@ import (
 // available only once the job ring places before it has been consumed:
 // memory stays at ring slots whatever the call's size.
 
-// parallelMin is the least plaintext, in bytes, that a call must seal or
-// open for its frames to go parallel; smaller calls, and messages of one
-// or two frames, take the sequential path. Starting helpers costs tens of
-// microseconds on some machines before they run; 256 KiB of frames take
-// about that long on one core. Tests lower it.
+// parallelMin is the least plaintext, in bytes, that a call must carry
+// (a Write's p, a Read's buffer) for its frames to go parallel; smaller
+// calls, and calls of fewer than three whole frames, take the sequential
+// path. It is where frames on a team measured faster than on the caller's
+// goroutine alone (BenchmarkParallelGain; the figures are in
+// BENCHMARKS.md): below it a helper, which takes tens of microseconds to
+// start on a virtual machine, joins too late to do much, and what it
+// costs to start and join it is not won back. Tests lower it.
 var parallelMin atomic.Int64
 
 // minParallelFrames is the fewest frames a call runs on a team.
@@ -52,12 +55,14 @@ const (
 	ringPerWorker = 4
 )
 
-func init() { parallelMin.Store(256 << 10) }
+func init() { parallelMin.Store(defaultParallelMin) }
 
-// goesParallel reports whether a call with frames frames of fl bytes runs
-// on a team of n goroutines.
-func goesParallel(n, frames, fl int) bool {
-	return n > 1 && frames >= minParallelFrames && int64(frames)*int64(fl) >= parallelMin.Load()
+const defaultParallelMin = 1 << 20
+
+// goesParallel reports whether a call of size bytes with frames whole
+// frames to seal or open runs on a team of n goroutines.
+func goesParallel(n, frames, size int) bool {
+	return n > 1 && frames >= minParallelFrames && int64(size) >= parallelMin.Load()
 }
 
 // ringSlots is the number of slots of a team of n for frames of fl bytes.
