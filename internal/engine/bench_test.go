@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"math"
 	"runtime"
 	"testing"
 	"time"
@@ -44,7 +45,7 @@ func BenchmarkParallelGain(b *testing.B) {
 			for _, size := range []int{128 << 10, 256 << 10, 512 << 10, 1 << 20, 2 << 20, 4 << 20, 8 << 20} {
 				b.Run(fmt.Sprintf("%04X/%s/%dKiB", uint16(id), kind, size>>10), func(b *testing.B) {
 					pt := randBytes(size)
-					room := &appender{b: make([]byte, 0, FramedBodyLength(int64(size), fl, true)+1024), max: 1 << 62}
+					room := &appender{b: make([]byte, 0, FramedBodyLength(int64(size), fl, true)+1024), max: math.MaxInt}
 					var body, out []byte
 					var open OpenParams
 					if kind == "Open" {
