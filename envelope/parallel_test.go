@@ -53,7 +53,7 @@ func TestParallelRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	mm := aesManager(t)
 	for _, id := range []format.SuiteID{format.AES256GCMHKDFSHA512CommitKey, format.AES256GCMHKDFSHA512CommitKeyECDSAP384} {
-		for _, size := range []int{2*parFrame + 1, 256*parFrame - 1, 256 * parFrame, 256*parFrame + 1, 600*parFrame - 1, 600 * parFrame} {
+		for _, size := range []int{2*parFrame + 1, 256 * parFrame, 256*parFrame + 1, 600*parFrame - 1} {
 			pt := randBytes(size)
 			var msgs [][]byte
 			for _, n := range []int{1, 2, 5} {
@@ -87,7 +87,7 @@ func TestParallelRoundTrip(t *testing.T) {
 						t.Fatalf("suite %04X, %d bytes, message %d, concurrency %d, DecryptBytes: %v", uint16(id), size, i, n, err)
 					}
 					for _, lend := range []bool{true, false} {
-						for _, r := range []int{1000, 64 * parFrame, 1 << 20, 2 << 20} {
+						for _, r := range []int{1000, 1 << 20, 2 << 20} {
 							var src io.Reader = bytes.NewReader(msg)
 							if lend {
 								src = bytes.NewBuffer(msg)
@@ -139,7 +139,7 @@ func TestParallelTamper(t *testing.T) {
 			bad := bytes.Clone(msg)
 			bad[sp.start+(sp.end-sp.start)/2] ^= 0x04
 			for _, lend := range []bool{true, false} {
-				for _, r := range []int{256 * parFrame, 280*parFrame + 5, 2 << 20} {
+				for _, r := range []int{280*parFrame + 5, 2 << 20} {
 					what := fmt.Sprintf("suite %04X, %s of frame %d, lends %v, reads of %d", uint16(id), sp.name, sp.part, lend, r)
 					var src io.Reader = bytes.NewReader(bad)
 					if lend {
