@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"io"
+	"math"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -205,7 +206,7 @@ func TestParallelMessageAllocations(t *testing.T) {
 	}
 	ctx := context.Background()
 	mm := aesManager(t)
-	const limit = 48 << 10
+	const limit = 32 << 10
 	for _, id := range []format.SuiteID{format.AES256GCMHKDFSHA512CommitKey, format.AES256GCMHKDFSHA512CommitKeyECDSAP384} {
 		c := parClient(t, id, 2)
 		for _, size := range []int{1 << 20, 2 << 20} {
@@ -237,14 +238,21 @@ func TestParallelMessageAllocations(t *testing.T) {
 				},
 			} {
 				f() // the first message makes the team
-				var before, after runtime.MemStats
-				const rounds = 30 // a sync.Pool misses now and then
-				runtime.ReadMemStats(&before)
-				for range rounds {
-					f()
+				// A sync.Pool misses now and then (a goroutine that moved
+				// to another processor does not see what it put on the
+				// first): the best of five batches of messages counts.
+				best := uint64(math.MaxUint64)
+				for range 5 {
+					var before, after runtime.MemStats
+					const rounds = 8
+					runtime.ReadMemStats(&before)
+					for range rounds {
+						f()
+					}
+					runtime.ReadMemStats(&after)
+					best = min(best, (after.TotalAlloc-before.TotalAlloc)/rounds)
 				}
-				runtime.ReadMemStats(&after)
-				if per := (after.TotalAlloc - before.TotalAlloc) / rounds; per > limit {
+				if per := best; per > limit {
 					t.Errorf("suite %04X, %d bytes, %s: %d bytes allocated per message, want at most %d", uint16(id), size, name, per, limit)
 				}
 			}
