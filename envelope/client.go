@@ -146,7 +146,7 @@ type Options struct {
 	// Concurrency is the most goroutines that seal or open the frames of
 	// one message: 0 means runtime.GOMAXPROCS(0) at each Encrypt and
 	// Decrypt, 1 keeps every frame on the caller's goroutine. A Write or
-	// Read call of at least 1 MiB (three whole frames at least) seals or
+	// Read call of at least 512 KiB (three whole frames at least) seals or
 	// opens its frames on that many goroutines, started by the call and
 	// joined before it returns; output stays in order, and a frame's
 	// plaintext is still released only once it and every frame before it
@@ -314,6 +314,11 @@ func (m *messageBuffer) Write(p []byte) (int, error) {
 // DecryptBytes decrypts one message and returns its plaintext and header.
 // ec is the reproduced encryption context (see Client.Decrypt). Bytes
 // after the message are an error.
+//
+// The plaintext is allocated for each message, which for a message of a
+// few MiB costs a good part of the decryption (the fresh memory must be
+// zeroed and mapped); a program that decrypts many can Read each from
+// Decrypt into a buffer it reuses.
 func (c *Client) DecryptBytes(ctx context.Context, ciphertext []byte, mm MaterialsManager, ec map[string]string) ([]byte, *format.Header, error) {
 	return c.decryptBytes(ctx, ciphertext, mm, ec, make([]byte, 0, len(ciphertext)))
 }

@@ -14,8 +14,8 @@ import (
 	"github.com/go-esdk/esdk/format"
 )
 
-// Frames go parallel in a Write or Read call of at least 1 MiB: these
-// tests use 4 KiB frames and calls of that size or more, with
+// Frames go parallel in a Write or Read call of at least 512 KiB: these
+// tests use 4 KiB frames and calls of 1 MiB or more, with
 // Concurrency set whatever GOMAXPROCS is.
 
 const parFrame = 4096

@@ -57,7 +57,7 @@ const (
 
 func init() { parallelMin.Store(defaultParallelMin) }
 
-const defaultParallelMin = 1 << 20
+const defaultParallelMin = 512 << 10
 
 // goesParallel reports whether a call of size bytes with frames whole
 // frames to seal or open runs on a team of n goroutines.
