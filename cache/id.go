@@ -122,7 +122,7 @@ func (m *idMemo) decryptionID(p *[sha512.Size]byte, req *envelope.DecryptionMate
 	var scratch [memoKeySize]byte
 	key := append(scratch[:0], decryptionMemoKey)
 	key = binary.BigEndian.AppendUint16(key, uint16(req.Suite.ID()))
-	key = format.MarshalEncryptedDataKeys(key, req.EncryptedDataKeys)
+	key = format.AppendEncryptedDataKeys(key, req.EncryptedDataKeys)
 	key, err := format.AppendEncryptionContext(key, req.EncryptionContext)
 	if err != nil || len(key) > memoKeySize {
 		return compute()

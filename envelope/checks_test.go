@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"reflect"
 	"slices"
@@ -350,5 +351,146 @@ func TestEncryptorErrorsSticky(t *testing.T) {
 	}
 	if err := w.Close(); err == nil {
 		t.Error("Close after the failure reported no error")
+	}
+}
+
+// shortAfter takes the first n bytes written to it and no more: the write
+// that would go past them, and every write after it, takes what still
+// fits and reports no error, as a wrapper that breaks the io.Writer
+// contract does. cut says whether it cut a write.
+type shortAfter struct {
+	n   int
+	b   []byte
+	cut bool
+}
+
+func (w *shortAfter) Write(p []byte) (int, error) {
+	k := min(len(p), w.n-len(w.b))
+	w.b = append(w.b, p[:k]...)
+	w.cut = w.cut || k < len(p)
+	return k, nil
+}
+
+// TestEncryptShortWrites cuts messages short, as a destination that
+// takes fewer bytes than it is given without an error does: Encrypt, a
+// Write or Close reports io.ErrShortWrite, later calls report it too, and
+// Close never succeeds after it. Every offset of a small message, written
+// with and without a declared length (which seals the end with the
+// Encryptor's final write), and offsets all through a message whose
+// frames go parallel.
+func TestEncryptShortWrites(t *testing.T) {
+	ctx := context.Background()
+	mm := aesManager(t)
+	// encrypt writes pt into w: the error of the first call that fails.
+	encrypt := func(c *envelope.Client, w io.Writer, pt []byte, declared bool) (*envelope.Encryptor, error) {
+		var opts []func(*envelope.EncryptOptions)
+		if declared {
+			opts = append(opts, envelope.WithPlaintextLength(int64(len(pt))))
+		}
+		e, err := c.Encrypt(ctx, w, mm, testContext, opts...)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := e.Write(pt); err != nil {
+			return e, err
+		}
+		return e, e.Close()
+	}
+	check := func(what string, c *envelope.Client, pt []byte, declared bool, at int) (whole bool) {
+		t.Helper()
+		w := &shortAfter{n: at}
+		e, err := encrypt(c, w, pt, declared)
+		if !w.cut {
+			if err != nil {
+				t.Fatalf("%s: nothing was cut, yet %v", what, err)
+			}
+			got, _, err := c.DecryptBytes(ctx, w.b, mm, nil)
+			if err != nil || !bytes.Equal(got, pt) {
+				t.Fatalf("%s: the whole message does not decrypt: %v", what, err)
+			}
+			return true
+		}
+		if !errors.Is(err, io.ErrShortWrite) {
+			t.Fatalf("%s: %v, want io.ErrShortWrite", what, err)
+		}
+		if e != nil {
+			if _, err := e.Write(nil); !errors.Is(err, io.ErrShortWrite) {
+				t.Fatalf("%s: Write after the short write: %v", what, err)
+			}
+			if err := e.Close(); !errors.Is(err, io.ErrShortWrite) {
+				t.Fatalf("%s: Close after the short write: %v", what, err)
+			}
+		}
+		return false
+	}
+	for _, id := range []format.SuiteID{format.AES256GCMHKDFSHA512CommitKey, format.AES256GCMHKDFSHA512CommitKeyECDSAP384} {
+		c := newClient(t, func(o *envelope.Options) { o.Suite = id; o.FrameLength = 64; o.Concurrency = 1 })
+		pt := randBytes(3*64 + 5)
+		for _, declared := range []bool{false, true} {
+			for at := 0; !check(fmt.Sprintf("suite %04X, declared %v, cut at %d", uint16(id), declared, at), c, pt, declared, at); at++ {
+			}
+		}
+
+		// Frames of 4 KiB in one call of 4 MiB go parallel.
+		c = newClient(t, func(o *envelope.Options) { o.Suite = id; o.FrameLength = 4096; o.Concurrency = 2 })
+		pt = randBytes(4<<20 + 5)
+		whole, err := c.EncryptBytes(ctx, pt, mm, testContext)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, headerN, _ := format.ParseHeader(whole, format.Limits{})
+		// (Signatures vary in length by a few bytes: the last cut is 8
+		// bytes before the end.)
+		const stride = 4 + 12 + 4096 + 16
+		for _, declared := range []bool{false, true} {
+			for _, at := range []int{headerN, headerN + 1, headerN + stride - 1, headerN + 3*stride, headerN + 100*stride + 7, headerN + 1000*stride, len(whole) - 120, len(whole) - 8} {
+				if check(fmt.Sprintf("suite %04X, 4 MiB, declared %v, cut at %d", uint16(id), declared, at), c, pt, declared, at) {
+					t.Fatalf("suite %04X: a cut at %d of %d bytes cut nothing", uint16(id), at, len(whole))
+				}
+			}
+		}
+	}
+}
+
+// TestDecryptBytesWipesOnFailure: when a frame after the first or the
+// signature does not verify, DecryptBytes returns no plaintext and leaves
+// none in its buffer, though the frames before had verified and been
+// opened into it; on one goroutine and with frames on a team.
+func TestDecryptBytesWipesOnFailure(t *testing.T) {
+	ctx := context.Background()
+	mm := aesManager(t)
+	const fl = 4096
+	for _, id := range []format.SuiteID{format.AES256GCMHKDFSHA512CommitKey, format.AES256GCMHKDFSHA512CommitKeyECDSAP384} {
+		for _, conc := range []int{1, 2} {
+			c := newClient(t, func(o *envelope.Options) { o.Suite = id; o.FrameLength = fl; o.Concurrency = conc })
+			pt := bytes.Repeat([]byte{0xA5}, 4<<20+100) // in one call of 4 MiB, frames go parallel
+			msg, err := c.EncryptBytes(ctx, pt, mm, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, headerN, err := format.ParseHeader(msg, format.Limits{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			damage := map[string]int{
+				"a frame near the end": headerN + 1000*(4+12+fl+16) + 100,
+				"the final frame":      headerN + 1024*(4+12+fl+16) + 30,
+			}
+			if id == format.AES256GCMHKDFSHA512CommitKeyECDSAP384 {
+				damage["the signature"] = len(msg) - 10
+			}
+			for what, at := range damage {
+				bad := bytes.Clone(msg)
+				bad[at] ^= 1
+				buf := make([]byte, 0, len(bad))
+				got, err := envelope.DecryptBytesInto(c, ctx, bad, mm, nil, buf)
+				if !errors.Is(err, envelope.ErrAuthentication) || got != nil {
+					t.Fatalf("suite %04X, concurrency %d, %s damaged: %d bytes, %v", uint16(id), conc, what, len(got), err)
+				}
+				if i := bytes.IndexByte(buf[:cap(buf)], 0xA5); i >= 0 {
+					t.Errorf("suite %04X, concurrency %d, %s damaged: plaintext left in the buffer at %d", uint16(id), conc, what, i)
+				}
+			}
+		}
 	}
 }

@@ -146,13 +146,13 @@ type Options struct {
 	// Concurrency is the most goroutines that seal or open the frames of
 	// one message: 0 means runtime.GOMAXPROCS(0) at each Encrypt and
 	// Decrypt, 1 keeps every frame on the caller's goroutine. A Write or
-	// Read call that carries at least 256 KiB of whole frames (three at
-	// least) seals or opens them on that many goroutines, started by the
-	// call and joined before it returns; output stays in order, and a
-	// frame's plaintext is still released only once it and every frame
-	// before it have verified. A message that goes parallel holds a ring
-	// of 4 frames per goroutine, 1 MiB at least and 64 MiB (or two
-	// frames) at most.
+	// Read call of at least 512 KiB (three whole frames at least) seals or
+	// opens its frames on that many goroutines, started by the call and
+	// joined before it returns; output stays in order, and a frame's
+	// plaintext is still released only once it and every frame before it
+	// have verified. A message that goes parallel holds a ring of 4
+	// frames per goroutine, 1 MiB at least and 64 MiB (or two frames) at
+	// most, reused by the messages after it.
 	Concurrency int
 
 	// nonFramed writes non-framed bodies, for the tests of decryption.
@@ -314,14 +314,26 @@ func (m *messageBuffer) Write(p []byte) (int, error) {
 // DecryptBytes decrypts one message and returns its plaintext and header.
 // ec is the reproduced encryption context (see Client.Decrypt). Bytes
 // after the message are an error.
+//
+// The plaintext is allocated for each message, which for a message of a
+// few MiB costs a good part of the decryption (the fresh memory must be
+// zeroed and mapped); a program that decrypts many can Read each from
+// Decrypt into a buffer it reuses.
 func (c *Client) DecryptBytes(ctx context.Context, ciphertext []byte, mm MaterialsManager, ec map[string]string) ([]byte, *format.Header, error) {
+	return c.decryptBytes(ctx, ciphertext, mm, ec, make([]byte, 0, len(ciphertext)))
+}
+
+// decryptBytes is DecryptBytes with the plaintext appended to pt, which
+// has room for it. When the message fails after some of its frames have
+// verified (a later frame, the signature, bytes after the end), pt's
+// array holds their plaintext: it is cleared before the error returns.
+func (c *Client) decryptBytes(ctx context.Context, ciphertext []byte, mm MaterialsManager, ec map[string]string, pt []byte) ([]byte, *format.Header, error) {
 	// A bytes.Buffer lends its bytes to the decryptor, which then opens
 	// frames straight into pt. The buffer only reads ciphertext.
 	d, err := c.Decrypt(ctx, bytes.NewBuffer(ciphertext), mm, ec)
 	if err != nil {
 		return nil, nil, err
 	}
-	pt := make([]byte, 0, len(ciphertext))
 	for {
 		n, err := d.Read(pt[len(pt):cap(pt)])
 		pt = pt[:len(pt)+n]
@@ -329,10 +341,16 @@ func (c *Client) DecryptBytes(ctx context.Context, ciphertext []byte, mm Materia
 			return pt, d.Header(), nil
 		}
 		if err != nil {
+			clear(pt[:cap(pt)])
 			return nil, nil, err
 		}
 		if len(pt) == cap(pt) {
-			pt = append(pt, 0)[:len(pt)]
+			// Never for a message the decryptor accepts, whose plaintext
+			// is shorter than its ciphertext; the old array is wiped all
+			// the same.
+			grown := append(make([]byte, 0, 2*cap(pt)+1), pt...)
+			clear(pt)
+			pt = grown
 		}
 	}
 }

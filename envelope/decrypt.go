@@ -149,7 +149,7 @@ func (c *Client) decrypt(ctx context.Context, src io.Reader, h *format.Header, r
 // encrypted with it as a required key.
 func extraKeysHint(given, stored map[string]string) string {
 	var extra []string
-	for _, k := range format.SortedKeys(given) {
+	for _, k := range sortedKeys(given) {
 		if _, ok := stored[k]; !ok {
 			extra = append(extra, strconv.Quote(k))
 		}

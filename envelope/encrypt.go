@@ -57,10 +57,16 @@ func (e *Encryptor) Write(p []byte) (int, error) {
 // length, Close after fewer bytes returns ErrPlaintextLength and leaves
 // the message incomplete.
 func (e *Encryptor) Close() error {
-	if e.err == nil && e.length >= 0 && e.written != e.length {
-		e.err = fmt.Errorf("%w: %d bytes written, %d declared", ErrPlaintextLength, e.written, e.length)
-	}
 	if e.err != nil {
+		return e.err
+	}
+	if err := e.s.Err(); err != nil {
+		// The write that failed wrote less than declared; its error is
+		// the one to report.
+		return err
+	}
+	if e.length >= 0 && e.written != e.length {
+		e.err = fmt.Errorf("%w: %d bytes written, %d declared", ErrPlaintextLength, e.written, e.length)
 		return e.err
 	}
 	return e.s.Close()

@@ -143,7 +143,7 @@ func (m *DefaultManager) DecryptMaterials(ctx context.Context, req DecryptionMat
 	if mat.EncryptionContext == nil {
 		mat.EncryptionContext = map[string]string{}
 	}
-	for _, k := range format.SortedKeys(req.ReproducedEncryptionContext) {
+	for _, k := range sortedKeys(req.ReproducedEncryptionContext) {
 		v := req.ReproducedEncryptionContext[k]
 		if hv, ok := req.EncryptionContext[k]; ok {
 			if hv != v {
@@ -303,4 +303,20 @@ func (m *RequiredContextManager) missing(ec map[string]string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// sortedKeys returns the keys of ec in the order of the canonical
+// serialization: by their UTF-8 bytes, which is how Go compares strings.
+// (slices.Sorted(maps.Keys(ec)) says the same, with three allocations
+// more, on every decryption.)
+func sortedKeys(ec map[string]string) []string {
+	if len(ec) == 0 {
+		return nil
+	}
+	keys := make([]string, 0, len(ec))
+	for k := range ec {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }

@@ -14,9 +14,9 @@ import (
 	"github.com/go-esdk/esdk/format"
 )
 
-// Frames go parallel in a Write or Read call that carries at least 256
-// KiB of them: these tests use 4 KiB frames and calls of that size or
-// more, with Concurrency set whatever GOMAXPROCS is.
+// Frames go parallel in a Write or Read call of at least 512 KiB: these
+// tests use 4 KiB frames and calls of 1 MiB or more, with
+// Concurrency set whatever GOMAXPROCS is.
 
 const parFrame = 4096
 
@@ -53,7 +53,7 @@ func TestParallelRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	mm := aesManager(t)
 	for _, id := range []format.SuiteID{format.AES256GCMHKDFSHA512CommitKey, format.AES256GCMHKDFSHA512CommitKeyECDSAP384} {
-		for _, size := range []int{2*parFrame + 1, 64 * parFrame, 64*parFrame + 1, 300*parFrame - 1, 300 * parFrame} {
+		for _, size := range []int{2*parFrame + 1, 256 * parFrame, 256*parFrame + 1, 600*parFrame - 1} {
 			pt := randBytes(size)
 			var msgs [][]byte
 			for _, n := range []int{1, 2, 5} {
@@ -68,7 +68,7 @@ func TestParallelRoundTrip(t *testing.T) {
 					t.Fatal(err)
 				}
 				for rest := pt; len(rest) > 0; {
-					k := min(len(rest), 100*parFrame+7)
+					k := min(len(rest), 300*parFrame+7)
 					if _, err := w.Write(rest[:k]); err != nil {
 						t.Fatal(err)
 					}
@@ -87,7 +87,7 @@ func TestParallelRoundTrip(t *testing.T) {
 						t.Fatalf("suite %04X, %d bytes, message %d, concurrency %d, DecryptBytes: %v", uint16(id), size, i, n, err)
 					}
 					for _, lend := range []bool{true, false} {
-						for _, r := range []int{1000, 64 * parFrame, 1 << 20} {
+						for _, r := range []int{1000, 1 << 20, 2 << 20} {
 							var src io.Reader = bytes.NewReader(msg)
 							if lend {
 								src = bytes.NewBuffer(msg)
@@ -108,14 +108,14 @@ func TestParallelRoundTrip(t *testing.T) {
 	}
 }
 
-// TestParallelTamper damages one frame of a 100-frame message, or its
+// TestParallelTamper damages one frame of a 300-frame message, or its
 // signature, and decrypts it with concurrency 4 in reads that take many
 // frames: only the frames before the damaged one are released, and the
 // read buffer holds nothing of the frames from it on.
 func TestParallelTamper(t *testing.T) {
 	ctx := context.Background()
 	mm := aesManager(t)
-	const frames = 100
+	const frames = 300
 	for _, id := range []format.SuiteID{format.AES256GCMHKDFSHA512CommitKey, format.AES256GCMHKDFSHA512CommitKeyECDSAP384} {
 		c := parClient(t, id, 4)
 		pt := randBytes(frames*parFrame + 100)
@@ -125,10 +125,10 @@ func TestParallelTamper(t *testing.T) {
 		}
 		spans, _ := messageLayout(t, msg)
 		for _, sp := range spans {
-			// A byte of every region of frames 1, 2, 63 to 65, 99 and 100,
-			// of the final frame, and of the signature.
+			// A byte of every region of frames 1, 2, 255 to 257, 299 and
+			// 300, of the final frame, and of the signature.
 			switch sp.part {
-			case 1, 2, 63, 64, 65, 99, 100, -1:
+			case 1, 2, 255, 256, 257, 299, 300, -1:
 			default:
 				continue
 			}
@@ -139,7 +139,7 @@ func TestParallelTamper(t *testing.T) {
 			bad := bytes.Clone(msg)
 			bad[sp.start+(sp.end-sp.start)/2] ^= 0x04
 			for _, lend := range []bool{true, false} {
-				for _, r := range []int{64 * parFrame, 80*parFrame + 5, 1 << 20} {
+				for _, r := range []int{280*parFrame + 5, 2 << 20} {
 					what := fmt.Sprintf("suite %04X, %s of frame %d, lends %v, reads of %d", uint16(id), sp.name, sp.part, lend, r)
 					var src io.Reader = bytes.NewReader(bad)
 					if lend {
@@ -189,7 +189,7 @@ func TestParallelNoGoroutineLeft(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := io.ReadFull(d, make([]byte, 200*parFrame)); err != nil {
+		if _, err := io.ReadFull(d, make([]byte, 300*parFrame)); err != nil {
 			t.Fatal(err)
 		}
 		w, err := c.Encrypt(ctx, io.Discard, mm, nil)

@@ -19,17 +19,6 @@ const PublicKeyContextKey = "aws-crypto-public-key"
 // maxContextSize is the largest serialized encryption context.
 const maxContextSize = 0xFFFF
 
-// SortedKeys returns the keys of ec sorted by their UTF-8 bytes, the order
-// of the canonical serialization.
-func SortedKeys(ec map[string]string) []string {
-	keys := make([]string, 0, len(ec))
-	for k := range ec {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys) // Go compares strings bytewise: UTF-8 byte order.
-	return keys
-}
-
 // MarshalEncryptionContext returns the canonical serialization of ec: the
 // entry count, then each key and value with 2-byte lengths, sorted by key.
 // An empty context serializes to no bytes at all.

@@ -5,7 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
+
+	"github.com/go-esdk/esdk/internal/readn"
 )
 
 // cursor walks the fields of a header or an encryption context in order.
@@ -46,7 +47,7 @@ func (c *cursor) fill(end int) error {
 	}
 	start := len(c.b)
 	var err error
-	c.b, err = AppendFull(c.b, c.r, end-start)
+	c.b, err = readn.Append(c.b, c.r, end-start)
 	switch {
 	case err == nil:
 		return nil
@@ -73,37 +74,4 @@ func (c *cursor) vec16() ([]byte, error) {
 		return nil, err
 	}
 	return c.next(n)
-}
-
-// growStep bounds how far AppendFull grows a slice ahead of the bytes
-// that have arrived.
-const growStep = 32 << 10
-
-// AppendFull appends exactly n bytes read from r to dst and returns the
-// extended slice. It reads into dst's spare capacity first; beyond it, it
-// grows dst step by step, never more than 32 KiB ahead of the bytes that
-// have arrived, so a length taken from untrusted input costs memory only
-// as the input backs it. As with [io.ReadFull], the error is io.EOF only if no byte was read
-// and io.ErrUnexpectedEOF if some but not all were; on error the returned
-// slice holds the bytes that did arrive.
-func AppendFull(dst []byte, r io.Reader, n int) ([]byte, error) {
-	start := len(dst)
-	for need := n; need > 0; {
-		step := min(need, max(growStep, cap(dst)-len(dst)))
-		off := len(dst)
-		if cap(dst)-off < step {
-			// Double, but stay within growStep of the bytes that arrived.
-			dst = slices.Grow(dst, max(step, min(off, growStep)))
-		}
-		dst = dst[:off+step]
-		m, err := io.ReadFull(r, dst[off:])
-		if err != nil {
-			if errors.Is(err, io.EOF) && off > start {
-				err = io.ErrUnexpectedEOF
-			}
-			return dst[:off+m], err
-		}
-		need -= step
-	}
-	return dst, nil
 }

@@ -3,6 +3,8 @@ package format_test
 import (
 	"bytes"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/go-esdk/esdk/format"
 )
@@ -19,7 +21,7 @@ func ExampleMarshalEncryptionContext() {
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(format.SortedKeys(ec))
+	fmt.Println(slices.Sorted(maps.Keys(ec)))
 	// Output:
 	// 00 04 00 01 61 00 01 31 00 02 61 61 00 01 32 00 01 62 00 01 33 00 02 c3 a9 00 01 34
 	// [a aa b é]

@@ -11,7 +11,6 @@ import (
 	"io"
 	"maps"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -310,9 +309,6 @@ func TestEncryptionContextCanonicalOrder(t *testing.T) {
 		"aws-crypto-x": "", // reserved keys are not the format's business
 	}
 	want := []string{"Z", "a", "a\x00", "aa", "aws-crypto-x", "b", "z", "\u007F", "\u0080", "é", "ünïcödé-kéy", "\uE000", "\uFFFF", "\U00010000"}
-	if got := format.SortedKeys(ec); !slices.Equal(got, want) {
-		t.Fatalf("SortedKeys = %q, want %q", got, want)
-	}
 	b, err := format.MarshalEncryptionContext(ec)
 	if err != nil {
 		t.Fatal(err)
@@ -564,15 +560,15 @@ func TestEncryptedDataKeySerialization(t *testing.T) {
 		{ProviderID: "", ProviderInfo: nil, Ciphertext: []byte{}},
 	}
 	want, _ := hex.DecodeString("0002" + "0007" + hex.EncodeToString([]byte("aws-kms")) + "0003" + hex.EncodeToString([]byte("arn")) + "0002" + "0102" + "0000" + "0000" + "0000")
-	got := format.MarshalEncryptedDataKeys([]byte("prefix"), keys)
+	got := format.AppendEncryptedDataKeys([]byte("prefix"), keys)
 	if !bytes.Equal(got, append([]byte("prefix"), want...)) {
-		t.Errorf("MarshalEncryptedDataKeys = %x, want prefix and %x", got, want)
+		t.Errorf("AppendEncryptedDataKeys = %x, want prefix and %x", got, want)
 	}
 	one := format.AppendEncryptedDataKey(nil, keys[0])
 	if !bytes.Equal(one, want[2:2+len(one)]) || len(one) != 2+7+2+3+2+2 {
 		t.Errorf("AppendEncryptedDataKey = %x", one)
 	}
-	if got := format.MarshalEncryptedDataKeys(nil, nil); !bytes.Equal(got, []byte{0, 0}) {
+	if got := format.AppendEncryptedDataKeys(nil, nil); !bytes.Equal(got, []byte{0, 0}) {
 		t.Errorf("no keys: %x", got)
 	}
 	// The header holds exactly these bytes after its context.
@@ -592,7 +588,7 @@ func TestEncryptedDataKeySerialization(t *testing.T) {
 		"long field": func() {
 			format.AppendEncryptedDataKey(nil, format.EncryptedDataKey{Ciphertext: make([]byte, 0x10000)})
 		},
-		"65536 keys": func() { format.MarshalEncryptedDataKeys(nil, make([]format.EncryptedDataKey, 0x10000)) },
+		"65536 keys": func() { format.AppendEncryptedDataKeys(nil, make([]format.EncryptedDataKey, 0x10000)) },
 	} {
 		func() {
 			defer func() {
@@ -604,47 +600,6 @@ func TestEncryptedDataKeySerialization(t *testing.T) {
 		}()
 	}
 }
-
-// chunkReader returns at most n bytes per Read.
-type chunkReader struct {
-	r io.Reader
-	n int
-}
-
-func (c *chunkReader) Read(p []byte) (int, error) { return c.r.Read(p[:min(len(p), c.n)]) }
-
-func TestAppendFull(t *testing.T) {
-	data := bytes.Repeat([]byte("0123456789"), 10000)
-	got, err := format.AppendFull([]byte("x"), &chunkReader{bytes.NewReader(data), 777}, len(data))
-	if err != nil || !bytes.Equal(got, append([]byte("x"), data...)) {
-		t.Fatalf("AppendFull: %d bytes, %v", len(got), err)
-	}
-	// Spare capacity is read into in place.
-	buf := make([]byte, 0, 200)
-	got, err = format.AppendFull(buf, bytes.NewReader(data), 150)
-	if err != nil || &got[0] != &buf[:1][0] || !bytes.Equal(got, data[:150]) {
-		t.Errorf("AppendFull into spare capacity: %v", err)
-	}
-	// A claimed length far beyond the input costs memory only as bytes arrive.
-	got, err = format.AppendFull(nil, bytes.NewReader(data[:10]), 1<<30)
-	if !errors.Is(err, io.ErrUnexpectedEOF) || !bytes.Equal(got, data[:10]) || cap(got) > 64<<10 {
-		t.Errorf("short input: %d bytes (cap %d), %v; want 10 and io.ErrUnexpectedEOF", len(got), cap(got), err)
-	}
-	got, err = format.AppendFull([]byte("x"), bytes.NewReader(nil), 5)
-	if err != io.EOF || !bytes.Equal(got, []byte("x")) {
-		t.Errorf("empty input: %q, %v; want io.EOF", got, err)
-	}
-	got, err = format.AppendFull(nil, bytes.NewReader(data[:pastOneStep+3]), pastOneStep+10)
-	if !errors.Is(err, io.ErrUnexpectedEOF) || len(got) != pastOneStep+3 {
-		t.Errorf("input ending in the second step: %d bytes, %v", len(got), err)
-	}
-	if got, err := format.AppendFull(nil, bytes.NewReader(data), 0); err != nil || len(got) != 0 {
-		t.Errorf("n = 0: %d bytes, %v", len(got), err)
-	}
-}
-
-// pastOneStep is more than one growth step of AppendFull.
-const pastOneStep = 40 << 10
 
 // TestEncryptionContextAnyOrder checks that a context whose entries are not
 // in canonical order, as old JavaScript ESDKs wrote with a locale-dependent

@@ -175,7 +175,7 @@ func (h *Header) appendBody(b []byte) ([]byte, error) {
 		return nil, err
 	}
 	binary.BigEndian.PutUint16(b[ecAt:], uint16(len(b)-ecAt-2))
-	b = MarshalEncryptedDataKeys(b, h.EncryptedDataKeys)
+	b = AppendEncryptedDataKeys(b, h.EncryptedDataKeys)
 	b = append(b, byte(h.ContentType))
 	if s.MessageVersion() == 1 {
 		b = append(b, 0, 0, 0, 0, IVLength)
@@ -211,10 +211,10 @@ func AppendEncryptedDataKey(dst []byte, k EncryptedDataKey) []byte {
 	return dst
 }
 
-// MarshalEncryptedDataKeys appends keys as a message header holds them:
+// AppendEncryptedDataKeys appends keys as a message header holds them:
 // their 2-byte count, then each key as [AppendEncryptedDataKey] writes it.
 // It panics if there are more than 65535 keys or a field does not fit.
-func MarshalEncryptedDataKeys(dst []byte, keys []EncryptedDataKey) []byte {
+func AppendEncryptedDataKeys(dst []byte, keys []EncryptedDataKey) []byte {
 	if len(keys) > 0xFFFF {
 		panic(fmt.Sprintf("esdk/format: %d encrypted data keys", len(keys)))
 	}

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -305,7 +307,7 @@ func (r *runner) checkContext(h *format.Header) error {
 			return fmt.Errorf("the encryption context has no key %q (it has %s); this message was not made for that purpose", k, contextKeys(h.EncryptionContext))
 		}
 	}
-	for _, k := range format.SortedKeys(r.ec) {
+	for _, k := range slices.Sorted(maps.Keys(r.ec)) {
 		if v, ok := h.EncryptionContext[k]; ok && v != r.ec[k] {
 			return fmt.Errorf("the encryption context's %q is %q, and --encryption-context wants %q; this message was not made for that purpose", k, v, r.ec[k])
 		}
@@ -331,7 +333,7 @@ func (r *runner) explainDecrypt(err error, j job, h *format.Header) error {
 		return err
 	}
 	var unstored []string
-	for _, k := range format.SortedKeys(r.ec) {
+	for _, k := range slices.Sorted(maps.Keys(r.ec)) {
 		if _, ok := h.EncryptionContext[k]; !ok {
 			unstored = append(unstored, strconv.Quote(k))
 		}

@@ -104,7 +104,7 @@ type env struct {
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	sc := newScrubber(argSecrets(args))
-	e := &env{stdin: stdin, stdout: stdout, stderr: &scrubWriter{w: stderr, s: sc}, scrub: sc}
+	e := &env{stdin: stdin, stdout: &checkedWriter{w: stdout}, stderr: &scrubWriter{w: stderr, s: sc}, scrub: sc}
 	if len(args) == 0 {
 		fmt.Fprint(e.stderr, mainUsage)
 		return exitUsage
@@ -128,6 +128,35 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	return report(e, err)
 }
+
+// checkedWriter is standard output as the commands write to it. A Write
+// that the writer cuts short without an error (which breaks the
+// io.Writer contract, yet wrappers do it) is io.ErrShortWrite, as
+// io.Copy and bufio.Writer have it, and every write after a failed one
+// fails the same way: no command reports success over output it lost.
+type checkedWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (c *checkedWriter) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.w.Write(p)
+	switch {
+	case err != nil:
+	case n < 0 || n > len(p):
+		n, err = 0, fmt.Errorf("writing standard output: its Write took %d of %d bytes", n, len(p))
+	case n < len(p):
+		err = io.ErrShortWrite
+	}
+	c.err = err
+	return n, err
+}
+
+// underlying is the writer c writes to, for isTerminal.
+func (c *checkedWriter) underlying() io.Writer { return c.w }
 
 // errHelp is returned when -h was asked for: the usage was printed.
 var errHelp = errors.New("help requested")

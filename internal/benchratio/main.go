@@ -13,8 +13,10 @@
 //	go test -run '^$' -bench . -cpu 1,2 ./envelope | go run ./internal/benchratio
 //
 // Results of each -cpu value are compared with the baselines of the same
-// -cpu value. When a benchmark ran more than once (-count), the median is
-// used.
+// -cpu value. For -cpu values above 1, the last column divides each figure
+// by the same benchmark's -cpu 1 figure: more cores should never make a
+// message slower, so no figure of it should read much below 1.00x. When a
+// benchmark ran more than once (-count), the median is used.
 package main
 
 import (
@@ -102,13 +104,26 @@ func run(in io.Reader, out io.Writer) error {
 	}
 	// The limits, in the order of the columns.
 	baselines := []string{"AESGCMBaseline", "AESGCMParallelBaseline", "AESGCMParallelIntoBaseline", "SHA384Baseline", "SignedBaseline"}
+	// vsOne is the median of k over that of the same benchmark with -cpu
+	// 1, or "" when there is none.
+	vsOne := func(k key) string {
+		one, ok := speeds[key{k.name, 1}]
+		if k.cpu == 1 || !ok {
+			return ""
+		}
+		return fmt.Sprintf("%.2fx", median(speeds[k])/median(one))
+	}
 	slices.Sort(cpus)
 	for i, cpu := range cpus {
 		if i > 0 {
 			fmt.Fprintln(out)
 		}
 		fmt.Fprintf(out, "-cpu %d\n", cpu)
-		fmt.Fprintf(out, "%-34s %10s %8s %8s %8s %8s %8s %7s\n", "benchmark", "MB/s", "AES-GCM", "AES xN", "into xN", "SHA-384", "signed", "allocs")
+		head := []any{"benchmark", "MB/s", "AES-GCM", "AES xN", "into xN", "SHA-384", "signed", "allocs", ""}
+		if cpu != 1 {
+			head[len(head)-1] = "/ cpu 1"
+		}
+		printRow(out, "%-34s %10s %8s %8s %8s %8s %8s %7s %8s", head)
 		for _, k := range order {
 			if k.cpu != cpu {
 				continue
@@ -123,8 +138,14 @@ func run(in io.Reader, out io.Writer) error {
 			if !found {
 				continue
 			}
-			fmt.Fprintf(out, "%-34s %10.0f %8s %8s %8s %8s %8s %7s\n", append(row, allocs[k])...)
+			printRow(out, "%-34s %10.0f %8s %8s %8s %8s %8s %7s %8s", append(row, allocs[k], vsOne(k)))
 		}
 	}
 	return nil
+}
+
+// printRow prints one row of a table, without the spaces of empty columns
+// at its end.
+func printRow(out io.Writer, format string, cols []any) {
+	fmt.Fprintln(out, strings.TrimRight(fmt.Sprintf(format, cols...), " "))
 }

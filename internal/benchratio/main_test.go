@@ -37,6 +37,22 @@ PASS`
 
 		t.Fatalf("-cpu 2 section:\n%s", two)
 	}
+	// Each -cpu 2 figure over its own -cpu 1 figure: 7200 over 3600 for
+	// Encrypt/0478/1MiB, and nothing for those without a -cpu 1 figure.
+	for _, l := range strings.Split(two, "\n") {
+		f := strings.Fields(l)
+		switch {
+		case strings.HasPrefix(l, "benchmark") && !strings.HasSuffix(l, "/ cpu 1"):
+			t.Errorf("-cpu 2 header lacks the / cpu 1 column: %q", l)
+		case strings.HasPrefix(l, "Encrypt/0478/1MiB") && f[len(f)-1] != "2.00x",
+			strings.HasPrefix(l, "AESGCMBaseline/1MiB") && f[len(f)-1] != "1.00x",
+			strings.HasPrefix(l, "Encrypt/0578/1MiB") && f[len(f)-1] != "171":
+			t.Errorf("-cpu 2 row %q: wrong or missing ratio to -cpu 1", l)
+		}
+	}
+	if strings.Contains(one, "/ cpu 1") {
+		t.Errorf("-cpu 1 section has a / cpu 1 column:\n%s", one)
+	}
 	if err := run(strings.NewReader("nothing"), &out); err == nil {
 		t.Fatal("empty input accepted")
 	}

@@ -11,6 +11,7 @@ import (
 	"math"
 
 	"github.com/go-esdk/esdk/format"
+	"github.com/go-esdk/esdk/internal/readn"
 )
 
 // Frame is one body part as read from a message, not yet decrypted.
@@ -349,7 +350,7 @@ func (r *FrameReader) readN(n int, f Frame) ([]byte, error) {
 		r.buf = *r.box
 	}
 	var err error
-	if r.buf, err = format.AppendFull(r.buf[:0], r.src, n); err != nil {
+	if r.buf, err = readn.Append(r.buf[:0], r.src, n); err != nil {
 		return nil, r.truncated(err, partName(f))
 	}
 	r.hash(r.buf)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -47,10 +49,10 @@ type Opener struct {
 	out []byte // authenticated plaintext not yet returned
 	err error  // sticky; io.EOF once the message is done
 
-	// Parallel frames (see team.go): conc goroutines at most; the team,
-	// its ring of frames read and not yet retired (and their ciphertexts
-	// when the source does not lend stable bytes), and the current call's
-	// buffer. Made at the first parallel call.
+	// Parallel frames (see team.go): conc goroutines at most, on the
+	// team taken at the first parallel call; its ring of frames read and
+	// not yet retired (and their ciphertexts when the source does not
+	// lend stable bytes), and the current call's buffer.
 	conc int
 	team *team
 	jobs []job
@@ -115,7 +117,7 @@ func headerAuthFailed(required map[string]string) error {
 	if len(required) == 0 {
 		return fmt.Errorf("%w: header tag does not verify", ErrAuthentication)
 	}
-	keys := format.SortedKeys(required)
+	keys := slices.Sorted(maps.Keys(required))
 	for i, k := range keys {
 		keys[i] = fmt.Sprintf("%q", k)
 	}
@@ -181,6 +183,7 @@ func (o *Opener) fail(err error) {
 	o.out = nil
 	o.r.Wipe()
 	o.r.release()
+	o.dropTeam()
 }
 
 // next reads and opens one body part. A regular frame is opened into p
@@ -215,7 +218,7 @@ func (o *Opener) next(p []byte) (int, error) {
 // on a team.
 func (o *Opener) parallel(n int) bool {
 	fl := o.r.frameLength
-	return o.conc > 1 && !o.r.nonFramed && fl > 0 && goesParallel(o.conc, n/fl, fl)
+	return o.conc > 1 && !o.r.nonFramed && fl > 0 && goesParallel(o.conc, n/fl, n)
 }
 
 // readParallel opens the frames that fit in p on a team, each straight
@@ -226,82 +229,126 @@ func (o *Opener) parallel(n int) bool {
 // When a frame fails, p is cleared from that frame on and the error is
 // sticky.
 func (o *Opener) readParallel(p []byte) int {
-	fl := o.r.frameLength
-	room := len(p) / fl
-	if o.team == nil {
-		ring := ringSlots(o.conc, fl)
-		o.jobs = make([]job, ring)
-		if !o.r.stable {
-			// Room for the first frames; the rest when helpers start.
-			o.cts = make([]byte, min(minParallelFrames, ring)*(fl+format.TagLength))
-		}
-		o.team = newTeam(o.conc, ring, fl, &o.fc, o.openJob)
-	}
-	t := o.team
+	t := o.parallelTeam()
+	c := openCall{room: len(p) / o.r.frameLength}
 	o.dst = p
 	t.begin()
-	var (
-		gathered, retired int
-		final             Frame
-		haveFinal         bool
-		readErr, openErr  error
-	)
-	for {
-		for retired < gathered {
-			ok, err := t.isDone(retired)
-			if !ok {
-				break
-			}
-			if err != nil {
-				openErr = err
-				break
-			}
-			retired++
-		}
-		if openErr != nil {
-			break
-		}
-		if readErr == nil && !haveFinal && gathered < room && gathered < retired+t.ring {
-			f, err := o.r.next(o.ctSlot(gathered), true)
-			switch {
-			case err != nil:
-				readErr = err
-			case f.Kind == FinalFrame:
-				final, haveFinal = f, true
-			default:
-				j := &o.jobs[gathered%t.ring]
-				copy(j.iv[:], f.IV)
-				f.IV = j.iv[:]
-				j.Frame = f
-				gathered++
-				if gathered-int(t.avail.Load()) >= publishEvery {
-					o.publish(gathered)
-				}
-			}
-			continue
-		}
-		if int(t.avail.Load()) < gathered {
-			o.publish(gathered)
-			continue
-		}
-		if retired == gathered {
-			break
-		}
-		if !t.tryOne(t.ciphers[0]) {
-			t.waitDone(retired)
-		}
+	for o.step(&c) {
 	}
 	t.end()
 	o.dst = nil
-	n := retired * fl
+	return o.settle(p, &c)
+}
+
+// openCall is where a parallel Read call stands. Jobs below retired are
+// opened and released in order; those from retired to gathered are read
+// and handed to the team.
+type openCall struct {
+	room              int // whole frames that fit in the caller's buffer
+	gathered, retired int
+	final             Frame // the final frame, once read; it ends the call
+	haveFinal         bool
+	readErr, openErr  error // either ends the call
+}
+
+// parallelTeam returns the opener's team, made at its first parallel
+// call with the ring of frames it reads.
+func (o *Opener) parallelTeam() *team {
+	if o.team == nil {
+		fl := o.r.frameLength
+		t := getTeam(o.conc, ringSlots(o.conc, fl), fl, &o.fc, o.openJob)
+		o.team, o.jobs = t, t.jobRing()
+		if !o.r.stable {
+			o.cts = t.ringOf(t.ring * (fl + format.TagLength))
+		}
+	}
+	return o.team
+}
+
+// dropTeam gives the team back once the message is over.
+func (o *Opener) dropTeam() {
+	if o.team != nil {
+		putTeam(o.team)
+		o.team, o.jobs, o.cts = nil, nil, nil
+	}
+}
+
+// step does the next thing the caller's goroutine can do for the call:
+// retire the frames opened, read the next frame while the buffer and the
+// ring have room for it, let helpers claim what it has read, or open a
+// frame itself (or wait for the one to retire next). It reports false
+// once the call is over: everything read is retired, or a frame failed.
+func (o *Opener) step(c *openCall) bool {
+	t := o.team
+	if o.retire(c); c.openErr != nil {
+		return false
+	}
 	switch {
-	case openErr != nil:
-		clear(p[n : gathered*fl])
-		o.fail(openErr)
-	case readErr != nil:
-		o.fail(readErr)
-	case haveFinal:
-		pt, err := o.fc.Open(final.Ciphertext[:0], final)
+	case c.readErr == nil && !c.haveFinal && c.gathered < c.room && c.gathered < c.retired+t.ring:
+		o.gather(c)
+	case int(t.avail.Load()) < c.gathered:
+		o.publish(c.gathered)
+	case c.retired == c.gathered:
+		return false
+	case !t.tryOne(t.ciphers[0]):
+		t.waitDone(c.retired)
+	}
+	return true
+}
+
+// retire moves retired past the jobs that are done, in order, and stops
+// at the first that failed.
+func (o *Opener) retire(c *openCall) {
+	for c.retired < c.gathered {
+		ok, err := o.team.isDone(c.retired)
+		if !ok {
+			return
+		}
+		if err != nil {
+			c.openErr = err
+			return
+		}
+		c.retired++
+	}
+}
+
+// gather reads the next frame: a regular frame becomes the next job, and
+// every publishEvery of them are handed to the team.
+func (o *Opener) gather(c *openCall) {
+	f, err := o.r.next(o.ctSlot(c.gathered), true)
+	switch {
+	case err != nil:
+		c.readErr = err
+	case f.Kind == FinalFrame:
+		c.final, c.haveFinal = f, true
+	default:
+		t := o.team
+		j := &o.jobs[c.gathered%t.ring]
+		copy(j.iv[:], f.IV)
+		f.IV = j.iv[:]
+		j.Frame = f
+		c.gathered++
+		if c.gathered-int(t.avail.Load()) >= publishEvery {
+			o.publish(c.gathered)
+		}
+	}
+}
+
+// settle ends a call whose team has stopped: it makes an error sticky
+// (clearing what p holds of the frames not released), or opens the final
+// frame and releases it once the message has verified. It returns the
+// bytes of p released.
+func (o *Opener) settle(p []byte, c *openCall) int {
+	fl := o.r.frameLength
+	n := c.retired * fl
+	switch {
+	case c.openErr != nil:
+		clear(p[n : c.gathered*fl])
+		o.fail(c.openErr)
+	case c.readErr != nil:
+		o.fail(c.readErr)
+	case c.haveFinal:
+		pt, err := o.fc.Open(c.final.Ciphertext[:0], c.final)
 		if err == nil {
 			err = o.finish(pt)
 		}
@@ -309,9 +356,9 @@ func (o *Opener) readParallel(p []byte) int {
 			o.fail(err)
 			break
 		}
-		c := copy(p[n:], o.out)
-		o.out = o.out[c:]
-		n += c
+		k := copy(p[n:], o.out)
+		o.out = o.out[k:]
+		n += k
 		if len(o.out) == 0 {
 			o.r.Wipe()
 		}
@@ -348,11 +395,6 @@ func (o *Opener) ctSlot(i int) []byte {
 		return nil
 	}
 	n := o.r.frameLength + format.TagLength
-	if i >= len(o.cts)/n && len(o.cts) < o.team.ring*n {
-		// The ring's whole room, once a message has more frames than the
-		// first few; the frames read so far keep the old array.
-		o.cts = make([]byte, o.team.ring*n)
-	}
 	s := i % o.team.ring
 	return o.cts[s*n : (s+1)*n]
 }
@@ -381,6 +423,7 @@ func (o *Opener) finish(pt []byte) error {
 		return err
 	}
 	o.r.release()
+	o.dropTeam()
 	o.out = pt
 	o.err = io.EOF
 	return nil

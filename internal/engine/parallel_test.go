@@ -2,6 +2,7 @@ package engine
 
 import (
 	"bytes"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"io"
@@ -325,6 +326,104 @@ func (w *failAfter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// shortAfter takes the first n bytes written to it and no more: the write
+// that would go past them, and every write after it, takes what still
+// fits (nothing, in the end) and reports no error, as a wrapper that
+// breaks the io.Writer contract does. cut says whether it cut a write.
+type shortAfter struct {
+	n   int
+	b   []byte
+	cut bool
+}
+
+func (w *shortAfter) Write(p []byte) (int, error) {
+	k := min(len(p), w.n-len(w.b))
+	w.b = append(w.b, p[:k]...)
+	w.cut = w.cut || k < len(p)
+	return k, nil
+}
+
+// TestShortWrites cuts a small message short at every offset, for every
+// way of writing it (one Write and Close, Writes of a few frames each,
+// WriteFinal), on one goroutine and on a team: the sealer's calls report
+// io.ErrShortWrite from the one that wrote past the cut, the error is
+// sticky, and Close never succeeds after it; when nothing is cut the
+// message is whole.
+func TestShortWrites(t *testing.T) {
+	anyParallel(t)
+	const fl = 32
+	pt := randBytes(5*fl + 7)
+	for _, id := range []format.SuiteID{format.AES256GCMHKDFSHA512CommitKey, format.AES256GCMHKDFSHA512CommitKeyECDSAP384} {
+		s := format.MustSuite(id)
+		dataKey := randBytes(s.KeyLength())
+		var key *ecdsa.PrivateKey
+		if s.Signed() {
+			key, _ = GenerateSigningKey(s)
+		}
+		for _, conc := range []int{1, 4} {
+			for _, way := range []string{"Write", "pieces", "WriteFinal"} {
+				// write writes pt with the sealer: the error of the first
+				// call that fails, or of Close.
+				write := func(sl *Sealer) error {
+					switch way {
+					case "Write":
+						if _, err := sl.Write(pt); err != nil {
+							return err
+						}
+					case "pieces":
+						for p := pt; len(p) > 0; {
+							k := min(len(p), 3*fl+5) // three frames: a team's call
+							if _, err := sl.Write(p[:k]); err != nil {
+								return err
+							}
+							p = p[k:]
+						}
+					case "WriteFinal":
+						if err := sl.WriteFinal(pt); err != nil {
+							return err
+						}
+					}
+					return sl.Close()
+				}
+				for at := 0; ; at++ {
+					what := fmt.Sprintf("suite %s, concurrency %d, %s, cut at %d", id, conc, way, at)
+					w := &shortAfter{n: at}
+					sl, err := NewSealer(w, SealParams{Header: testHeader(s, fl), DataKey: bytes.Clone(dataKey), RequiredContext: required, SigningKey: key, Concurrency: conc})
+					if err == nil {
+						err = write(sl)
+					}
+					if !w.cut {
+						if err != nil {
+							t.Fatalf("%s: nothing was cut, yet %v", what, err)
+						}
+						m := &message{bytes: w.b, dataKey: dataKey}
+						if key != nil {
+							m.pub = &key.PublicKey
+						}
+						_, m.headerN, _ = format.ParseHeader(m.bytes, format.Limits{})
+						if got, err := m.open(t, m.bytes, bytes.NewReader(m.body())); err != nil || !bytes.Equal(got, pt) {
+							t.Fatalf("%s: the whole message does not open: %v", what, err)
+						}
+						break
+					}
+					if !errors.Is(err, io.ErrShortWrite) {
+						t.Fatalf("%s: %v, want io.ErrShortWrite", what, err)
+					}
+					if sl == nil {
+						continue // the header was cut: there is no sealer
+					}
+					if _, err := sl.Write(pt[:1]); !errors.Is(err, io.ErrShortWrite) {
+						t.Fatalf("%s: Write after the short write: %v", what, err)
+					}
+					if err := sl.Close(); !errors.Is(err, io.ErrShortWrite) {
+						t.Fatalf("%s: Close after the short write: %v", what, err)
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestParallelWriteFails checks that a sealer whose writer fails in the
 // middle of a parallel call stops, returns the error, keeps it, and
 // leaves no plaintext behind.
@@ -397,5 +496,87 @@ func TestRingBounded(t *testing.T) {
 		if got := ringSlots(c.n, c.fl); got != c.want {
 			t.Errorf("ringSlots(%d, %d) = %d, want %d", c.n, c.fl, got, c.want)
 		}
+	}
+}
+
+// TestTeamGivenBack: a message that ends (closed, read to its end, or
+// failed) gives its team back for the next message, and the team keeps
+// nothing of it: no key, no work, no reference to the caller's bytes.
+func TestTeamGivenBack(t *testing.T) {
+	anyParallel(t)
+	const fl = 64
+	s := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
+	pt := randBytes(50 * fl)
+	kept := func(what string, tm *team) {
+		t.Helper()
+		if tm.work != nil {
+			t.Errorf("%s: the team given back keeps its work", what)
+		}
+		for _, c := range tm.ciphers {
+			if c.aead != nil || c.messageID != nil {
+				t.Errorf("%s: the team given back keeps the message's key", what)
+			}
+		}
+		for _, j := range tm.jobs {
+			if j.Ciphertext != nil || j.IV != nil {
+				t.Fatalf("%s: the team given back keeps frames of the message", what)
+			}
+		}
+	}
+
+	var buf bytes.Buffer
+	sl, m := newSealerN(t, &buf, s, fl, 3)
+	if _, err := sl.Write(pt); err != nil {
+		t.Fatal(err)
+	}
+	tm := sl.team
+	if tm == nil {
+		t.Fatal("no team after a parallel Write")
+	}
+	if err := sl.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if sl.team != nil {
+		t.Error("a closed sealer keeps its team")
+	}
+	kept("sealer", tm)
+	m.bytes = buf.Bytes()
+	_, m.headerN, _ = format.ParseHeader(m.bytes, format.Limits{})
+
+	sl, _ = newSealerN(t, &failAfter{n: 2}, s, fl, 3)
+	if _, err := sl.Write(pt); err == nil {
+		t.Fatal("writing to a failing writer succeeded")
+	}
+	if sl.team != nil {
+		t.Error("a failed sealer keeps its team")
+	}
+
+	for _, tamper := range []bool{false, true} {
+		msg := bytes.Clone(m.bytes)
+		if tamper {
+			msg[len(msg)-20] ^= 1 // the final frame
+		}
+		p := m.openParams(t, msg)
+		p.Concurrency = 3
+		o, err := NewOpener(bytes.NewBuffer(msg[m.headerN:]), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([]byte, 10*fl)
+		if _, err := io.ReadFull(o, out); err != nil {
+			t.Fatal(err)
+		}
+		tm := o.team
+		if tm == nil {
+			t.Fatal("no team after a parallel Read")
+		}
+		_, err = io.ReadAll(o)
+		if (err != nil) != tamper {
+			t.Fatalf("tampered %v: %v", tamper, err)
+		}
+		if o.team != nil {
+			t.Errorf("tampered %v: an opener at the end of its message keeps its team", tamper)
+		}
+		kept(fmt.Sprintf("opener, tampered %v", tamper), tm)
 	}
 }

@@ -52,6 +52,7 @@ type SealParams struct {
 // sticky; on any error the plaintext it holds is wiped.
 type Sealer struct {
 	dst    io.Writer
+	app    Appender // dst, when it has room to seal into
 	header *format.Header
 	fc     FrameCipher
 	fl     int       // frame length; 0 for a non-framed body
@@ -60,26 +61,61 @@ type Sealer struct {
 	// buf is [final-frame header | plaintext frame | tag]; regular frames
 	// use only the tail of the header room, so every frame is sealed in
 	// place and written with one call.
-	buf    []byte  // a framed body's buf is taken at its first use
-	box    *[]byte // buf's pool box, for a framed body
-	n      int     // plaintext bytes held in buf
-	seq    uint32
-	err    error
-	closed bool
-	ended  bool     // the plaintext has ended (WriteFinal)
-	final  bool     // the final frame is written (WriteFinal)
-	app    Appender // dst, when it has room to seal into
-	id     [32]byte // the message id's bytes, when the sealer makes it
+	buf   []byte  // a framed body's buf is taken at its first use
+	box   *[]byte // buf's pool box, for a framed body
+	n     int     // plaintext bytes held in buf
+	seq   uint32
+	state sealState
+	err   error    // why, in state failed
+	id    [32]byte // the message id's bytes, when the sealer makes it
 
-	// Parallel frames (see team.go): conc goroutines at most; the team,
-	// its ring of sealed frames and the call's plaintext, made at the
-	// first parallel call.
-	conc  int
-	team  *team
+	// Parallel frames (see team.go): conc goroutines at most, on the
+	// team taken at the first parallel call.
+	conc int
+	team *team
+	call sealCall
+}
+
+// sealCall is what the jobs of a parallel call seal: pt, from sequence
+// number first on, into dst's room (out) or the team's ring.
+type sealCall struct {
+	out   []byte // dst's room for the call's frames, if any
 	ring  []byte
-	out   []byte // dst's room for the current call's frames, if any
-	pt    []byte // the plaintext of the current call's frames
-	first uint32 // the sequence number of the call's job 0
+	pt    []byte
+	first uint32
+}
+
+// sealState is where a Sealer is in its life:
+//
+//	writing --Write--> writing --Close--> closed
+//	writing --WriteFinal, plaintext held--> ended --Close--> closed
+//	writing --WriteFinal, nothing held--> sealed --Close--> closed
+//	any state but closed --an error--> failed
+//
+// In ended the final frame's plaintext is held for Close to seal; in
+// sealed only the footer is left. Writes fail in every state but writing,
+// with ErrClosed or, in failed, the error; Close returns nil again once
+// closed, and the error once failed.
+type sealState uint8
+
+const (
+	writing sealState = iota
+	ended
+	sealed
+	closed
+	failed
+)
+
+// writable returns nil when the sealer takes plaintext, and otherwise
+// the error a write gets.
+func (s *Sealer) writable() error {
+	switch s.state {
+	case writing:
+		return nil
+	case failed:
+		return s.err
+	}
+	return ErrClosed
 }
 
 // ptOff is the plaintext's offset in buf.
@@ -162,13 +198,14 @@ func (s *Sealer) Err() error { return s.err }
 
 // fail makes err sticky and wipes the plaintext held.
 func (s *Sealer) fail(err error) error {
-	s.err = err
+	s.state, s.err = failed, err
 	s.release()
 	return err
 }
 
 // release wipes the buffer and, for a framed body, hands it back for
-// reuse; the sealer holds no plaintext after it.
+// reuse; the sealer holds no plaintext after it. The team goes back too,
+// unless a parallel call is using it (which then gives it back itself).
 func (s *Sealer) release() {
 	clear(s.buf[:cap(s.buf)]) // nothing when no buffer was taken
 	if s.box != nil {
@@ -176,13 +213,30 @@ func (s *Sealer) release() {
 		s.box = nil
 	}
 	s.buf = nil
+	if s.team != nil && !s.team.busy {
+		putTeam(s.team)
+		s.team = nil
+	}
 }
 
+// emit hashes b, for a signed suite, and writes it to dst: the one place
+// the sealer writes. A destination that takes fewer bytes than it is
+// given and reports no error breaks the io.Writer contract; the rest of
+// the message would be lost, so that is io.ErrShortWrite, as io.Copy and
+// bufio.Writer have it.
 func (s *Sealer) emit(b []byte) error {
 	if s.sig != nil {
 		s.sig.Write(b)
 	}
-	if _, err := s.dst.Write(b); err != nil {
+	n, err := s.dst.Write(b)
+	switch {
+	case err != nil:
+	case n < 0 || n > len(b):
+		err = fmt.Errorf("the destination's Write took %d of %d bytes", n, len(b))
+	case n < len(b):
+		err = io.ErrShortWrite
+	}
+	if err != nil {
 		return s.fail(fmt.Errorf("esdk: writing message: %w", err))
 	}
 	return nil
@@ -227,11 +281,8 @@ func (s *Sealer) emitPart(part []byte, direct bool) error {
 // arrives, so that a plaintext of an exact number of frames ends with a
 // full final frame.
 func (s *Sealer) Write(p []byte) (int, error) {
-	if s.err != nil {
-		return 0, s.err
-	}
-	if s.closed || s.ended {
-		return 0, ErrClosed
+	if err := s.writable(); err != nil {
+		return 0, err
 	}
 	if s.fl == 0 {
 		if int64(len(s.buf)-nonFramedHeaderLength)+int64(len(p)) > min(MaxNonFramedLength, math.MaxInt-nonFramedHeaderLength-format.TagLength) {
@@ -259,19 +310,16 @@ func (s *Sealer) Write(p []byte) (int, error) {
 // held, so that Close has only the footer left to write. Writes after it
 // fail.
 func (s *Sealer) WriteFinal(p []byte) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
 	if s.fl == 0 || s.n > 0 {
 		// The rest is held, as Write holds it, for Close to seal.
 		if _, err := s.Write(p); err != nil {
 			return err
 		}
-		s.ended = true
+		s.state = ended
 		return nil
-	}
-	if s.err != nil {
-		return s.err
-	}
-	if s.closed || s.ended {
-		return ErrClosed
 	}
 	p, err := s.sealFrames(p)
 	if err != nil {
@@ -280,7 +328,7 @@ func (s *Sealer) WriteFinal(p []byte) error {
 	if err := s.sealFinal(p); err != nil {
 		return err
 	}
-	s.ended, s.final = true, true
+	s.state = sealed
 	return nil
 }
 
@@ -301,7 +349,7 @@ func (s *Sealer) sealFrames(p []byte) ([]byte, error) {
 	}
 	// Every whole frame but the last is regular.
 	frames := (len(p) - 1) / fl
-	if goesParallel(s.conc, frames, fl) && uint64(s.seq)+uint64(frames) < FinalFrameMarker {
+	if goesParallel(s.conc, frames, len(p)) && uint64(s.seq)+uint64(frames) < FinalFrameMarker {
 		if err := s.sealParallel(p[:frames*fl], frames); err != nil {
 			return p, err
 		}
@@ -340,11 +388,10 @@ func (s *Sealer) sealFinal(pt []byte) error {
 // Close seals the final frame (or the non-framed body), writes the footer
 // of a signed suite, wipes the plaintext held, and leaves dst open.
 func (s *Sealer) Close() error {
-	if s.closed {
-		return s.err
-	}
-	s.closed = true
-	if s.err != nil {
+	switch s.state {
+	case closed:
+		return nil
+	case failed:
 		return s.err
 	}
 	switch {
@@ -356,7 +403,7 @@ func (s *Sealer) Close() error {
 		if err := s.emit(s.buf[:nonFramedHeaderLength+len(out)]); err != nil {
 			return err
 		}
-	case !s.final:
+	case s.state != sealed:
 		if err := s.sealFinal(s.frameBuffer()[ptOff : ptOff+s.n]); err != nil {
 			return err
 		}
@@ -372,6 +419,7 @@ func (s *Sealer) Close() error {
 		}
 	}
 	s.release()
+	s.state = closed
 	return nil
 }
 
@@ -382,19 +430,19 @@ func (s *Sealer) Close() error {
 func (s *Sealer) sealParallel(pt []byte, frames int) error {
 	stride := regularHeaderLength + s.fl + format.TagLength
 	if s.team == nil {
-		s.team = newTeam(s.conc, ringSlots(s.conc, s.fl), s.fl, &s.fc, s.sealJob)
+		s.team = getTeam(s.conc, ringSlots(s.conc, s.fl), s.fl, &s.fc, s.sealJob)
 	}
 	t := s.team
 	// Frames are sealed into the destination's room when it has room
 	// for all of them, or else into the ring and written from there.
-	s.out = nil
+	c := &s.call
+	*c = sealCall{pt: pt, first: s.seq}
 	if s.app != nil {
-		s.out = s.app.Room(frames * stride)
+		c.out = s.app.Room(frames * stride)
 	}
-	if s.out == nil && s.ring == nil {
-		s.ring = make([]byte, t.ring*stride)
+	if c.out == nil {
+		c.ring = t.ringOf(t.ring * stride)
 	}
-	s.pt, s.first = pt, s.seq
 	t.begin()
 	t.setAvail(min(frames, t.ring))
 	t.start()
@@ -412,9 +460,9 @@ func (s *Sealer) sealParallel(pt []byte, frames int) error {
 			}
 		}
 		if k > emitted {
-			if s.out != nil {
-				s.emitPart(s.out[emitted*stride:k*stride], true)
-			} else if err = s.emit(s.ring[emitted%t.ring*stride : ((k-1)%t.ring+1)*stride]); err != nil {
+			if c.out != nil {
+				s.emitPart(c.out[emitted*stride:k*stride], true)
+			} else if err = s.emit(c.ring[emitted%t.ring*stride : ((k-1)%t.ring+1)*stride]); err != nil {
 				break
 			}
 			emitted = k
@@ -426,27 +474,27 @@ func (s *Sealer) sealParallel(pt []byte, frames int) error {
 		}
 	}
 	t.end()
-	s.pt, s.out = nil, nil
+	*c = sealCall{}
 	if err != nil {
-		clear(s.ring)
+		s.release() // the team, which emit's failure could not give back
 		return err
 	}
 	s.seq += uint32(frames)
 	return nil
 }
 
-// sealJob seals job i of a parallel call into its ring slot, header
-// included.
-func (s *Sealer) sealJob(c *FrameCipher, i int) error {
+// sealJob seals job i of a parallel call into its slot, header included.
+func (s *Sealer) sealJob(fc *FrameCipher, i int) error {
+	c := &s.call
 	stride := regularHeaderLength + s.fl + format.TagLength
 	var slot []byte
-	if s.out != nil {
-		slot = s.out[i*stride:][:stride]
+	if c.out != nil {
+		slot = c.out[i*stride:][:stride]
 	} else {
-		slot = s.ring[i%s.team.ring*stride:][:stride]
+		slot = c.ring[i%s.team.ring*stride:][:stride]
 	}
-	seq := s.first + uint32(i)
+	seq := c.first + uint32(i)
 	appendRegularHeader(slot[:0], seq)
-	c.Seal(slot[regularHeaderLength:regularHeaderLength], RegularFrame, seq, s.pt[i*s.fl:(i+1)*s.fl])
+	fc.Seal(slot[regularHeaderLength:regularHeaderLength], RegularFrame, seq, c.pt[i*s.fl:(i+1)*s.fl])
 	return nil
 }

@@ -11,6 +11,15 @@ import (
 // the call starts and joins before it returns, so no goroutine outlives
 // the call and an abandoned Encryptor or Decryptor leaves none behind.
 //
+// Waking and joining: start runs the helpers once the call has jobs for
+// them. A helper with no job to claim yields a few times (helperSpins),
+// then counts itself in sleepers and blocks on wake; setAvail sends wake
+// a token per sleeper once a quarter of the ring is there to claim. The
+// caller's goroutine, when the job it needs next is a helper's, yields,
+// then sets callerWaits and blocks on callerWake, which every finished
+// job pokes. end sets stop, wakes every sleeper and waits for all the
+// helpers (wg), then drains both channels for the next call.
+//
 // Within a call, frames are jobs numbered from 0. The caller's goroutine
 // decides which jobs may be claimed (avail), keeps the output in order and
 // does the work that must be sequential (reading frames, the signature
@@ -19,11 +28,14 @@ import (
 // available only once the job ring places before it has been consumed:
 // memory stays at ring slots whatever the call's size.
 
-// parallelMin is the least plaintext, in bytes, that a call must seal or
-// open for its frames to go parallel; smaller calls, and messages of one
-// or two frames, take the sequential path. Starting helpers costs tens of
-// microseconds on some machines before they run; 256 KiB of frames take
-// about that long on one core. Tests lower it.
+// parallelMin is the least plaintext, in bytes, that a call must carry
+// (a Write's p, a Read's buffer) for its frames to go parallel; smaller
+// calls, and calls of fewer than three whole frames, take the sequential
+// path. It is where frames on a team measured faster than on the caller's
+// goroutine alone (BenchmarkParallelGain; the figures are in
+// BENCHMARKS.md): below it a helper, which takes tens of microseconds to
+// start on a virtual machine, joins too late to do much, and what it
+// costs to start and join it is not won back. Tests lower it.
 var parallelMin atomic.Int64
 
 // minParallelFrames is the fewest frames a call runs on a team.
@@ -43,12 +55,14 @@ const (
 	ringPerWorker = 4
 )
 
-func init() { parallelMin.Store(256 << 10) }
+func init() { parallelMin.Store(defaultParallelMin) }
 
-// goesParallel reports whether a call with frames frames of fl bytes runs
-// on a team of n goroutines.
-func goesParallel(n, frames, fl int) bool {
-	return n > 1 && frames >= minParallelFrames && int64(frames)*int64(fl) >= parallelMin.Load()
+const defaultParallelMin = 512 << 10
+
+// goesParallel reports whether a call of size bytes with frames whole
+// frames to seal or open runs on a team of n goroutines.
+func goesParallel(n, frames, size int) bool {
+	return n > 1 && frames >= minParallelFrames && int64(size) >= parallelMin.Load()
 }
 
 // ringSlots is the number of slots of a team of n for frames of fl bytes.
@@ -60,9 +74,12 @@ func ringSlots(n, fl int) int {
 	return r
 }
 
-// team is the goroutines of one call and what they share. It is made once
-// per message, at its first parallel call, and reused by later calls, so
-// that the steady state allocates nothing.
+// team is the goroutines of one call and what they share, and the ring
+// of the message's calls. A message takes one at its first parallel call
+// (getTeam) and keeps it for its later calls, so that the steady state
+// allocates nothing; the message gives it back when it ends (putTeam),
+// and the next message takes it from the pool, so that a message of a
+// few parallel calls allocates next to nothing either.
 type team struct {
 	ring int
 	// grain is how many consecutive jobs a goroutine claims at once, so
@@ -75,7 +92,17 @@ type team struct {
 	ciphers []*FrameCipher
 	helpers []func() // helper bodies, made once
 
+	// The ring the caller's goroutine keeps its frames in, made at its
+	// first use: bytes for sealed frames (a Sealer) or for ciphertexts
+	// read from a source that does not lend stable bytes (an Opener), and
+	// jobs for the frames an Opener has read. Neither ever holds
+	// plaintext: frames are sealed from the caller's buffer and opened
+	// into it.
+	bytes []byte
+	jobs  []job
+
 	slots []slot // slots[i%ring] holds job i's state
+	call  int64  // the number of the current call, in the slots' done
 	stop  atomic.Bool
 	// Helpers with nothing to do sleep on wake; sleepers counts them.
 	sleepers atomic.Int32
@@ -83,7 +110,8 @@ type team struct {
 	// The caller's goroutine, waiting for a job, sleeps on callerWake.
 	callerWaits atomic.Bool
 	callerWake  chan struct{}
-	started     int // helpers started in this call
+	started     int  // helpers started in this call
+	busy        bool // between begin and end
 	wg          sync.WaitGroup
 
 	// The counters every goroutine touches for every job, each on its own
@@ -101,10 +129,16 @@ const cacheLine = 64
 
 // slot is the state of the job in a ring slot, on its own cache line.
 type slot struct {
-	done atomic.Int64 // i+1 once job i is finished
+	done atomic.Int64 // doneMark(call, i) once job i of the call is finished
 	err  error        // job i's error, once done
 	_    [cacheLine - 24]byte
 }
+
+// doneMark is what a slot's done holds once job i of call is finished:
+// the call's number above the job's, so that a slot left from an earlier
+// call (or message) never reads as done and begin need not clear them.
+// Jobs of a call number below 2^32 (a message has fewer frames).
+func doneMark(call int64, i int) int64 { return call<<32 | int64(i) + 1 }
 
 // grainBytes is the least plaintext a goroutine claims at once; tests
 // lower it, to mix the goroutines' frames as much as they can be.
@@ -112,16 +146,71 @@ var grainBytes atomic.Int64
 
 func init() { grainBytes.Store(32 << 10) }
 
-func newTeam(n, ring, fl int, fc *FrameCipher, work func(c *FrameCipher, i int) error) *team {
-	t := &team{
-		ring:    ring,
-		grain:   max(1, min(int(grainBytes.Load())/fl, ring/(2*n))),
-		work:    work,
-		ciphers: make([]*FrameCipher, n),
-		helpers: make([]func(), n-1),
-		slots:   make([]slot, ring),
-		wake:    make(chan struct{}, n-1),
+// teams holds the teams of messages that ended. A team whose ring is
+// larger than maxPooledRing is left to the collector.
+var teams sync.Pool
 
+const maxPooledRing = 8 << 20
+
+// getTeam returns a team of n goroutines with ring slots, for frames of
+// fl bytes of the message whose body cipher fc is, doing work: one from
+// the pool when it has one of n goroutines, or a new one.
+func getTeam(n, ring, fl int, fc *FrameCipher, work func(c *FrameCipher, i int) error) *team {
+	t, _ := teams.Get().(*team)
+	if t == nil || len(t.ciphers) != n {
+		t = newTeam(n)
+	}
+	if cap(t.slots) < ring {
+		t.slots = make([]slot, ring)
+	}
+	t.slots = t.slots[:ring]
+	t.ring = ring
+	t.grain = max(1, min(int(grainBytes.Load())/fl, ring/(2*n)))
+	t.work = work
+	for _, c := range t.ciphers {
+		c.aead, c.messageID = fc.aead, fc.messageID
+	}
+	return t
+}
+
+// putTeam gives t back for another message. It keeps nothing of this
+// one: no key, no work, no reference to the caller's bytes.
+func putTeam(t *team) {
+	if t.busy {
+		panic("esdk: a team is given back during its call")
+	}
+	for _, c := range t.ciphers {
+		c.aead, c.messageID = nil, nil
+	}
+	t.work = nil
+	clear(t.jobs)
+	if cap(t.bytes) <= maxPooledRing {
+		teams.Put(t)
+	}
+}
+
+// ringOf returns the first n bytes of the team's byte ring.
+func (t *team) ringOf(n int) []byte {
+	if cap(t.bytes) < n {
+		t.bytes = make([]byte, n)
+	}
+	return t.bytes[:n]
+}
+
+// jobRing returns the team's ring of jobs, one per slot.
+func (t *team) jobRing() []job {
+	if cap(t.jobs) < t.ring {
+		t.jobs = make([]job, t.ring)
+	}
+	t.jobs = t.jobs[:t.ring]
+	return t.jobs
+}
+
+func newTeam(n int) *team {
+	t := &team{
+		ciphers:    make([]*FrameCipher, n),
+		helpers:    make([]func(), n-1),
+		wake:       make(chan struct{}, n-1),
 		callerWake: make(chan struct{}, 1),
 	}
 	for w := range t.ciphers {
@@ -131,7 +220,7 @@ func newTeam(n, ring, fl int, fc *FrameCipher, work func(c *FrameCipher, i int) 
 			_ [cacheLine]byte
 			c FrameCipher
 			_ [cacheLine]byte
-		}{c: FrameCipher{aead: fc.aead, messageID: fc.messageID}}
+		}{}
 		t.ciphers[w] = &p.c
 	}
 	for w := range t.helpers {
@@ -143,14 +232,19 @@ func newTeam(n, ring, fl int, fc *FrameCipher, work func(c *FrameCipher, i int) 
 
 // begin readies the team for a call; no helper runs yet.
 func (t *team) begin() {
+	t.call++
+	if t.call == 1<<31 {
+		// Numbers wrap: once in 2^31 calls, start afresh.
+		for i := range t.slots {
+			t.slots[i].done.Store(0)
+		}
+		t.call = 1
+	}
 	t.next.Store(0)
 	t.avail.Store(0)
 	t.stop.Store(false)
-	for i := range t.slots {
-		t.slots[i].done.Store(0)
-		t.slots[i].err = nil
-	}
 	t.started = 0
+	t.busy = true
 }
 
 // start starts the helpers, once per call.
@@ -174,6 +268,7 @@ func (t *team) end() {
 		t.wg.Wait()
 		t.started = 0
 	}
+	t.busy = false
 	for drained := false; !drained; {
 		select {
 		case <-t.wake:
@@ -209,7 +304,7 @@ func (t *team) signal() {
 // isDone reports whether job i is finished, and its error.
 func (t *team) isDone(i int) (bool, error) {
 	s := &t.slots[i%t.ring]
-	if s.done.Load() != int64(i)+1 {
+	if s.done.Load() != doneMark(t.call, i) {
 		return false, nil
 	}
 	return true, s.err
@@ -231,7 +326,7 @@ func (t *team) tryOne(c *FrameCipher) bool {
 	for ; i < end; i++ {
 		s := &t.slots[int(i)%t.ring]
 		s.err = t.work(c, int(i))
-		s.done.Store(i + 1)
+		s.done.Store(doneMark(t.call, int(i)))
 		if t.callerWaits.Load() {
 			select {
 			case t.callerWake <- struct{}{}:
