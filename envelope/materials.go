@@ -161,7 +161,7 @@ func (m *DefaultManager) DecryptMaterials(ctx context.Context, req DecryptionMat
 	case req.Suite.Signed():
 		key, err := engine.ParsePublicKey(req.Suite, pub)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrAuthentication, err)
+			return nil, wrapSentinel(ErrAuthentication, err)
 		}
 		mat.VerificationKey = key
 	case hasPub:
