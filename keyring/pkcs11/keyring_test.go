@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -111,6 +112,7 @@ func TestAESKeyringWrongKeyOrContext(t *testing.T) {
 		if !errors.Is(err, keyring.ErrNoMatchingKey) || !errors.As(err, &nm) || !errors.Is(err, ErrAuthentication) || dm.PlaintextDataKey != nil {
 			t.Errorf("%s: %v; want NoMatchingKeyError caused by ErrAuthentication", name, err)
 		}
+		saysOnce(t, name, err, cfg.KeyLabel)
 	}
 	check("other key", raw, map[string]string{"a": "b"})
 	check("other context", hsm, map[string]string{"a": "c"})
@@ -143,6 +145,7 @@ func TestRSAKeyringInteroperates(t *testing.T) {
 		hsm, err := NewRSAKeyring(RSAKeyringOptions{Namespace: "esdk-test", Name: "rsa-key", Padding: p, Config: cfg})
 		if errors.Is(err, ErrMechanismNotSupported) && p != keyring.PKCS1 && p != keyring.OAEPSHA1 {
 			t.Logf("%v: %v", p, err)
+			saysOnce(t, p.String(), err, cfg.KeyLabel)
 			checkNoLeak(t, cfg)
 			continue
 		}
@@ -327,6 +330,7 @@ func TestTokenFailureIsNotNoMatch(t *testing.T) {
 			t.Errorf("%T after the key was deleted: %v; want a *keyring.UnwrapError naming the PKCS #11 error", kr, err)
 		}
 		t.Logf("%T: %v", kr, err)
+		saysOnce(t, fmt.Sprintf("%T after the key was deleted", kr), err, "")
 	}
 }
 
