@@ -210,12 +210,15 @@ func (k *AESKey) Close() error { return k.tok.close() }
 
 // authError is a failed AES-GCM decryption. It matches ErrAuthentication
 // and wraps what the token said. It does not name the key (see keyError).
+// It says what most likely is wrong, as the raw AES keyring's in-process
+// key does: the raw AES keyring leaves that to the key, the only one to
+// know an authentication failure from a failure of its own.
 type authError struct {
 	cause error
 }
 
 func (e *authError) Error() string {
-	return fmt.Sprintf("%v (%v)", ErrAuthentication, unprefixed{e.cause})
+	return fmt.Sprintf("%v (%v) (wrong key or encryption context?)", ErrAuthentication, unprefixed{e.cause})
 }
 
 func (e *authError) Unwrap() []error { return []error{ErrAuthentication, e.cause} }

@@ -113,6 +113,9 @@ func TestAESKeyringWrongKeyOrContext(t *testing.T) {
 			t.Errorf("%s: %v; want NoMatchingKeyError caused by ErrAuthentication", name, err)
 		}
 		saysOnce(t, name, err, cfg.KeyLabel)
+		if err != nil && !strings.Contains(err.Error(), "(wrong key or encryption context?)") {
+			t.Errorf("%s: %v does not say what most likely is wrong", name, err)
+		}
 	}
 	check("other key", raw, map[string]string{"a": "b"})
 	check("other context", hsm, map[string]string{"a": "c"})
@@ -331,6 +334,9 @@ func TestTokenFailureIsNotNoMatch(t *testing.T) {
 		}
 		t.Logf("%T: %v", kr, err)
 		saysOnce(t, fmt.Sprintf("%T after the key was deleted", kr), err, "")
+		if strings.Contains(err.Error(), "wrong key or encryption context") {
+			t.Errorf("%T after the key was deleted: %v: a failing token is not a wrong key or context", kr, err)
+		}
 	}
 }
 
