@@ -161,7 +161,7 @@ func (m *DefaultManager) DecryptMaterials(ctx context.Context, req DecryptionMat
 	case req.Suite.Signed():
 		key, err := engine.ParsePublicKey(req.Suite, pub)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrAuthentication, err)
+			return nil, wrapSentinel(ErrAuthentication, err)
 		}
 		mat.VerificationKey = key
 	case hasPub:
@@ -176,12 +176,12 @@ func (m *DefaultManager) DecryptMaterials(ctx context.Context, req DecryptionMat
 	return mat, nil
 }
 
-// ErrContextMismatch: the encryption context supplied on decryption does
-// not match the message's.
+// ErrContextMismatch says the encryption context supplied on decryption
+// does not match the message's.
 var ErrContextMismatch = errors.New("esdk: encryption context does not match the message")
 
-// ErrReservedContextKey: a caller's encryption-context key starts with
-// the prefix the SDK reserves ("aws-crypto-").
+// ErrReservedContextKey says a caller's encryption-context key starts
+// with the prefix the SDK reserves ("aws-crypto-").
 var ErrReservedContextKey = errors.New("esdk: encryption context key uses the reserved prefix")
 
 // checkReservedKey refuses a caller's encryption-context key with the
@@ -193,8 +193,8 @@ func checkReservedKey(k string) error {
 	return nil
 }
 
-// ErrMissingRequiredContext: a required encryption-context key was not
-// supplied.
+// ErrMissingRequiredContext says a required encryption-context key was
+// not supplied.
 var ErrMissingRequiredContext = errors.New("esdk: required encryption context key missing")
 
 // RequiredContextManager makes some encryption-context keys required: they

@@ -29,7 +29,11 @@ type AESWrappingKey interface {
 	// 16-byte tag, under iv (12 bytes) and aad.
 	Seal(ctx context.Context, iv, plaintext, aad []byte) ([]byte, error)
 	// Open checks and removes the tag of ciphertext (which ends with it)
-	// and returns the plaintext; any failure is an error.
+	// and returns the plaintext; any failure is an error. The keyring
+	// reports the error as the reason the data key did not unwrap, as it
+	// is: only the key can tell a ciphertext that does not authenticate
+	// (the wrong key or encryption context) from a failure of its own,
+	// and its error should say which.
 	Open(ctx context.Context, iv, ciphertext, aad []byte) ([]byte, error)
 }
 
@@ -40,8 +44,14 @@ func (k gcmKey) Seal(_ context.Context, iv, plaintext, aad []byte) ([]byte, erro
 	return k.aead.Seal(nil, iv, plaintext, aad), nil
 }
 
+// Open fails only when the tag does not verify, and then says what
+// most likely caused that.
 func (k gcmKey) Open(_ context.Context, iv, ciphertext, aad []byte) ([]byte, error) {
-	return k.aead.Open(nil, iv, ciphertext, aad)
+	pt, err := k.aead.Open(nil, iv, ciphertext, aad)
+	if err != nil {
+		return nil, fmt.Errorf("%w (wrong key or encryption context?)", err)
+	}
+	return pt, nil
 }
 
 // newGCMKey returns an in-process AESWrappingKey over key (16, 24 or 32
@@ -197,7 +207,7 @@ func (k *RawAES) OnDecrypt(ctx context.Context, m *DecryptionMaterials, edks []f
 			err = fmt.Errorf("the wrapping key returned %d bytes, want %d", len(key), m.Suite.KeyLength())
 		}
 		if err != nil {
-			causes = append(causes, fmt.Errorf("encrypted data key %d: %w (wrong key or encryption context?)", i, err))
+			causes = append(causes, fmt.Errorf("encrypted data key %d: %w", i, err))
 			continue
 		}
 		m.PlaintextDataKey = key

@@ -93,6 +93,10 @@ func TestRawAESWireFormat(t *testing.T) {
 	}
 }
 
+// wrongKeyHint is what the raw AES keyring says of a data key that does
+// not authenticate under its key.
+const wrongKeyHint = "wrong key or encryption context?"
+
 func TestRawAESDecryptFailures(t *testing.T) {
 	key := randBytes(32)
 	kr, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "ns", Name: "name", WrappingKey: key})
@@ -113,22 +117,25 @@ func TestRawAESDecryptFailures(t *testing.T) {
 		suite  *format.Suite
 		ec     map[string]string
 		tamper func(e *format.EncryptedDataKey)
+		// hint: the data key does not authenticate, and the error says
+		// what most likely causes that.
+		hint bool
 	}{
-		{name: "wrong key", kr: other},
-		{name: "other context", ec: map[string]string{"k": "w"}},
-		{name: "empty context", ec: map[string]string{}},
+		{name: "wrong key", kr: other, hint: true},
+		{name: "other context", ec: map[string]string{"k": "w"}, hint: true},
+		{name: "empty context", ec: map[string]string{}, hint: true},
 		{name: "suite of another key length", suite: suite128},
 		{name: "provider id", tamper: func(e *format.EncryptedDataKey) { e.ProviderID = "nt" }},
 		{name: "key name", tamper: func(e *format.EncryptedDataKey) { e.ProviderInfo[0] ^= 1 }},
 		{name: "tag length", tamper: func(e *format.EncryptedDataKey) { e.ProviderInfo[n+3] = 96 }},
 		{name: "IV length", tamper: func(e *format.EncryptedDataKey) { e.ProviderInfo[n+7] = 16 }},
-		{name: "IV", tamper: func(e *format.EncryptedDataKey) { e.ProviderInfo[n+8] ^= 1 }},
+		{name: "IV", tamper: func(e *format.EncryptedDataKey) { e.ProviderInfo[n+8] ^= 1 }, hint: true},
 		{name: "short provider info", tamper: func(e *format.EncryptedDataKey) { e.ProviderInfo = e.ProviderInfo[:n+19] }},
 		{name: "long provider info", tamper: func(e *format.EncryptedDataKey) { e.ProviderInfo = append(e.ProviderInfo, 0) }},
 		{name: "provider info is the name", tamper: func(e *format.EncryptedDataKey) { e.ProviderInfo = []byte("name") }},
 		{name: "no provider info", tamper: func(e *format.EncryptedDataKey) { e.ProviderInfo = nil }},
-		{name: "ciphertext", tamper: func(e *format.EncryptedDataKey) { e.Ciphertext[0] ^= 1 }},
-		{name: "tag", tamper: func(e *format.EncryptedDataKey) { e.Ciphertext[len(e.Ciphertext)-1] ^= 1 }},
+		{name: "ciphertext", tamper: func(e *format.EncryptedDataKey) { e.Ciphertext[0] ^= 1 }, hint: true},
+		{name: "tag", tamper: func(e *format.EncryptedDataKey) { e.Ciphertext[len(e.Ciphertext)-1] ^= 1 }, hint: true},
 		{name: "short ciphertext", tamper: func(e *format.EncryptedDataKey) { e.Ciphertext = e.Ciphertext[:len(e.Ciphertext)-1] }},
 		{name: "no ciphertext", tamper: func(e *format.EncryptedDataKey) { e.Ciphertext = nil }},
 		{name: "huge ciphertext", tamper: func(e *format.EncryptedDataKey) { e.Ciphertext = make([]byte, 1<<20) }},
@@ -152,6 +159,9 @@ func TestRawAESDecryptFailures(t *testing.T) {
 			_, err := decrypt(kr, s, ec, edks)
 			if !errors.Is(err, keyring.ErrNoMatchingKey) {
 				t.Fatalf("got %v, want ErrNoMatchingKey", err)
+			}
+			if got := strings.Contains(err.Error(), wrongKeyHint); got != tc.hint {
+				t.Errorf("%v: says %q: %v, want %v", err, wrongKeyHint, got, tc.hint)
 			}
 			checkErrText(t, err, key, em.PlaintextDataKey)
 		})
@@ -379,14 +389,18 @@ func TestRawAESKeyHandleFails(t *testing.T) {
 		t.Fatalf("OnDecrypt: got %v, want a *NoMatchingKeyError with the handle's error", err)
 	}
 	checkErrText(t, err, key, em.PlaintextDataKey)
+	// The handle failed; nothing says the key or the context is wrong.
+	if strings.Contains(err.Error(), wrongKeyHint) {
+		t.Errorf("OnDecrypt: %v: a failing handle is not a wrong key or context", err)
+	}
 
 	// A handle that returns the wrong number of bytes is an error too.
 	h.err, h.extra = nil, 1
 	if err := kr.OnEncrypt(context.Background(), &keyring.EncryptionMaterials{Suite: suite256}); err == nil {
 		t.Fatal("OnEncrypt: a ciphertext one byte too long was accepted")
 	}
-	if _, err := decrypt(kr, suite256, nil, em.EncryptedDataKeys); !errors.Is(err, keyring.ErrNoMatchingKey) {
-		t.Fatalf("OnDecrypt: got %v for a data key one byte too long, want ErrNoMatchingKey", err)
+	if _, err := decrypt(kr, suite256, nil, em.EncryptedDataKeys); !errors.Is(err, keyring.ErrNoMatchingKey) || strings.Contains(err.Error(), wrongKeyHint) {
+		t.Fatalf("OnDecrypt: got %v for a data key one byte too long, want ErrNoMatchingKey without %q", err, wrongKeyHint)
 	}
 
 	// A canceled context is a failure of the call, not "not my key".

@@ -54,15 +54,14 @@ var keyOptions = map[string][]string{
 	"kms":           {"region", "mrk"},
 	"kms-discovery": {"account", "partition", "region", "mrk"},
 	"hierarchy":     {"table", "kms", "logical-name", "ttl", "region"},
-	"pkcs11":        {"namespace", "name", "padding"},
+	"pkcs11":        {"namespace", "name", "padding", "peer"},
 	"ecdh":          {"peer"},
 	"kms-ecdh":      {"peer", "region"},
 }
 
 var reqOptions = map[string][]string{
-	"aes":    {"namespace", "name"},
-	"rsa":    {"namespace", "name"},
-	"pkcs11": {"namespace", "name"},
+	"aes": {"namespace", "name"},
+	"rsa": {"namespace", "name"},
 }
 
 // cliAliases are aws-encryption-cli's names of discovery options.
@@ -171,8 +170,13 @@ func parseKeySpec(s string) (*keySpec, error) {
 	if k.opt("partition") != "" && len(k.opts["account"]) == 0 {
 		return nil, bad("partition= filters by account: give account= too")
 	}
-	if kind == "hierarchy" {
+	switch kind {
+	case "hierarchy":
 		if err := checkHierarchySpec(k); err != nil {
+			return nil, err
+		}
+	case "pkcs11":
+		if err := checkPKCS11Spec(k); err != nil {
 			return nil, err
 		}
 	}
@@ -341,18 +345,7 @@ func (ks *keys) build(ctx context.Context, k *keySpec, cmd string) (keyring.Keyr
 	case "ecdh", "kms-ecdh":
 		return ks.buildECDH(ctx, k, cmd)
 	case "pkcs11":
-		if pinFile := pinSourceFile(k.value); pinFile != "" {
-			if fi, err := os.Stat(pinFile); err == nil {
-				warnExposed(ks.warn, "PIN file", pinFile, fi)
-			}
-		}
-		padding, _ := k.padding()
-		kr, closer, err := newPKCS11Keyring(k.value, k.opt("namespace"), k.opt("name"), padding, k.opt("padding") != "")
-		if err != nil {
-			return nil, err
-		}
-		ks.closers = append(ks.closers, closer)
-		return kr, nil
+		return ks.buildPKCS11(k, cmd)
 	}
 	return nil, fmt.Errorf("unknown key kind %q", k.kind)
 }

@@ -168,3 +168,19 @@ func TestPINSourceFile(t *testing.T) {
 		}
 	}
 }
+
+// TestURIKeyType: the type= of a pkcs11 URI is read as pkcs11.ParseURI
+// reads it, in the path only.
+func TestURIKeyType(t *testing.T) {
+	for uri, want := range map[string]string{
+		"pkcs11:token=t;object=k;type=private?module-path=/m": "private",
+		"PKCS11:TYPE=secret%2Dkey;object=k":                   "secret-key",
+		"pkcs11:token=t;object=k":                             "",
+		"pkcs11:token=t?type=private":                         "",
+		"pkcs11:token=t;type=%zz":                             "",
+	} {
+		if got := uriKeyType(uri); got != want {
+			t.Errorf("uriKeyType(%q) = %q, want %q", uri, got, want)
+		}
+	}
+}

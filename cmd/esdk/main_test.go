@@ -53,7 +53,13 @@ func TestMain(m *testing.M) {
 	for name, f := range softHSMCommands() {
 		cmds[name] = f
 	}
-	os.Exit(testscript.RunMain(m, cmds))
+	// testscript.Main runs each command as a program: it exits with the
+	// command's status.
+	programs := make(map[string]func(), len(cmds))
+	for name, f := range cmds {
+		programs[name] = func() { os.Exit(f()) }
+	}
+	testscript.Main(m, programs)
 }
 
 // Accounts and regions of the KMS keys the scripts get.

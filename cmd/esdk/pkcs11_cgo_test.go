@@ -3,6 +3,9 @@
 package main
 
 import (
+	"crypto/ecdh"
+	"crypto/x509"
+	"encoding/pem"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -46,8 +49,11 @@ func softHSMModule() string {
 func softHSMCommands() map[string]func() int {
 	return map[string]func() int{
 		// softhsm-setup makes a SoftHSM2 token store where SOFTHSM2_CONF
-		// says, with one token holding an AES-256 key "esdk-aes" and an
-		// RSA-2048 key pair "esdk-rsa", generated in the token.
+		// says, with one token holding an AES-256 key "esdk-aes", an
+		// RSA-2048 key pair "esdk-rsa" and EC key pairs "esdk-ec" (P-256)
+		// and "esdk-ec384" (P-384), generated in the token; the public
+		// keys of the EC pairs, as read from the token, are in
+		// esdk-ec.pub.pem and esdk-ec384.pub.pem next to SOFTHSM2_CONF.
 		"softhsm-setup": func() int {
 			if err := softHSMSetup(); err != nil {
 				fmt.Fprintln(os.Stderr, "softhsm-setup:", err)
@@ -132,7 +138,35 @@ func softHSMSetup() error {
 	if err := pkcs11.GenerateAESKey(aesCfg, 32); err != nil {
 		return err
 	}
-	return pkcs11.GenerateRSAKey(rsaCfg, 2048)
+	if err := pkcs11.GenerateRSAKey(rsaCfg, 2048); err != nil {
+		return err
+	}
+	for label, curve := range map[string]ecdh.Curve{"esdk-ec": ecdh.P256(), "esdk-ec384": ecdh.P384()} {
+		ecCfg := cfg
+		ecCfg.KeyLabel = label
+		if err := pkcs11.GenerateECKey(ecCfg, curve); err != nil {
+			return err
+		}
+		if err := writeECPublicKey(ecCfg, filepath.Join(filepath.Dir(conf), label+".pub.pem")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeECPublicKey writes the public key of the EC key that cfg names, as
+// the token shows it, to file as PEM.
+func writeECPublicKey(cfg pkcs11.Config, file string) error {
+	k, err := pkcs11.OpenECDHKey(cfg)
+	if err != nil {
+		return err
+	}
+	defer k.Close()
+	der, err := x509.MarshalPKIXPublicKey(k.PublicKey())
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(file, pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), 0o644)
 }
 
 // softHSMCondition is the [softhsm] condition: SoftHSM2 is installed. Its

@@ -232,10 +232,27 @@ A key is a kind and its value, then options, separated by commas:
       aws kms get-public-key --key-id KEY.
 
   pkcs11=URI,namespace=NS,name=NAME[,padding=P]
+  pkcs11=URI[,peer=PUBLIC_KEY_FILE]
       A key in a PKCS #11 token (an HSM), named by an RFC 7512 URI such as
       pkcs11:token=prod;object=esdk-key;type=secret-key?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:/run/hsm-pin
-      type=secret-key is an AES key (the wire format of aes=), type=private
-      an RSA private key (of rsa=; the public key is read from the token).
+      type=secret-key is an AES key (the wire format of aes=); type=private
+      with namespace= and name= an RSA private key (of rsa=; the public key
+      is read from the token), and without them an elliptic-curve private
+      key (P-256, P-384 or P-521) for ECDH, with the wire format and the
+      rules of ecdh=:
+        pkcs11=URI,peer=THEIR.pub.pem
+                                   both: the token's key is yours, the
+                                   peer's public key the other party's;
+                                   decrypts what either of you wrote to
+                                   the other with these two keys
+        pkcs11=URI                 decrypt only: messages to the token
+                                   key's public key from any sender
+      The curve is the token key's; peer= must be on it. Senders encrypt to
+      the token key's public key with ecdh=FILE; OpenSC's pkcs11-tool
+      --module MODULE --read-object --type pubkey --label LABEL -o FILE
+      writes it (DER). The key must allow derivation (CKA_DERIVE): the
+      shared secret of each data key is computed in the token, and the
+      private key never leaves it.
       Needs an esdk built with cgo. The PIN is never printed: esdk shows
       pin-value= (in any case, percent-encoded or not) as (hidden), and
       hides it anywhere else it would repeat it. Write a comma in a PIN as

@@ -5,7 +5,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdh"
+	"crypto/rand"
 	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -38,8 +42,9 @@ func main() {
 	}
 }
 
-// runSoftHSM makes a temporary SoftHSM2 token with an AES key and an RSA
-// key pair in it and shows what keyrings over them do.
+// runSoftHSM makes a temporary SoftHSM2 token with an AES key, an RSA key
+// pair and an elliptic-curve key pair in it and shows what keyrings over
+// them do.
 func runSoftHSM(w io.Writer) error {
 	dir, err := os.MkdirTemp("", "esdk-pkcs11-")
 	if err != nil {
@@ -171,10 +176,97 @@ func runSoftHSM(w io.Writer) error {
 	}
 	fmt.Fprintf(w, "unwrapping under another encryption context: %v\n", err)
 
+	if err := runECDH(ctx, w, client, token); err != nil {
+		return err
+	}
+
 	// The same configuration as a URI (the PIN is better kept in a file,
 	// named with pin-source).
 	fmt.Fprintf(w, "the AES key as a URI: pkcs11:token=%s;object=%s;type=secret-key?module-path=%s&pin-source=...\n",
 		url.PathEscape(aesCfg.TokenLabel), url.PathEscape(aesCfg.KeyLabel), aesCfg.ModulePath)
+	return nil
+}
+
+// runECDH generates an elliptic-curve key pair in the token and shows
+// messages going both ways between it and a key pair outside: each side
+// holds its own private key and the other's public key, and agrees on
+// the wrapping key with ECDH. The private key in the token only derives.
+func runECDH(ctx context.Context, w io.Writer, client *envelope.Client, token pkcs11.Config) error {
+	ecCfg := token
+	ecCfg.KeyLabel = "esdk-ec"
+	if err := pkcs11.GenerateECKey(ecCfg, ecdh.P256()); err != nil {
+		return err
+	}
+	// The other party's key pair, outside the HSM.
+	outsideKey, err := ecdh.P256().GenerateKey(rand.Reader)
+	if err != nil {
+		return err
+	}
+	outsidePub, err := x509.MarshalPKIXPublicKey(outsideKey.PublicKey())
+	if err != nil {
+		return err
+	}
+	p8, err := x509.MarshalPKCS8PrivateKey(outsideKey)
+	if err != nil {
+		return err
+	}
+	outsidePriv := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: p8})
+	clear(p8)
+	defer clear(outsidePriv)
+
+	inside, err := pkcs11.NewECDHKeyring(pkcs11.ECDHKeyringOptions{
+		Schema:             pkcs11.HSMPrivateKeyToStaticPublicKey,
+		Curve:              ecdh.P256(),
+		RecipientPublicKey: outsidePub,
+		Config:             ecCfg,
+	})
+	if err != nil {
+		return err
+	}
+	defer inside.Close()
+	// The token's public key is what the other party is given.
+	hsmPub, err := x509.MarshalPKIXPublicKey(inside.PublicKey())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "generated in the token: P-256 key pair %q; its public key leaves the token, the private key only derives\n", ecCfg.KeyLabel)
+	outside, err := keyring.NewRawECDH(keyring.RawECDHOptions{
+		Schema:             keyring.RawPrivateKeyToStaticPublicKey,
+		Curve:              ecdh.P256(),
+		SenderPrivateKey:   outsidePriv,
+		RecipientPublicKey: hsmPub,
+	})
+	if err != nil {
+		return err
+	}
+	for _, r := range []struct {
+		what     string
+		from, to keyring.Keyring
+	}{
+		{"ECDH: encrypted in the HSM, decrypted outside with the raw ECDH keyring", inside, outside},
+		{"ECDH: encrypted outside with the raw ECDH keyring, decrypted in the HSM", outside, inside},
+	} {
+		plaintext := []byte("agreed on with ECDH")
+		mm, err := envelope.NewDefaultManager(r.from)
+		if err != nil {
+			return err
+		}
+		msg, err := client.EncryptBytes(ctx, plaintext, mm, nil)
+		if err != nil {
+			return err
+		}
+		if mm, err = envelope.NewDefaultManager(r.to); err != nil {
+			return err
+		}
+		pt, _, err := client.DecryptBytes(ctx, msg, mm, nil)
+		if err != nil {
+			return fmt.Errorf("%s: %w", r.what, err)
+		}
+		if !bytes.Equal(pt, plaintext) {
+			return fmt.Errorf("%s: other bytes came back", r.what)
+		}
+		fmt.Fprintf(w, "%s: %q\n", r.what, pt)
+	}
 	return nil
 }
 

@@ -41,6 +41,8 @@ func TestSoftHSMExample(t *testing.T) {
 		"encrypted outside the HSM with its public key, decrypted inside",
 		"unwrapping under another encryption context: esdk/keyring: no encrypted data key",
 		"pkcs11:token=esdk-example;object=esdk-aes;type=secret-key?module-path=",
+		`ECDH: encrypted in the HSM, decrypted outside with the raw ECDH keyring: "agreed on with ECDH"`,
+		`ECDH: encrypted outside with the raw ECDH keyring, decrypted in the HSM: "agreed on with ECDH"`,
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-esdk/esdk/envelope"
 	"github.com/go-esdk/esdk/format"
 	"github.com/go-esdk/esdk/keyring"
 	"github.com/go-esdk/esdk/kmsprovider"
@@ -64,6 +65,16 @@ func TestWrappedErrorsSayPrefixOnce(t *testing.T) {
 	unknownVersion := edks(hierarchical("bk"))
 	unknownVersion[0].Ciphertext[len(unknownVersion[0].Ciphertext)-60] ^= 1
 
+	// A signed message whose public key is not base64: the engine's
+	// error under envelope.ErrAuthentication.
+	mm, err := envelope.NewDefaultManager(aes("a"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, badPublicKey := mm.DecryptMaterials(ctx, envelope.DecryptionMaterialsRequest{
+		Suite:             suite,
+		EncryptionContext: map[string]string{format.PublicKeyContextKey: "not base64!"},
+	})
 	_, kmsErr := kmsprovider.NewKeyring(kmsprovider.KeyringOptions{Client: struct{ kmsprovider.Client }{}, KeyID: "arn:aws:kms:x"})
 	_, storeErr := keystore.NewStore(keystore.StoreOptions{TableName: "t", LogicalKeyStoreName: "l", KMS: keystore.KMSConfiguration{KeyARN: "arn:aws:kms:us-west-2:1:alias/a"}, DynamoDB: struct{ keystore.DynamoDBAPI }{}, KMSClient: struct{ keystore.KMSAPI }{}})
 	for name, err := range map[string]error{
@@ -75,6 +86,7 @@ func TestWrappedErrorsSayPrefixOnce(t *testing.T) {
 		"hierarchical keyring over its store":        encrypt(hierarchical("nobody"), &keyring.EncryptionMaterials{Suite: suite}),
 		"hierarchical keyring, no such version":      decrypt(hierarchical("bk"), unknownVersion),
 		"store options":                              storeErr,
+		"materials manager, bad public key":          badPublicKey,
 		"kmsprovider options":                        kmsErr,
 	} {
 		if err == nil {

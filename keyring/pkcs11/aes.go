@@ -63,26 +63,27 @@ func openAESKey(tok *token, cfg Config) (*AESKey, error) {
 	}
 	k := &AESKey{tok: tok, desc: fmt.Sprintf("AES %s on token %q", cfg.keyString(), tok.label)}
 	if k.size, k.check, err = k.inspect(ctx, h); err != nil {
-		return nil, err
+		return nil, &keyError{k.desc, err}
 	}
-	k.obj = newObject(tok, cfg, p11.CKO_SECRET_KEY, p11.CKK_AES, h, k.desc)
+	k.obj = newObject(tok, cfg, p11.CKO_SECRET_KEY, p11.CKK_AES, h)
 	k.obj.same = k.same
 	return k, nil
 }
 
 // inspect checks that the AES key h may encrypt and decrypt and returns
-// its length and its CKA_CHECK_VALUE, if the token shows one.
+// its length and its CKA_CHECK_VALUE, if the token shows one. Its errors
+// do not name the key.
 func (k *AESKey) inspect(ctx context.Context, h p11.ObjectHandle) (int, []byte, error) {
 	a, err := k.tok.attrs(ctx, h, p11.CKA_ENCRYPT, p11.CKA_DECRYPT, p11.CKA_VALUE_LEN)
 	if err != nil {
-		return 0, nil, fmt.Errorf("%w (%s)", err, k.desc)
+		return 0, nil, err
 	}
 	if !attrBool(a[0]) || !attrBool(a[1]) {
-		return 0, nil, fmt.Errorf("esdk/pkcs11: %s does not allow both encryption and decryption (CKA_ENCRYPT and CKA_DECRYPT must be true)", k.desc)
+		return 0, nil, errorf("the key does not allow both encryption and decryption (CKA_ENCRYPT and CKA_DECRYPT must be true)")
 	}
 	n, ok := attrUint(a[2])
 	if !ok || (n != 16 && n != 24 && n != 32) {
-		return 0, nil, fmt.Errorf("esdk/pkcs11: %s has CKA_VALUE_LEN %d, want 16, 24 or 32", k.desc, n)
+		return 0, nil, errorf("the key has CKA_VALUE_LEN %d, want 16, 24 or 32", n)
 	}
 	// CKA_CHECK_VALUE is PKCS #11 2.40; older tokens do not know it.
 	var check []byte
@@ -144,7 +145,7 @@ func (k *AESKey) Seal(ctx context.Context, iv, plaintext, aad []byte) ([]byte, e
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%w (%s)", err, k.desc)
+		return nil, &keyError{k.desc, err}
 	}
 	return out, nil
 }
@@ -161,7 +162,7 @@ func (k *AESKey) Open(ctx context.Context, iv, ciphertext, aad []byte) ([]byte, 
 		return nil, fmt.Errorf("esdk/pkcs11: AES-GCM IV is %d bytes, want %d", len(iv), gcmIVSize)
 	}
 	if len(ciphertext) < gcmTagSize {
-		return nil, &authError{key: k.desc, cause: fmt.Errorf("ciphertext is %d bytes, shorter than the tag", len(ciphertext))}
+		return nil, &keyError{k.desc, &authError{fmt.Errorf("ciphertext is %d bytes, shorter than the tag", len(ciphertext))}}
 	}
 	var out []byte
 	err := k.obj.do(ctx, func(s p11.SessionHandle, h p11.ObjectHandle) error {
@@ -169,24 +170,27 @@ func (k *AESKey) Open(ctx context.Context, iv, ciphertext, aad []byte) ([]byte, 
 		defer params.Free()
 		mech := []*p11.Mechanism{p11.NewMechanism(p11.CKM_AES_GCM, params)}
 		if err := k.tok.decryptInit(s, mech, h); err != nil {
-			return fmt.Errorf("%w (%s)", ckrErr("C_DecryptInit", err), k.desc)
+			return ckrErr("C_DecryptInit", err)
 		}
 		pt, err := k.tok.decrypt(s, ciphertext)
 		if err != nil {
 			err = ckrErr("C_Decrypt", err)
 			if !refused(err) {
-				return fmt.Errorf("%w (%s)", err, k.desc)
+				return err
 			}
-			return &authError{key: k.desc, cause: err}
+			return &authError{err}
 		}
 		if len(pt) != len(ciphertext)-gcmTagSize {
 			clear(pt)
-			return &authError{key: k.desc, cause: fmt.Errorf("C_Decrypt returned %d bytes for %d of ciphertext", len(pt), len(ciphertext))}
+			return &authError{fmt.Errorf("C_Decrypt returned %d bytes for %d of ciphertext", len(pt), len(ciphertext))}
 		}
 		out = pt
 		return nil
 	})
-	return out, err
+	if err != nil {
+		return nil, &keyError{k.desc, err}
+	}
+	return out, nil
 }
 
 // Shutdown closes the key: operations that have not begun, and those
@@ -205,14 +209,16 @@ func (k *AESKey) Shutdown(ctx context.Context) error { return k.tok.shutdown(ctx
 func (k *AESKey) Close() error { return k.tok.close() }
 
 // authError is a failed AES-GCM decryption. It matches ErrAuthentication
-// and wraps what the token said.
+// and wraps what the token said. It does not name the key (see keyError).
+// It says what most likely is wrong, as the raw AES keyring's in-process
+// key does: the raw AES keyring leaves that to the key, the only one to
+// know an authentication failure from a failure of its own.
 type authError struct {
-	key   string
 	cause error
 }
 
 func (e *authError) Error() string {
-	return fmt.Sprintf("%v with %s (%v)", ErrAuthentication, e.key, e.cause)
+	return fmt.Sprintf("%v (%v) (wrong key or encryption context?)", ErrAuthentication, unprefixed{e.cause})
 }
 
 func (e *authError) Unwrap() []error { return []error{ErrAuthentication, e.cause} }

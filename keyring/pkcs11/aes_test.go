@@ -106,6 +106,7 @@ func TestAESKeyOpenFailsAuthentication(t *testing.T) {
 		if !errors.Is(err, ErrAuthentication) || got != nil {
 			t.Errorf("%s: got %x, %v; want ErrAuthentication", name, got, err)
 		}
+		saysOnce(t, name, err, "k1")
 	}
 	// The session of a failed decryption is not reused in a bad state.
 	got, err := k.Open(ctx, iv, ct, aad)

@@ -60,6 +60,9 @@ func (c Config) String() string {
 	if c.SlotID != nil {
 		fmt.Fprintf(&b, ", slot %d", *c.SlotID)
 	}
+	if c.KeyType != "" {
+		fmt.Fprintf(&b, ", type %s", c.KeyType)
+	}
 	b.WriteString(", ")
 	b.WriteString(c.keyString())
 	if c.PIN != "" {
@@ -71,12 +74,11 @@ func (c Config) String() string {
 // GoString is String, so that %#v does not show the PIN either.
 func (c Config) GoString() string { return "pkcs11.Config{" + c.String() + "}" }
 
-// keyString names the key the configuration selects.
+// keyString names the key the configuration selects by its label and
+// id; the kind of key, which KeyType says in the words of RFC 7512, is
+// for the caller to say.
 func (c Config) keyString() string {
 	var parts []string
-	if c.KeyType != "" {
-		parts = append(parts, c.KeyType)
-	}
 	if c.KeyLabel != "" {
 		parts = append(parts, fmt.Sprintf("label %q", c.KeyLabel))
 	}

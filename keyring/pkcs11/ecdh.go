@@ -167,7 +167,7 @@ func openECDHKey(tok *token, cfg Config) (*ECDHKey, error) {
 	k := &ECDHKey{tok: tok, cfg: Config{KeyLabel: cfg.KeyLabel, KeyID: cfg.KeyID}}
 	k.desc = fmt.Sprintf("EC %s on token %q", cfg.keyString(), tok.label)
 	if k.curve, k.pub, err = k.inspect(ctx, h); err != nil {
-		return nil, err
+		return nil, &keyError{k.desc, err}
 	}
 	k.desc = fmt.Sprintf("ECDH %s %s on token %q", k.curve.name, cfg.keyString(), tok.label)
 	// Not extractable first; extractable only if the token needs it to
@@ -176,69 +176,70 @@ func openECDHKey(tok *token, cfg Config) (*ECDHKey, error) {
 	if hasCode(err, p11.CKR_ATTRIBUTE_SENSITIVE) && errors.Is(err, errReadStep) {
 		k.extractable = true
 		if err2 := k.selfTest(ctx, h); err2 != nil {
-			return nil, fmt.Errorf("%w (and with CKA_EXTRACTABLE false: %v)", err2, err)
+			return nil, &keyError{k.desc, errorf("%w (and with CKA_EXTRACTABLE false: %v)", err2, err)}
 		}
 		err = nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, &keyError{k.desc, err}
 	}
-	k.obj = newObject(tok, cfg, p11.CKO_PRIVATE_KEY, p11.CKK_EC, h, k.desc)
+	k.obj = newObject(tok, cfg, p11.CKO_PRIVATE_KEY, p11.CKK_EC, h)
 	k.obj.same = k.same
 	return k, nil
 }
 
 // inspect returns the curve and the public key of the EC private key h.
+// Its errors do not name the key.
 func (k *ECDHKey) inspect(ctx context.Context, h p11.ObjectHandle) (*ecCurve, *ecdh.PublicKey, error) {
 	a, err := k.tok.attrs(ctx, h, p11.CKA_EC_PARAMS)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w (reading the curve of %s)", err, k.desc)
+		return nil, nil, errorf("reading the curve: %w", err)
 	}
 	c, err := parseECParams(a[0].Value)
 	if err != nil {
-		return nil, nil, fmt.Errorf("esdk/pkcs11: %s: %w", k.desc, err)
+		return nil, nil, errorf("%w", err)
 	}
 	if a, err := k.tok.attrs(ctx, h, p11.CKA_EC_POINT); err == nil && len(a[0].Value) > 0 {
 		pub, err := c.parseECPoint(a[0].Value)
 		if err != nil {
-			return nil, nil, fmt.Errorf("esdk/pkcs11: %s: %w", k.desc, err)
+			return nil, nil, errorf("%w", err)
 		}
 		return c, pub, nil
 	}
 	// Not shown on the private key: the public key object's.
-	ph, err := k.tok.findKey(ctx, k.cfg, p11.CKO_PUBLIC_KEY, p11.CKK_EC)
+	ph, err := k.tok.findOne(ctx, k.cfg, p11.CKO_PUBLIC_KEY, p11.CKK_EC)
 	if err != nil {
-		return nil, nil, fmt.Errorf("esdk/pkcs11: %s: the token shows no public key for it (no CKA_EC_POINT on the private key): %w", k.desc, err)
+		return nil, nil, errorf("the token shows no public key for it (no CKA_EC_POINT on the private key): %w", err)
 	}
 	a, err = k.tok.attrs(ctx, ph, p11.CKA_EC_PARAMS, p11.CKA_EC_POINT)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w (reading the public half of %s)", err, k.desc)
+		return nil, nil, errorf("reading the public key object: %w", err)
 	}
 	pc, err := parseECParams(a[0].Value)
 	if err == nil && pc != c {
 		err = fmt.Errorf("the public key is on %s, the private key on %s", pc.name, c.name)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("esdk/pkcs11: public half of %s: %w", k.desc, err)
+		return nil, nil, errorf("the public key object: %w", err)
 	}
 	pub, err := c.parseECPoint(a[1].Value)
 	if err != nil {
-		return nil, nil, fmt.Errorf("esdk/pkcs11: public half of %s: %w", k.desc, err)
+		return nil, nil, errorf("the public key object: %w", err)
 	}
 	return c, pub, nil
 }
 
 // selfTest derives a shared secret with the private key h and a fresh
 // key pair, and checks it against the one crypto/ecdh computes with the
-// key's public key.
+// key's public key. Its errors do not name the key.
 func (k *ECDHKey) selfTest(ctx context.Context, h p11.ObjectHandle) error {
 	eph, err := k.curve.curve.GenerateKey(rand.Reader)
 	if err != nil {
-		return fmt.Errorf("esdk/pkcs11: %s: generating a test key pair: %w", k.desc, err)
+		return errorf("generating a test key pair: %w", err)
 	}
 	want, err := eph.ECDH(k.pub)
 	if err != nil {
-		return fmt.Errorf("esdk/pkcs11: %s: %w", k.desc, err)
+		return errorf("%w", err)
 	}
 	defer clear(want)
 	var got []byte
@@ -252,7 +253,7 @@ func (k *ECDHKey) selfTest(ctx context.Context, h p11.ObjectHandle) error {
 		return err
 	}
 	if subtle.ConstantTimeCompare(got, want) != 1 {
-		return fmt.Errorf("esdk/pkcs11: %s derived a wrong shared secret with a test key pair: the public key the token shows does not belong to the private key", k.desc)
+		return errorf("the key derived a wrong shared secret with a test key pair: the public key the token shows does not belong to the private key")
 	}
 	return nil
 }
@@ -279,16 +280,16 @@ var (
 	errDestroyStep = errors.New("destroying the derived session object")
 )
 
-// stepError is a step of the derivation that failed.
+// stepError is a step of the derivation that failed. It does not name the
+// key (see keyError).
 type stepError struct {
-	key  string
 	step error
 	hint string
 	err  error
 }
 
 func (e *stepError) Error() string {
-	msg := fmt.Sprintf("esdk/pkcs11: %s: %v: %v", e.key, e.step, e.err)
+	msg := fmt.Sprintf("%s%v: %v", errPrefix, e.step, unprefixed{e.err})
 	if e.hint != "" {
 		msg += " (" + e.hint + ")"
 	}
@@ -313,7 +314,7 @@ func (k *ECDHKey) derive(s p11.SessionHandle, h p11.ObjectHandle, peer *ecdh.Pub
 	}
 	d, err := k.tok.deriveKey(s, mech, h, tmpl)
 	if err != nil {
-		e := &stepError{key: k.desc, step: errDeriveStep, err: ckrErr("C_DeriveKey", err)}
+		e := &stepError{step: errDeriveStep, err: ckrErr("C_DeriveKey", err)}
 		switch {
 		case hasCode(err, p11.CKR_KEY_FUNCTION_NOT_PERMITTED):
 			e.hint = "the private key must allow derivation: CKA_DERIVE true"
@@ -327,12 +328,12 @@ func (k *ECDHKey) derive(s p11.SessionHandle, h p11.ObjectHandle, peer *ecdh.Pub
 			clear(z)
 			z = nil
 			// The error closes the session, and with it the object.
-			err = errors.Join(err, &stepError{key: k.desc, step: errDestroyStep, err: ckrErr("C_DestroyObject", derr)})
+			err = errors.Join(err, &stepError{step: errDestroyStep, err: ckrErr("C_DestroyObject", derr)})
 		}
 	}()
 	a, err := k.tok.getAttributeValue(s, d, []*p11.Attribute{p11.NewAttribute(p11.CKA_VALUE, nil)})
 	if err != nil {
-		e := &stepError{key: k.desc, step: errReadStep, err: ckrErr("C_GetAttributeValue", err)}
+		e := &stepError{step: errReadStep, err: ckrErr("C_GetAttributeValue", err)}
 		if hasCode(err, p11.CKR_ATTRIBUTE_SENSITIVE) && k.extractable {
 			e.hint = "the derived object is not sensitive and is extractable, and still the token does not show its value"
 		}
@@ -341,7 +342,7 @@ func (k *ECDHKey) derive(s p11.SessionHandle, h p11.ObjectHandle, peer *ecdh.Pub
 	z = a[0].Value
 	if len(z) != k.curve.size {
 		clear(z)
-		return nil, fmt.Errorf("esdk/pkcs11: %s: the token derived a %d-byte shared secret, want %d for %s", k.desc, len(z), k.curve.size, k.curve.name)
+		return nil, errorf("the token derived a %d-byte shared secret, want %d for %s", len(z), k.curve.size, k.curve.name)
 	}
 	return z, nil
 }
@@ -368,8 +369,18 @@ func (k *ECDHKey) String() string { return k.desc }
 // When the token refuses a step, the error names it and wraps the
 // *Error of the PKCS #11 function.
 func (k *ECDHKey) SharedSecret(ctx context.Context, peer *ecdh.PublicKey) ([]byte, error) {
+	z, err := k.sharedSecret(ctx, peer)
+	if err != nil {
+		return nil, &keyError{k.desc, err}
+	}
+	return z, nil
+}
+
+// sharedSecret is SharedSecret with errors that do not name the key, for
+// a caller that does (the ECDH keyring, whose name says it).
+func (k *ECDHKey) sharedSecret(ctx context.Context, peer *ecdh.PublicKey) ([]byte, error) {
 	if peer == nil || peer.Curve() != k.curve.curve {
-		return nil, fmt.Errorf("esdk/pkcs11: %s: the peer public key is not on %s", k.desc, k.curve.name)
+		return nil, errorf("the peer public key is not on %s", k.curve.name)
 	}
 	var z []byte
 	err := k.obj.do(ctx, func(s p11.SessionHandle, h p11.ObjectHandle) error {
@@ -379,9 +390,6 @@ func (k *ECDHKey) SharedSecret(ctx context.Context, peer *ecdh.PublicKey) ([]byt
 	})
 	if err != nil {
 		clear(z)
-		if err == ErrClosed {
-			return nil, fmt.Errorf("%w (%s)", err, k.desc)
-		}
 		return nil, err
 	}
 	return z, nil

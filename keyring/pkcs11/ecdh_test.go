@@ -426,6 +426,7 @@ func TestECDHRefusedStep(t *testing.T) {
 		}
 	}
 	t.Log(err)
+	saysOnce(t, "a key without CKA_DERIVE", err, "no-derive")
 	checkNoLeak(t, nd)
 
 	curve := ecdh.P256()
@@ -462,6 +463,7 @@ func TestECDHRefusedStep(t *testing.T) {
 			!strings.Contains(err.Error(), c.step) || !strings.Contains(err.Error(), ckrNames[c.code]) || dm.PlaintextDataKey != nil {
 			t.Errorf("%s refusing with %s: %v; want a *keyring.UnwrapError naming the step, function and code", c.fn, ckrNames[c.code], err)
 		}
+		saysOnce(t, c.fn+" refusing", err, "ec")
 		if err := static.OnEncrypt(ctx, &keyring.EncryptionMaterials{Suite: suite}); err != nil {
 			t.Errorf("after %s refused: %v", c.fn, err)
 		}

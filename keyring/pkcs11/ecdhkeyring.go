@@ -198,7 +198,9 @@ func (k *ECDHKeyring) OnDecrypt(ctx context.Context, m *keyring.DecryptionMateri
 	if k.key.tok.pool.isClosed() {
 		return fmt.Errorf("%w (%s)", ErrClosed, k.desc)
 	}
-	p := keyring.ECDHParty{Keyring: k.desc, Own: k.key.pub, Peer: k.peer, SharedSecret: k.key.SharedSecret}
+	// The keyring's name says the key's: the shared secret's errors do
+	// not say it again.
+	p := keyring.ECDHParty{Keyring: k.desc, Own: k.key.pub, Peer: k.peer, SharedSecret: k.key.sharedSecret}
 	return keyring.UnwrapECDH(ctx, m, edks, p)
 }
 

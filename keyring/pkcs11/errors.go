@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	p11 "github.com/miekg/pkcs11"
 )
@@ -53,6 +54,39 @@ func (e *Error) Is(target error) bool {
 	}
 	return false
 }
+
+// errPrefix starts every error string of this package.
+const errPrefix = "esdk/pkcs11: "
+
+// errorf is fmt.Errorf with errPrefix in front of format, except that the
+// text of an error operand shows without this package's prefix, which
+// the result already starts with: an error of this package wrapping
+// another (or one of the sentinels, written first as "%w: ...") says
+// "esdk/pkcs11:" once. errors.Is and errors.As still find the operands.
+func errorf(format string, args ...any) error {
+	for i, a := range args {
+		if err, ok := a.(error); ok && strings.Contains(err.Error(), errPrefix) {
+			args[i] = unprefixed{err}
+		}
+	}
+	return fmt.Errorf(errPrefix+format, args...)
+}
+
+// unprefixed is an error shown without this package's prefix.
+type unprefixed struct{ err error }
+
+func (u unprefixed) Error() string { return strings.ReplaceAll(u.err.Error(), errPrefix, "") }
+func (u unprefixed) Unwrap() error { return u.err }
+
+// keyError is an error of an operation with a key: the key's description,
+// once, and what went wrong, which does not name the key again.
+type keyError struct {
+	key string
+	err error
+}
+
+func (e *keyError) Error() string { return errPrefix + e.key + ": " + unprefixed{e.err}.Error() }
+func (e *keyError) Unwrap() error { return e.err }
 
 // ckrErr wraps err from the PKCS #11 function fn as an *Error when it holds
 // a return code.

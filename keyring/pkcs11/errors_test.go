@@ -363,3 +363,22 @@ func TestErrorText(t *testing.T) {
 		}
 	}
 }
+
+// saysOnce fails the test unless err's text says this package's prefix
+// at most once, and names the key (its label, as in `label "aes"`) at most
+// once: an error that wraps another of this package, or of the same key,
+// leaves the inner prefix and the inner name of the key out.
+func saysOnce(t *testing.T, what string, err error, label string) {
+	t.Helper()
+	if err == nil {
+		t.Errorf("%s: no error", what)
+		return
+	}
+	s := err.Error()
+	if n := strings.Count(s, "esdk/pkcs11: "); n > 1 {
+		t.Errorf("%s: %q says \"esdk/pkcs11: \" %d times", what, s, n)
+	}
+	if n := strings.Count(s, fmt.Sprintf("label %q", label)); n > 1 {
+		t.Errorf("%s: %q names the key %q %d times", what, s, label, n)
+	}
+}

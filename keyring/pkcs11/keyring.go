@@ -259,9 +259,14 @@ func tokenFailed(err error) bool {
 	return errors.As(err, &e) && !refused(err)
 }
 
-// rootFailure returns the error of a lost key handle in err, or else the
-// PKCS #11 error in err, or err.
+// rootFailure returns the error of the key in err, which names the key
+// once, or else the error of a lost key handle in err, or the PKCS #11
+// error in err, or err.
 func rootFailure(err error) error {
+	var ke *keyError
+	if errors.As(err, &ke) {
+		return ke
+	}
 	var he *handleError
 	if errors.As(err, &he) {
 		return he

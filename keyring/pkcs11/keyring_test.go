@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -111,6 +112,10 @@ func TestAESKeyringWrongKeyOrContext(t *testing.T) {
 		if !errors.Is(err, keyring.ErrNoMatchingKey) || !errors.As(err, &nm) || !errors.Is(err, ErrAuthentication) || dm.PlaintextDataKey != nil {
 			t.Errorf("%s: %v; want NoMatchingKeyError caused by ErrAuthentication", name, err)
 		}
+		saysOnce(t, name, err, cfg.KeyLabel)
+		if err != nil && !strings.Contains(err.Error(), "(wrong key or encryption context?)") {
+			t.Errorf("%s: %v does not say what most likely is wrong", name, err)
+		}
 	}
 	check("other key", raw, map[string]string{"a": "b"})
 	check("other context", hsm, map[string]string{"a": "c"})
@@ -143,6 +148,7 @@ func TestRSAKeyringInteroperates(t *testing.T) {
 		hsm, err := NewRSAKeyring(RSAKeyringOptions{Namespace: "esdk-test", Name: "rsa-key", Padding: p, Config: cfg})
 		if errors.Is(err, ErrMechanismNotSupported) && p != keyring.PKCS1 && p != keyring.OAEPSHA1 {
 			t.Logf("%v: %v", p, err)
+			saysOnce(t, p.String(), err, cfg.KeyLabel)
 			checkNoLeak(t, cfg)
 			continue
 		}
@@ -327,6 +333,10 @@ func TestTokenFailureIsNotNoMatch(t *testing.T) {
 			t.Errorf("%T after the key was deleted: %v; want a *keyring.UnwrapError naming the PKCS #11 error", kr, err)
 		}
 		t.Logf("%T: %v", kr, err)
+		saysOnce(t, fmt.Sprintf("%T after the key was deleted", kr), err, "")
+		if strings.Contains(err.Error(), "wrong key or encryption context") {
+			t.Errorf("%T after the key was deleted: %v: a failing token is not a wrong key or context", kr, err)
+		}
 	}
 }
 

@@ -37,7 +37,6 @@ type object struct {
 	cfg     Config // the key's label and id; the PIN is not kept
 	class   uint
 	keyType uint
-	desc    string
 	// same reports why h, the key's object found again, is not the key
 	// first opened, or nil when it is.
 	same func(ctx context.Context, h p11.ObjectHandle) error
@@ -47,10 +46,10 @@ type object struct {
 	refound int // times the key was found again under a new handle
 }
 
-func newObject(tok *token, cfg Config, class, keyType uint, h p11.ObjectHandle, desc string) *object {
+func newObject(tok *token, cfg Config, class, keyType uint, h p11.ObjectHandle) *object {
 	return &object{
 		tok: tok, cfg: Config{KeyLabel: cfg.KeyLabel, KeyID: cfg.KeyID},
-		class: class, keyType: keyType, desc: desc, h: h,
+		class: class, keyType: keyType, h: h,
 	}
 }
 
@@ -64,7 +63,8 @@ func (o *object) handle() p11.ObjectHandle {
 // do runs f with a session of the pool and the key's handle. When the
 // token no longer knows the handle, do tells the login lost from a key
 // dropped while logged in, and in the second case finds the key again
-// and runs f once more (see object).
+// and runs f once more (see object). Its errors do not name the key: the
+// caller does (see keyError).
 func (o *object) do(ctx context.Context, f func(s p11.SessionHandle, h p11.ObjectHandle) error) error {
 	h := o.handle()
 	loginLost := false
@@ -80,13 +80,13 @@ func (o *object) do(ctx context.Context, f func(s p11.SessionHandle, h p11.Objec
 	}
 	if loginLost {
 		return &handleError{
-			msg:  fmt.Sprintf("%v: %s: the token no longer knows the key (%v) and the session is not logged in: other code of the process logged out, which ends the login of every session, or the token was reset; the key is found again once the process logs in again (opening a key of this token with its PIN does that)", ErrLoginLost, o.desc, err),
+			msg:  fmt.Sprintf("%v: the token no longer knows the key (%v) and the session is not logged in: other code of the process logged out, which ends the login of every session, or the token was reset; the key is found again once the process logs in again (opening a key of this token with its PIN does that)", ErrLoginLost, unprefixed{err}),
 			errs: []error{ErrLoginLost, err},
 		}
 	}
 	nh, ferr := o.refind(ctx, h)
 	if ferr != nil {
-		return &handleError{msg: fmt.Sprintf("%v; looking for the key again: %v", err, ferr), errs: []error{err, ferr}}
+		return &handleError{msg: fmt.Sprintf("%v; looking for the key again: %v", err, unprefixed{ferr}), errs: []error{err, ferr}}
 	}
 	return o.tok.pool.do(ctx, func(s p11.SessionHandle) error { return f(s, nh) })
 }
@@ -100,12 +100,12 @@ func (o *object) refind(ctx context.Context, old p11.ObjectHandle) (p11.ObjectHa
 	if o.h != old {
 		return o.h, nil
 	}
-	h, err := o.tok.findKey(ctx, o.cfg, o.class, o.keyType)
+	h, err := o.tok.findOne(ctx, o.cfg, o.class, o.keyType)
 	if err != nil {
 		return 0, err
 	}
 	if err := o.same(ctx, h); err != nil {
-		return 0, fmt.Errorf("esdk/pkcs11: the %s found again on token %q is not the key that was opened (%w): it was replaced, and is not used in its place; close the keyring and open it again to use the new key", className(o.class, o.keyType), o.tok.label, err)
+		return 0, errorf("the %s found again is not the key that was opened (%w): it was replaced, and is not used in its place; close the keyring and open it again to use the new key", className(o.class, o.keyType), err)
 	}
 	o.h = h
 	o.refound++

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/ecdh"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -84,6 +85,7 @@ func TestLoginLost(t *testing.T) {
 			t.Errorf("%s: OnDecrypt after the logout: %v; want a *keyring.UnwrapError matching ErrLoginLost", k.name, err)
 		}
 		t.Logf("%s: %v", k.name, err)
+		saysOnce(t, k.name+" after the logout", err, strings.ToLower(k.name[:2]))
 	}
 	for _, k := range []hsmKeyring{krs[0], krs[2]} {
 		if err := k.kr.OnEncrypt(ctx, &keyring.EncryptionMaterials{Suite: suite}); !errors.Is(err, ErrLoginLost) {
@@ -179,6 +181,7 @@ func TestReplacedKeyIsNotUsed(t *testing.T) {
 				t.Errorf("%s, replaced: %v; want an error saying the key was replaced", k.name, err)
 			}
 			t.Logf("%s, replaced %v: %v", k.name, replace, err)
+			saysOnce(t, fmt.Sprintf("%s, replaced %v", k.name, replace), err, strings.ToLower(k.name[:2]))
 			// RSA wraps in Go, with the public key it has.
 			if err := k.kr.OnEncrypt(ctx, &keyring.EncryptionMaterials{Suite: suite}); k.name != "RSA" && err == nil {
 				t.Errorf("%s, replaced %v: OnEncrypt wrapped a data key with another key", k.name, replace)
@@ -285,4 +288,5 @@ func TestECDHPrivateKeyReplacedUnderItsPublicKey(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "not the key that was opened") || !strings.Contains(err.Error(), "does not belong to the private key") {
 		t.Errorf("OnEncrypt with the private key replaced: %v; want an error saying so", err)
 	}
+	saysOnce(t, "OnEncrypt with the private key replaced", err, "ec")
 }

@@ -67,37 +67,37 @@ func openRSAKey(tok *token, cfg Config) (*RSAKey, error) {
 	}
 	k := &RSAKey{tok: tok, cfg: Config{KeyLabel: cfg.KeyLabel, KeyID: cfg.KeyID}, desc: fmt.Sprintf("RSA %s on token %q", cfg.keyString(), tok.label)}
 	if k.pub, err = k.inspect(ctx, h); err != nil {
-		return nil, err
+		return nil, &keyError{k.desc, err}
 	}
 	if k.pub.N.BitLen() < 1024 {
 		return nil, fmt.Errorf("esdk/pkcs11: %s is a %d-bit key; at least 1024 bits are needed, 2048 or more advised", k.desc, k.pub.N.BitLen())
 	}
-	k.obj = newObject(tok, cfg, p11.CKO_PRIVATE_KEY, p11.CKK_RSA, h, k.desc)
+	k.obj = newObject(tok, cfg, p11.CKO_PRIVATE_KEY, p11.CKK_RSA, h)
 	k.obj.same = k.same
 	return k, nil
 }
 
 // inspect checks that the RSA private key h may decrypt and returns its
-// public key.
+// public key. Its errors do not name the key.
 func (k *RSAKey) inspect(ctx context.Context, h p11.ObjectHandle) (*rsa.PublicKey, error) {
 	a, err := k.tok.attrs(ctx, h, p11.CKA_DECRYPT)
 	if err != nil {
-		return nil, fmt.Errorf("%w (%s)", err, k.desc)
+		return nil, err
 	}
 	if !attrBool(a[0]) {
-		return nil, fmt.Errorf("esdk/pkcs11: %s does not allow decryption (CKA_DECRYPT is false)", k.desc)
+		return nil, errorf("the key does not allow decryption (CKA_DECRYPT is false)")
 	}
 	pub, err := k.tok.rsaPublic(ctx, h)
 	if err == nil {
 		return pub, nil
 	}
 	// Not shown on the private key: look for the public key object.
-	pubObj, err2 := k.tok.findKey(ctx, k.cfg, p11.CKO_PUBLIC_KEY, p11.CKK_RSA)
+	pubObj, err2 := k.tok.findOne(ctx, k.cfg, p11.CKO_PUBLIC_KEY, p11.CKK_RSA)
 	if err2 != nil {
-		return nil, fmt.Errorf("esdk/pkcs11: %s: the token shows no public key for it (%v; %w)", k.desc, err, err2)
+		return nil, errorf("the token shows no public key for it (%v; %w)", err, err2)
 	}
 	if pub, err = k.tok.rsaPublic(ctx, pubObj); err != nil {
-		return nil, fmt.Errorf("%w (public half of %s)", err, k.desc)
+		return nil, errorf("the public key object: %w", err)
 	}
 	return pub, nil
 }
@@ -163,13 +163,13 @@ func (k *RSAKey) DecryptContext(ctx context.Context, _ io.Reader, msg []byte, op
 		if err := k.tok.decryptInit(s, mech, h); err != nil {
 			err = ckrErr("C_DecryptInit", err)
 			if hasCode(err, p11.CKR_ARGUMENTS_BAD, p11.CKR_MECHANISM_PARAM_INVALID, p11.CKR_MECHANISM_INVALID) {
-				return fmt.Errorf("%w: %s cannot decrypt with %s: %w", ErrMechanismNotSupported, k.desc, mechString(opts), err)
+				return errorf("%w: cannot decrypt with %s: %w", ErrMechanismNotSupported, mechString(opts), err)
 			}
-			return fmt.Errorf("%w (%s)", err, k.desc)
+			return err
 		}
 		pt, err := k.tok.decrypt(s, msg)
 		if err != nil {
-			return fmt.Errorf("%w (%s)", ckrErr("C_Decrypt", err), k.desc)
+			return ckrErr("C_Decrypt", err)
 		}
 		out = pt
 		return nil
@@ -178,7 +178,7 @@ func (k *RSAKey) DecryptContext(ctx context.Context, _ io.Reader, msg []byte, op
 		if sessionKeyLen > 0 && refused(err) {
 			return k.pkcs1Fallback(sessionKeyLen, err)
 		}
-		return nil, err
+		return nil, &keyError{k.desc, err}
 	}
 	if sessionKeyLen > 0 && len(out) != sessionKeyLen {
 		clear(out)
@@ -327,7 +327,7 @@ func (k *RSAKey) selfTest(ctx context.Context, opts crypto.DecrypterOpts) error 
 		if errors.Is(err, ErrMechanismNotSupported) {
 			return err
 		}
-		return fmt.Errorf("esdk/pkcs11: %s could not decrypt a test value with %s: %w", k.desc, mechString(opts), err)
+		return errorf("decrypting a test value with %s: %w", mechString(opts), err)
 	}
 	if !bytes.Equal(got, msg) {
 		return fmt.Errorf("esdk/pkcs11: %s decrypted a test value wrongly with %s: the public key does not belong to the private key", k.desc, mechString(opts))

@@ -118,6 +118,38 @@ func (t *token) requireMechanism(mech uint, name string) error {
 // findKey returns the one object of class class (and key type keyType)
 // that has cfg's label and id.
 func (t *token) findKey(ctx context.Context, cfg Config, class, keyType uint) (p11.ObjectHandle, error) {
+	found, err := t.findObjects(ctx, cfg, class, keyType)
+	if err != nil {
+		return 0, fmt.Errorf("%w (looking for %s on token %q)", err, cfg.keyString(), t.label)
+	}
+	switch len(found) {
+	case 0:
+		return 0, fmt.Errorf("%w: token %q has no %s", ErrKeyNotFound, t.label, objectName(class, keyType, cfg))
+	case 1:
+		return found[0], nil
+	default:
+		return 0, fmt.Errorf("esdk/pkcs11: token %q has more than one %s; give both a label and an id, or make them unique", t.label, objectName(class, keyType, cfg))
+	}
+}
+
+// findOne is findKey for a key already named in the error that the
+// caller returns: its errors do not name it again.
+func (t *token) findOne(ctx context.Context, cfg Config, class, keyType uint) (p11.ObjectHandle, error) {
+	found, err := t.findObjects(ctx, cfg, class, keyType)
+	switch {
+	case err != nil:
+		return 0, errorf("looking for the %s: %w", className(class, keyType), err)
+	case len(found) == 0:
+		return 0, errorf("%w: the token has no %s with this label and id", ErrKeyNotFound, className(class, keyType))
+	case len(found) > 1:
+		return 0, errorf("the token has more than one %s with this label and id", className(class, keyType))
+	}
+	return found[0], nil
+}
+
+// findObjects returns the objects (at most two) of class and keyType that
+// have cfg's label and id.
+func (t *token) findObjects(ctx context.Context, cfg Config, class, keyType uint) ([]p11.ObjectHandle, error) {
 	tmpl := []*p11.Attribute{
 		p11.NewAttribute(p11.CKA_CLASS, class),
 		p11.NewAttribute(p11.CKA_KEY_TYPE, keyType),
@@ -141,17 +173,7 @@ func (t *token) findKey(ctx context.Context, cfg Config, class, keyType uint) (p
 		found = objs
 		return ckrErr("C_FindObjectsFinal", t.mod.ctx.FindObjectsFinal(s))
 	})
-	if err != nil {
-		return 0, fmt.Errorf("%w (looking for %s on token %q)", err, cfg.keyString(), t.label)
-	}
-	switch len(found) {
-	case 0:
-		return 0, fmt.Errorf("%w: token %q has no %s", ErrKeyNotFound, t.label, objectName(class, keyType, cfg))
-	case 1:
-		return found[0], nil
-	default:
-		return 0, fmt.Errorf("esdk/pkcs11: token %q has more than one %s; give both a label and an id, or make them unique", t.label, objectName(class, keyType, cfg))
-	}
+	return found, err
 }
 
 // attrs reads attributes of obj.

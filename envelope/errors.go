@@ -1,0 +1,24 @@
+package envelope
+
+import (
+	"fmt"
+	"strings"
+)
+
+// errPrefix starts every error string of this package.
+const errPrefix = "esdk: "
+
+// wrapSentinel returns the error "sentinel: err", where err's text shows
+// without this package's prefix, which sentinel's text already starts
+// with: an error of this package (or of the engine, which says "esdk:"
+// too) under one of its sentinels says "esdk:" once. errors.Is and
+// errors.As find both.
+func wrapSentinel(sentinel, err error) error {
+	return fmt.Errorf("%w: %w", sentinel, unprefixed{err})
+}
+
+// unprefixed is an error shown without this package's prefix.
+type unprefixed struct{ err error }
+
+func (u unprefixed) Error() string { return strings.ReplaceAll(u.err.Error(), errPrefix, "") }
+func (u unprefixed) Unwrap() error { return u.err }
