@@ -72,8 +72,8 @@ func (e *Encryptor) Close() error {
 	return e.s.Close()
 }
 
-// ErrPlaintextLength: the plaintext written to an Encryptor differs in
-// length from what WithPlaintextLength declared.
+// ErrPlaintextLength means that the plaintext written to an Encryptor
+// differs in length from what WithPlaintextLength declared.
 var ErrPlaintextLength = errors.New("esdk: plaintext length differs from the declared length")
 
 // EncryptOptions are the options of one Encrypt call. Encrypt starts
