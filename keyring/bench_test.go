@@ -18,16 +18,16 @@ import (
 // iteration also runs the ECDH work the keyring cannot avoid, alone with
 // crypto/ecdh (one ECDH; a key generation and one ECDH for the ephemeral
 // schema), and the same operation on a message through the raw RSA-2048
-// OAEP-SHA256 keyring, each timed apart: on a shared machine the load
-// then weighs on all three alike, and the ratios hold where the absolute
-// figures move.
+// OAEP-SHA256 keyring, each timed apart and taking turns in batches of
+// 32: on a shared machine the load then weighs on all three alike, and
+// the ratios hold where the absolute figures move.
 //
 // Metrics, from the median time of each operation over the iterations:
 // msgs/s is the keyring's messages per second; x-ecdh its time per
 // message over the ECDH work alone (so 1.25 means the whole message costs
 // a quarter more than its ECDH); x-rsa its time over the RSA-2048
-// keyring's (below 1 is faster). ns/op and allocs/op count all three
-// operations of an iteration. The AES-256 sub-benchmark is the raw AES
+// keyring's (below 1 is faster). ns/op and allocs/op are averages over
+// the three operations, which take turns in batches. The AES-256 sub-benchmark is the raw AES
 // keyring alone, the cost of a 4 KiB message without key agreement.
 //
 //	go test ./keyring -run '^$' -bench 'Keyring4KiB$'
@@ -70,35 +70,34 @@ func BenchmarkKeyring4KiB(b *testing.B) {
 	}
 	rsaEncrypt, rsaDecrypt := encrypt(rsaKeyring), decrypt(rsaKeyring, rsaKeyring)
 
-	// run times base, op and rsaOp apart in every iteration. base and op
-	// take turns to run first, right after rsaOp (whose 2048-bit
-	// arithmetic leaves the caches cold), so that neither always pays
-	// for it. The figures are medians of the iterations: a process of
-	// another user that takes the core for a few milliseconds moves a
-	// sum of 70-microsecond operations a lot, and their median not at
-	// all.
+	// run times base, op and rsaOp apart, in batches: each iteration runs
+	// one of them, the three taking turns every batchLen iterations, so
+	// that each runs warm (after another of its kind) but for the first
+	// of a batch, and a load that comes and goes weighs on all three
+	// alike. The figures are medians of each operation's times: a
+	// process of another user that takes the core for a few milliseconds
+	// moves a sum of 70-microsecond operations a lot, and their median
+	// not at all. (Running the three in every iteration made base and op
+	// pay, each time, for the caches that the RSA-2048 arithmetic had
+	// left cold.)
+	const batchLen = 32
 	run := func(b *testing.B, base, op, rsaOp func() error) {
-		var tBase, tOp, tRSA []time.Duration
-		timed := func(f func() error, ts *[]time.Duration) {
-			t := time.Now()
-			if err := f(); err != nil {
-				b.Fatal(err)
-			}
-			*ts = append(*ts, time.Since(t))
-		}
+		ops := []func() error{base, op, rsaOp}
+		times := make([][]time.Duration, len(ops))
 		b.SetBytes(int64(len(plaintext)))
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
-			timed(rsaOp, &tRSA)
-			if i%2 == 0 {
-				timed(base, &tBase)
-				timed(op, &tOp)
-			} else {
-				timed(op, &tOp)
-				timed(base, &tBase)
+			k := i / batchLen % len(ops)
+			t := time.Now()
+			if err := ops[k](); err != nil {
+				b.Fatal(err)
 			}
+			times[k] = append(times[k], time.Since(t))
 		}
-		mBase, mOp, mRSA := median(tBase), median(tOp), median(tRSA)
+		if len(times[2]) == 0 {
+			return // too few iterations for all three
+		}
+		mBase, mOp, mRSA := median(times[0]), median(times[1]), median(times[2])
 		b.ReportMetric(float64(time.Second)/float64(mOp), "msgs/s")
 		b.ReportMetric(float64(mOp)/float64(mBase), "x-ecdh")
 		b.ReportMetric(float64(mOp)/float64(mRSA), "x-rsa")
