@@ -2,6 +2,7 @@ package keyring_test
 
 import (
 	"context"
+	"crypto/ecdh"
 	"crypto/rand"
 	"crypto/rsa"
 	"slices"
@@ -27,19 +28,13 @@ import (
 // message over the ECDH work alone (so 1.25 means the whole message costs
 // a quarter more than its ECDH); x-rsa its time over the RSA-2048
 // keyring's (below 1 is faster). ns/op and allocs/op are averages over
-// the three operations, which take turns in batches. The AES-256 sub-benchmark is the raw AES
-// keyring alone, the cost of a 4 KiB message without key agreement.
+// the three operations, which take turns in batches. The AES-256
+// sub-benchmark is the raw AES keyring alone, the cost of a 4 KiB message
+// without key agreement.
 //
 //	go test ./keyring -run '^$' -bench 'Keyring4KiB$'
 func BenchmarkKeyring4KiB(b *testing.B) {
-	client, err := envelope.New(func(o *envelope.Options) { o.Suite = format.AES256GCMHKDFSHA512CommitKey })
-	if err != nil {
-		b.Fatal(err)
-	}
-	plaintext := randBytes(4096)
-	ec := map[string]string{"tenant": "acme", "purpose": "benchmark"}
-	ctx := context.Background()
-
+	ops := newBenchOps(b)
 	rsaKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
 		b.Fatal(err)
@@ -49,26 +44,7 @@ func BenchmarkKeyring4KiB(b *testing.B) {
 		b.Fatal(err)
 	}
 
-	// encrypt and decrypt return one operation on a message.
-	encrypt := func(kr keyring.Keyring) func() error {
-		mm := mustManager(b, kr)
-		return func() error {
-			_, err := client.EncryptBytes(ctx, plaintext, mm, ec)
-			return err
-		}
-	}
-	decrypt := func(enc, dec keyring.Keyring) func() error {
-		msg, err := client.EncryptBytes(ctx, plaintext, mustManager(b, enc), ec)
-		if err != nil {
-			b.Fatal(err)
-		}
-		mm := mustManager(b, dec)
-		return func() error {
-			_, _, err := client.DecryptBytes(ctx, msg, mm, nil)
-			return err
-		}
-	}
-	rsaEncrypt, rsaDecrypt := encrypt(rsaKeyring), decrypt(rsaKeyring, rsaKeyring)
+	rsaEncrypt, rsaDecrypt := ops.encrypt(rsaKeyring), ops.decrypt(rsaKeyring, rsaKeyring)
 
 	// run times base, op and rsaOp apart, in batches: each iteration runs
 	// one of them, the three taking turns every batchLen iterations, so
@@ -82,14 +58,14 @@ func BenchmarkKeyring4KiB(b *testing.B) {
 	// left cold.)
 	const batchLen = 32
 	run := func(b *testing.B, base, op, rsaOp func() error) {
-		ops := []func() error{base, op, rsaOp}
-		times := make([][]time.Duration, len(ops))
-		b.SetBytes(int64(len(plaintext)))
+		turns := []func() error{base, op, rsaOp}
+		times := make([][]time.Duration, len(turns))
+		b.SetBytes(int64(len(ops.plaintext)))
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
-			k := i / batchLen % len(ops)
+			k := i / batchLen % len(turns)
 			t := time.Now()
-			if err := ops[k](); err != nil {
+			if err := turns[k](); err != nil {
 				b.Fatal(err)
 			}
 			times[k] = append(times[k], time.Since(t))
@@ -105,30 +81,18 @@ func BenchmarkKeyring4KiB(b *testing.B) {
 
 	for _, c := range ecdhCurves {
 		p := newECDHParties(b, c.curve)
-		sender, recipient := p.sender.priv, p.recipient.priv.PublicKey()
-		ecdhAlone := func() error {
-			_, err := sender.ECDH(recipient)
-			return err
-		}
-		keygenECDHAlone := func() error {
-			k, err := c.curve.GenerateKey(rand.Reader)
-			if err != nil {
-				return err
-			}
-			_, err = k.ECDH(recipient)
-			return err
-		}
+		ecdhAlone, keygenECDHAlone := ecdhWork(c.curve, p)
 		for _, s := range []struct {
 			name      string
 			base, op  func() error
 			encrypted bool
 		}{
-			{"static/encrypt", ecdhAlone, encrypt(p.static), true},
-			{"static/decrypt", ecdhAlone, decrypt(p.static, p.static), false},
-			{"ephemeral/encrypt", keygenECDHAlone, encrypt(p.ephemeral), true},
+			{"static/encrypt", ecdhAlone, ops.encrypt(p.static), true},
+			{"static/decrypt", ecdhAlone, ops.decrypt(p.static, p.static), false},
+			{"ephemeral/encrypt", keygenECDHAlone, ops.encrypt(p.ephemeral), true},
 			// The discovery keyring reads what the ephemeral one wrote:
 			// one ECDH, after decompressing the sender's public key.
-			{"discovery/decrypt", ecdhAlone, decrypt(p.ephemeral, p.discovery), false},
+			{"discovery/decrypt", ecdhAlone, ops.decrypt(p.ephemeral, p.discovery), false},
 		} {
 			rsaOp := rsaDecrypt
 			if s.encrypted {
@@ -142,9 +106,9 @@ func BenchmarkKeyring4KiB(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	for name, op := range map[string]func() error{"encrypt": encrypt(aesKeyring), "decrypt": decrypt(aesKeyring, aesKeyring)} {
+	for name, op := range map[string]func() error{"encrypt": ops.encrypt(aesKeyring), "decrypt": ops.decrypt(aesKeyring, aesKeyring)} {
 		b.Run("AES-256/"+name, func(b *testing.B) {
-			b.SetBytes(int64(len(plaintext)))
+			b.SetBytes(int64(len(ops.plaintext)))
 			b.ReportAllocs()
 			for b.Loop() {
 				if err := op(); err != nil {
@@ -154,6 +118,67 @@ func BenchmarkKeyring4KiB(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
 		})
 	}
+}
+
+// benchOps makes the operations that the keyring benchmarks time: 4 KiB
+// messages of suite 0x0478 through a keyring.
+type benchOps struct {
+	b         *testing.B
+	client    *envelope.Client
+	plaintext []byte
+}
+
+func newBenchOps(b *testing.B) *benchOps {
+	client, err := envelope.New(func(o *envelope.Options) { o.Suite = format.AES256GCMHKDFSHA512CommitKey })
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &benchOps{b: b, client: client, plaintext: randBytes(4096)}
+}
+
+var benchContext = map[string]string{"tenant": "acme", "purpose": "benchmark"}
+
+// encrypt returns the encryption of one message through kr.
+func (o *benchOps) encrypt(kr keyring.Keyring) func() error {
+	mm := mustManager(o.b, kr)
+	return func() error {
+		_, err := o.client.EncryptBytes(context.Background(), o.plaintext, mm, benchContext)
+		return err
+	}
+}
+
+// decrypt returns the decryption through dec of one message that enc
+// encrypted.
+func (o *benchOps) decrypt(enc, dec keyring.Keyring) func() error {
+	msg, err := o.client.EncryptBytes(context.Background(), o.plaintext, mustManager(o.b, enc), benchContext)
+	if err != nil {
+		o.b.Fatal(err)
+	}
+	mm := mustManager(o.b, dec)
+	return func() error {
+		_, _, err := o.client.DecryptBytes(context.Background(), msg, mm, nil)
+		return err
+	}
+}
+
+// ecdhWork returns the ECDH work of p's keyrings alone, with crypto/ecdh:
+// one ECDH (the static schemas), and a key generation and one ECDH (the
+// ephemeral schema).
+func ecdhWork(curve ecdh.Curve, p *ecdhParties) (ecdhAlone, keygenECDHAlone func() error) {
+	sender, recipient := p.sender.priv, p.recipient.priv.PublicKey()
+	ecdhAlone = func() error {
+		_, err := sender.ECDH(recipient)
+		return err
+	}
+	keygenECDHAlone = func() error {
+		k, err := curve.GenerateKey(rand.Reader)
+		if err != nil {
+			return err
+		}
+		_, err = k.ECDH(recipient)
+		return err
+	}
+	return ecdhAlone, keygenECDHAlone
 }
 
 // median returns the median of ts, which it sorts.
@@ -174,36 +199,12 @@ func median(ts []time.Duration) time.Duration {
 // asynchronous preemption on, callgrind fails on Go's preemption
 // signals). The instructions of one operation are the difference between
 // the totals of runs of 201 and 1 iterations, over 200: the setup
-// generates ECDH keys only, whose cost does not depend on the keys. "ecdh" is one ECDH alone and
-// "keygen+ecdh" a key generation and one ECDH, the work of the static and
-// of the ephemeral schemas; AES-256 is the whole message through the raw
-// AES keyring, without key agreement.
+// generates ECDH keys only, whose cost does not depend on the keys.
+// "ecdh" is one ECDH alone and "keygen+ecdh" a key generation and one
+// ECDH, the work of the static and of the ephemeral schemas; AES-256 is
+// the whole message through the raw AES keyring, without key agreement.
 func BenchmarkKeyring4KiBAlone(b *testing.B) {
-	client, err := envelope.New(func(o *envelope.Options) { o.Suite = format.AES256GCMHKDFSHA512CommitKey })
-	if err != nil {
-		b.Fatal(err)
-	}
-	plaintext := randBytes(4096)
-	ec := map[string]string{"tenant": "acme", "purpose": "benchmark"}
-	ctx := context.Background()
-	encrypt := func(kr keyring.Keyring) func() error {
-		mm := mustManager(b, kr)
-		return func() error {
-			_, err := client.EncryptBytes(ctx, plaintext, mm, ec)
-			return err
-		}
-	}
-	decrypt := func(enc, dec keyring.Keyring) func() error {
-		msg, err := client.EncryptBytes(ctx, plaintext, mustManager(b, enc), ec)
-		if err != nil {
-			b.Fatal(err)
-		}
-		mm := mustManager(b, dec)
-		return func() error {
-			_, _, err := client.DecryptBytes(ctx, msg, mm, nil)
-			return err
-		}
-	}
+	ops := newBenchOps(b)
 	bench := func(name string, op func() error) {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -216,28 +217,18 @@ func BenchmarkKeyring4KiBAlone(b *testing.B) {
 	}
 	for _, c := range ecdhCurves {
 		p := newECDHParties(b, c.curve)
-		sender, recipient := p.sender.priv, p.recipient.priv.PublicKey()
-		bench(c.name+"/ecdh", func() error {
-			_, err := sender.ECDH(recipient)
-			return err
-		})
-		bench(c.name+"/keygen+ecdh", func() error {
-			k, err := c.curve.GenerateKey(rand.Reader)
-			if err != nil {
-				return err
-			}
-			_, err = k.ECDH(recipient)
-			return err
-		})
-		bench(c.name+"/static/encrypt", encrypt(p.static))
-		bench(c.name+"/static/decrypt", decrypt(p.static, p.static))
-		bench(c.name+"/ephemeral/encrypt", encrypt(p.ephemeral))
-		bench(c.name+"/discovery/decrypt", decrypt(p.ephemeral, p.discovery))
+		ecdhAlone, keygenECDHAlone := ecdhWork(c.curve, p)
+		bench(c.name+"/ecdh", ecdhAlone)
+		bench(c.name+"/keygen+ecdh", keygenECDHAlone)
+		bench(c.name+"/static/encrypt", ops.encrypt(p.static))
+		bench(c.name+"/static/decrypt", ops.decrypt(p.static, p.static))
+		bench(c.name+"/ephemeral/encrypt", ops.encrypt(p.ephemeral))
+		bench(c.name+"/discovery/decrypt", ops.decrypt(p.ephemeral, p.discovery))
 	}
 	aesKeyring, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "bench", Name: "aes-256", WrappingKey: randBytes(32)})
 	if err != nil {
 		b.Fatal(err)
 	}
-	bench("AES-256/encrypt", encrypt(aesKeyring))
-	bench("AES-256/decrypt", decrypt(aesKeyring, aesKeyring))
+	bench("AES-256/encrypt", ops.encrypt(aesKeyring))
+	bench("AES-256/decrypt", ops.decrypt(aesKeyring, aesKeyring))
 }
