@@ -2,7 +2,8 @@ package envelope
 
 import (
 	"fmt"
-	"strings"
+
+	"github.com/go-esdk/esdk/internal/errprefix"
 )
 
 // errPrefix starts every error string of this package.
@@ -14,11 +15,8 @@ const errPrefix = "esdk: "
 // too) under one of its sentinels says "esdk:" once. errors.Is and
 // errors.As find both.
 func wrapSentinel(sentinel, err error) error {
-	return fmt.Errorf("%w: %w", sentinel, unprefixed{err})
+	return fmt.Errorf("%w: %w", sentinel, unprefixed(err))
 }
 
-// unprefixed is an error shown without this package's prefix.
-type unprefixed struct{ err error }
-
-func (u unprefixed) Error() string { return strings.ReplaceAll(u.err.Error(), errPrefix, "") }
-func (u unprefixed) Unwrap() error { return u.err }
+// unprefixed returns err shown without this package's prefix.
+func unprefixed(err error) error { return errprefix.Strip(errPrefix, err) }

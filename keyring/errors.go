@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/go-esdk/esdk/internal/errprefix"
 )
 
 // ErrNoMatchingKey says a keyring could unwrap none of a message's
@@ -136,7 +138,7 @@ func writeCauses(b *strings.Builder, causes []error, numbered bool) {
 		if c == nil {
 			b.WriteString("<nil>")
 		} else {
-			b.WriteString(unprefixed{c}.Error())
+			b.WriteString(unprefixed(c).Error())
 		}
 	}
 }
@@ -144,21 +146,11 @@ func writeCauses(b *strings.Builder, causes []error, numbered bool) {
 // errPrefix starts every error string of this package.
 const errPrefix = "esdk/keyring: "
 
-// errorf is fmt.Errorf with errPrefix in front of format, except that the
-// text of an error operand shows without this package's prefix, which
-// the result already starts with: a keyring error wrapping another says
-// "esdk/keyring:" once. errors.Is and errors.As still find the operand.
+// errorf is fmt.Errorf with errPrefix in front of format; an error operand
+// of this package shows without its prefix, so the prefix appears once.
 func errorf(format string, args ...any) error {
-	for i, a := range args {
-		if err, ok := a.(error); ok && strings.Contains(err.Error(), errPrefix) {
-			args[i] = unprefixed{err}
-		}
-	}
-	return fmt.Errorf(errPrefix+format, args...)
+	return errprefix.Errorf(errPrefix, format, args...)
 }
 
-// unprefixed is an error shown without this package's prefix.
-type unprefixed struct{ err error }
-
-func (u unprefixed) Error() string { return strings.ReplaceAll(u.err.Error(), errPrefix, "") }
-func (u unprefixed) Unwrap() error { return u.err }
+// unprefixed returns err shown without this package's prefix.
+func unprefixed(err error) error { return errprefix.Strip(errPrefix, err) }

@@ -218,7 +218,7 @@ type authError struct {
 }
 
 func (e *authError) Error() string {
-	return fmt.Sprintf("%v (%v) (wrong key or encryption context?)", ErrAuthentication, unprefixed{e.cause})
+	return fmt.Sprintf("%v (%v) (wrong key or encryption context?)", ErrAuthentication, unprefixed(e.cause))
 }
 
 func (e *authError) Unwrap() []error { return []error{ErrAuthentication, e.cause} }

@@ -289,7 +289,7 @@ type stepError struct {
 }
 
 func (e *stepError) Error() string {
-	msg := fmt.Sprintf("%s%v: %v", errPrefix, e.step, unprefixed{e.err})
+	msg := fmt.Sprintf("%s%v: %v", errPrefix, e.step, unprefixed(e.err))
 	if e.hint != "" {
 		msg += " (" + e.hint + ")"
 	}

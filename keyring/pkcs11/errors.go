@@ -6,7 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
+
+	"github.com/go-esdk/esdk/internal/errprefix"
 
 	p11 "github.com/miekg/pkcs11"
 )
@@ -58,25 +59,14 @@ func (e *Error) Is(target error) bool {
 // errPrefix starts every error string of this package.
 const errPrefix = "esdk/pkcs11: "
 
-// errorf is fmt.Errorf with errPrefix in front of format, except that the
-// text of an error operand shows without this package's prefix, which
-// the result already starts with: an error of this package wrapping
-// another (or one of the sentinels, written first as "%w: ...") says
-// "esdk/pkcs11:" once. errors.Is and errors.As still find the operands.
+// errorf is fmt.Errorf with errPrefix in front of format; an error operand
+// of this package shows without its prefix, so the prefix appears once.
 func errorf(format string, args ...any) error {
-	for i, a := range args {
-		if err, ok := a.(error); ok && strings.Contains(err.Error(), errPrefix) {
-			args[i] = unprefixed{err}
-		}
-	}
-	return fmt.Errorf(errPrefix+format, args...)
+	return errprefix.Errorf(errPrefix, format, args...)
 }
 
-// unprefixed is an error shown without this package's prefix.
-type unprefixed struct{ err error }
-
-func (u unprefixed) Error() string { return strings.ReplaceAll(u.err.Error(), errPrefix, "") }
-func (u unprefixed) Unwrap() error { return u.err }
+// unprefixed returns err shown without this package's prefix.
+func unprefixed(err error) error { return errprefix.Strip(errPrefix, err) }
 
 // keyError is an error of an operation with a key: the key's description,
 // once, and what went wrong, which does not name the key again.
@@ -85,7 +75,7 @@ type keyError struct {
 	err error
 }
 
-func (e *keyError) Error() string { return errPrefix + e.key + ": " + unprefixed{e.err}.Error() }
+func (e *keyError) Error() string { return errPrefix + e.key + ": " + unprefixed(e.err).Error() }
 func (e *keyError) Unwrap() error { return e.err }
 
 // ckrErr wraps err from the PKCS #11 function fn as an *Error when it holds

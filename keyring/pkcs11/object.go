@@ -80,13 +80,13 @@ func (o *object) do(ctx context.Context, f func(s p11.SessionHandle, h p11.Objec
 	}
 	if loginLost {
 		return &handleError{
-			msg:  fmt.Sprintf("%v: the token no longer knows the key (%v) and the session is not logged in: other code of the process logged out, which ends the login of every session, or the token was reset; the key is found again once the process logs in again (opening a key of this token with its PIN does that)", ErrLoginLost, unprefixed{err}),
+			msg:  fmt.Sprintf("%v: the token no longer knows the key (%v) and the session is not logged in: other code of the process logged out, which ends the login of every session, or the token was reset; the key is found again once the process logs in again (opening a key of this token with its PIN does that)", ErrLoginLost, unprefixed(err)),
 			errs: []error{ErrLoginLost, err},
 		}
 	}
 	nh, ferr := o.refind(ctx, h)
 	if ferr != nil {
-		return &handleError{msg: fmt.Sprintf("%v; looking for the key again: %v", err, unprefixed{ferr}), errs: []error{err, ferr}}
+		return &handleError{msg: fmt.Sprintf("%v; looking for the key again: %v", err, unprefixed(ferr)), errs: []error{err, ferr}}
 	}
 	return o.tok.pool.do(ctx, func(s p11.SessionHandle) error { return f(s, nh) })
 }

@@ -2,8 +2,9 @@ package keystore
 
 import (
 	"errors"
-	"fmt"
 	"strings"
+
+	"github.com/go-esdk/esdk/internal/errprefix"
 )
 
 // Sentinel errors of the branch key store and the hierarchical keyring.
@@ -87,7 +88,7 @@ func (e *Error) Error() string {
 	}
 	if e.Err != nil {
 		b.WriteString(": ")
-		b.WriteString(unprefixed{e.Err}.Error())
+		b.WriteString(unprefixed(e.Err).Error())
 	}
 	return b.String()
 }
@@ -103,21 +104,11 @@ func (e *Error) Unwrap() []error {
 // prefix starts every error string of this package.
 const prefix = "esdk/keystore: "
 
-// errorf is fmt.Errorf with prefix in front of format, except that the
-// text of an error operand shows without this package's prefix, which
-// the result already starts with: a keystore error wrapping another says
-// "esdk/keystore:" once. errors.Is and errors.As still find the operand.
+// errorf is fmt.Errorf with prefix in front of format; an error operand
+// of this package shows without its prefix, so the prefix appears once.
 func errorf(format string, args ...any) error {
-	for i, a := range args {
-		if err, ok := a.(error); ok && strings.Contains(err.Error(), prefix) {
-			args[i] = unprefixed{err}
-		}
-	}
-	return fmt.Errorf(prefix+format, args...)
+	return errprefix.Errorf(prefix, format, args...)
 }
 
-// unprefixed is an error shown without this package's prefix.
-type unprefixed struct{ err error }
-
-func (u unprefixed) Error() string { return strings.ReplaceAll(u.err.Error(), prefix, "") }
-func (u unprefixed) Unwrap() error { return u.err }
+// unprefixed returns err shown without this package's prefix.
+func unprefixed(err error) error { return errprefix.Strip(prefix, err) }
