@@ -192,16 +192,9 @@ func FetchECDHPublicKey(ctx context.Context, client GetPublicKeyAPI, keyID strin
 	if err != nil {
 		return nil, fmt.Errorf("esdk/kmsprovider: %w", err)
 	}
-	var o FetchPublicKeyOptions
-	for _, f := range optFns {
-		f(&o)
-	}
-	out, err := client.GetPublicKey(ctx, &kms.GetPublicKeyInput{KeyId: aws.String(keyID), GrantTokens: copyTokens(o.GrantTokens)})
+	out, err := getPublicKey(ctx, client, keyID, types.KeyUsageTypeKeyAgreement, optFns)
 	if err != nil {
-		return nil, callError(ctx, "public key of "+keyID, "GetPublicKey", err)
-	}
-	if out.KeyUsage != types.KeyUsageTypeKeyAgreement {
-		return nil, fmt.Errorf("esdk/kmsprovider: KMS key %s has key usage %s, not %s", keyID, out.KeyUsage, types.KeyUsageTypeKeyAgreement)
+		return nil, err
 	}
 	if out.KeySpec != spec {
 		return nil, fmt.Errorf("esdk/kmsprovider: KMS key %s has key spec %s, not %s (the curve %v)", keyID, out.KeySpec, spec, curve)

@@ -157,6 +157,20 @@ type FetchPublicKeyOptions struct {
 // rather than calling it for every keyring. optFns set the call's
 // [FetchPublicKeyOptions].
 func FetchPublicKey(ctx context.Context, client GetPublicKeyAPI, keyID string, optFns ...func(*FetchPublicKeyOptions)) ([]byte, error) {
+	out, err := getPublicKey(ctx, client, keyID, types.KeyUsageTypeEncryptDecrypt, optFns)
+	if err != nil {
+		return nil, err
+	}
+	b := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: out.PublicKey})
+	if _, err := parseRSAPublicKey(b); err != nil {
+		return nil, fmt.Errorf("%w (KMS key %s, key spec %s)", err, keyID, out.KeySpec)
+	}
+	return b, nil
+}
+
+// getPublicKey calls GetPublicKey for keyID and checks that the key has
+// the usage the caller needs.
+func getPublicKey(ctx context.Context, client GetPublicKeyAPI, keyID string, usage types.KeyUsageType, optFns []func(*FetchPublicKeyOptions)) (*kms.GetPublicKeyOutput, error) {
 	var o FetchPublicKeyOptions
 	for _, f := range optFns {
 		f(&o)
@@ -165,14 +179,10 @@ func FetchPublicKey(ctx context.Context, client GetPublicKeyAPI, keyID string, o
 	if err != nil {
 		return nil, callError(ctx, "public key of "+keyID, "GetPublicKey", err)
 	}
-	if out.KeyUsage != types.KeyUsageTypeEncryptDecrypt {
-		return nil, fmt.Errorf("esdk/kmsprovider: KMS key %s has key usage %s, not %s", keyID, out.KeyUsage, types.KeyUsageTypeEncryptDecrypt)
+	if out.KeyUsage != usage {
+		return nil, fmt.Errorf("esdk/kmsprovider: KMS key %s has key usage %s, not %s", keyID, out.KeyUsage, usage)
 	}
-	b := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: out.PublicKey})
-	if _, err := parseRSAPublicKey(b); err != nil {
-		return nil, fmt.Errorf("%w (KMS key %s, key spec %s)", err, keyID, out.KeySpec)
-	}
-	return b, nil
+	return out, nil
 }
 
 // KeyID returns the key identifier the keyring was configured with.
