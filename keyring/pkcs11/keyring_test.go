@@ -285,24 +285,7 @@ func TestKeyringsConcurrent(t *testing.T) {
 // as a message that is not for these keys.
 func TestTokenFailureIsNotNoMatch(t *testing.T) {
 	cfg := newToken(t, "token-failure")
-	a, r := cfg, cfg
-	a.KeyLabel, r.KeyLabel = "aes", "rsa"
-	if err := GenerateAESKey(a, 32); err != nil {
-		t.Fatal(err)
-	}
-	if err := GenerateRSAKey(r, 2048); err != nil {
-		t.Fatal(err)
-	}
-	ak, err := NewAESKeyring(AESKeyringOptions{Namespace: "esdk-test", Name: "aes", Config: a})
-	if err != nil {
-		t.Fatal(err)
-	}
-	closeAtEnd(t, ak)
-	rk, err := NewRSAKeyring(RSAKeyringOptions{Namespace: "esdk-test", Name: "rsa", Padding: keyring.OAEPSHA1, Config: r})
-	if err != nil {
-		t.Fatal(err)
-	}
-	closeAtEnd(t, rk)
+	ak, rk := openAESAndRSA(t, cfg)
 	suite := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
 	ctx := context.Background()
 	edks := map[keyring.Keyring][]format.EncryptedDataKey{}

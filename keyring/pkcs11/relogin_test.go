@@ -190,9 +190,10 @@ func TestReplacedKeyIsNotUsed(t *testing.T) {
 	}
 }
 
-// openTestKeyrings makes an AES, an RSA and an EC key on the token of
-// cfg and opens keyrings over them.
-func openTestKeyrings(t *testing.T, cfg Config) []hsmKeyring {
+// openAESAndRSA makes an AES key labelled "aes" and an RSA key labelled
+// "rsa" on the token of cfg and opens keyrings over them, closed when the
+// test ends.
+func openAESAndRSA(t *testing.T, cfg Config) (*AESKeyring, *RSAKeyring) {
 	t.Helper()
 	a, r := cfg, cfg
 	a.KeyLabel, r.KeyLabel = "aes", "rsa"
@@ -212,6 +213,14 @@ func openTestKeyrings(t *testing.T, cfg Config) []hsmKeyring {
 		t.Fatal(err)
 	}
 	closeAtEnd(t, rk)
+	return ak, rk
+}
+
+// openTestKeyrings makes an AES, an RSA and an EC key on the token of
+// cfg and opens keyrings over them.
+func openTestKeyrings(t *testing.T, cfg Config) []hsmKeyring {
+	t.Helper()
+	ak, rk := openAESAndRSA(t, cfg)
 	e := cfg
 	e.KeyLabel = "ec"
 	if err := GenerateECKey(e, ecdh.P256()); err != nil {

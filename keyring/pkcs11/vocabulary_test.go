@@ -22,24 +22,7 @@ import (
 // envelope reports the token's failure, not a tampered message.
 func TestTokenFailureBesideNoMatch(t *testing.T) {
 	cfg := newToken(t, "token-failure-multi")
-	a, r := cfg, cfg
-	a.KeyLabel, r.KeyLabel = "aes", "rsa"
-	if err := GenerateAESKey(a, 32); err != nil {
-		t.Fatal(err)
-	}
-	if err := GenerateRSAKey(r, 2048); err != nil {
-		t.Fatal(err)
-	}
-	ak, err := NewAESKeyring(AESKeyringOptions{Namespace: "esdk-test", Name: "aes", Config: a})
-	if err != nil {
-		t.Fatal(err)
-	}
-	closeAtEnd(t, ak)
-	rk, err := NewRSAKeyring(RSAKeyringOptions{Namespace: "esdk-test", Name: "rsa", Padding: keyring.OAEPSHA1, Config: r})
-	if err != nil {
-		t.Fatal(err)
-	}
-	closeAtEnd(t, rk)
+	ak, rk := openAESAndRSA(t, cfg)
 	notMine, err := keyring.NewRawAES(keyring.RawAESOptions{Namespace: "ns", Name: "not-mine", WrappingKey: make([]byte, 32)})
 	if err != nil {
 		t.Fatal(err)
