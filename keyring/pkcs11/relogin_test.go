@@ -64,14 +64,7 @@ func TestLoginLost(t *testing.T) {
 	krs := openTestKeyrings(t, cfg)
 	suite := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
 	ctx := context.Background()
-	edks := map[string][]format.EncryptedDataKey{}
-	for _, k := range krs {
-		em := &keyring.EncryptionMaterials{Suite: suite}
-		if err := k.kr.OnEncrypt(ctx, em); err != nil {
-			t.Fatal(err)
-		}
-		edks[k.name] = em.EncryptedDataKeys
-	}
+	edks := wrapWithEach(t, krs, suite)
 
 	c, s := otherCode(t, cfg)
 	if err := c.Logout(s); err != nil {
@@ -146,14 +139,7 @@ func TestReplacedKeyIsNotUsed(t *testing.T) {
 	krs := openTestKeyrings(t, cfg)
 	suite := format.MustSuite(format.AES256GCMHKDFSHA512CommitKey)
 	ctx := context.Background()
-	edks := map[string][]format.EncryptedDataKey{}
-	for _, k := range krs {
-		em := &keyring.EncryptionMaterials{Suite: suite}
-		if err := k.kr.OnEncrypt(ctx, em); err != nil {
-			t.Fatal(err)
-		}
-		edks[k.name] = em.EncryptedDataKeys
-	}
+	edks := wrapWithEach(t, krs, suite)
 	deleteObjects(t, cfg, "aes", "rsa", "ec")
 	for _, replace := range []bool{false, true} {
 		if replace {
@@ -232,6 +218,21 @@ func openTestKeyrings(t *testing.T, cfg Config) []hsmKeyring {
 	}
 	closeAtEnd(t, ek)
 	return []hsmKeyring{{"AES", ak, ak.Key().obj}, {"RSA", rk, rk.Key().obj}, {"ECDH", ek, ek.Key().obj}}
+}
+
+// wrapWithEach returns, by name, the encrypted data key that each of krs
+// wrote for a new data key of suite.
+func wrapWithEach(t *testing.T, krs []hsmKeyring, suite *format.Suite) map[string][]format.EncryptedDataKey {
+	t.Helper()
+	edks := map[string][]format.EncryptedDataKey{}
+	for _, k := range krs {
+		em := &keyring.EncryptionMaterials{Suite: suite}
+		if err := k.kr.OnEncrypt(context.Background(), em); err != nil {
+			t.Fatal(err)
+		}
+		edks[k.name] = em.EncryptedDataKeys
+	}
+	return edks
 }
 
 // deleteObjects destroys every object of the token with one of labels.
